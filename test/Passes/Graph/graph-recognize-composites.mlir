@@ -1,0 +1,69 @@
+// RUN: partita-opt %s -split-input-file --graph-recognize-composites | FileCheck %s
+
+// The PyTorch export spelling: transpose, matmul, div by sqrt(d), softmax, matmul.
+// CHECK-LABEL: func.func @sdpa
+// CHECK: %[[A:.*]] = graph.attention %arg0, %arg1, %arg2 {scale = 2.500000e-01 : f64}
+// CHECK-NOT: graph.softmax
+// CHECK: return %[[A]]
+func.func @sdpa(%q: tensor<2x4x8x16xf32>, %k: tensor<2x4x8x16xf32>, %v: tensor<2x4x8x16xf32>) -> tensor<2x4x8x16xf32> {
+  %kt = graph.transpose %k {perm = array<i64: 0, 1, 3, 2>} : (tensor<2x4x8x16xf32>) -> tensor<2x4x16x8xf32>
+  %s = graph.matmul %q, %kt : (tensor<2x4x8x16xf32>, tensor<2x4x16x8xf32>) -> tensor<2x4x8x8xf32>
+  %c = graph.constant {value = dense<4.0> : tensor<f32>} : tensor<f32>
+  %s2 = graph.div %s, %c : (tensor<2x4x8x8xf32>, tensor<f32>) -> tensor<2x4x8x8xf32>
+  %p = graph.softmax %s2 {axis = -1 : i64} : (tensor<2x4x8x8xf32>) -> tensor<2x4x8x8xf32>
+  %o = graph.matmul %p, %v : (tensor<2x4x8x8xf32>, tensor<2x4x8x16xf32>) -> tensor<2x4x8x16xf32>
+  return %o : tensor<2x4x8x16xf32>
+}
+
+// -----
+
+// A constant causal mask becomes `causal = true`.
+// CHECK-LABEL: func.func @causal
+// CHECK: %[[K:.*]] = graph.transpose %arg1
+// CHECK: graph.attention %arg0, %[[K]], %arg2 {causal = true, scale = 1.000000e+00 : f64}
+func.func @causal(%q: tensor<3x4xf32>, %kt: tensor<4x3xf32>, %v: tensor<3x4xf32>) -> tensor<3x4xf32> {
+  %s = graph.matmul %q, %kt : (tensor<3x4xf32>, tensor<4x3xf32>) -> tensor<3x3xf32>
+  %m = graph.constant {value = dense<[[0.0, -1.0e9, -1.0e9], [0.0, 0.0, -1.0e9], [0.0, 0.0, 0.0]]> : tensor<3x3xf32>} : tensor<3x3xf32>
+  %s2 = graph.add %s, %m : (tensor<3x3xf32>, tensor<3x3xf32>) -> tensor<3x3xf32>
+  %p = graph.softmax %s2 {axis = 1 : i64} : (tensor<3x3xf32>) -> tensor<3x3xf32>
+  %o = graph.matmul %p, %v : (tensor<3x3xf32>, tensor<3x4xf32>) -> tensor<3x4xf32>
+  return %o : tensor<3x4xf32>
+}
+
+// -----
+
+// A non-causal mask stays an operand.
+// CHECK-LABEL: func.func @masked
+// CHECK: graph.attention %arg0, %{{.*}}, %arg2, %arg3
+func.func @masked(%q: tensor<3x4xf32>, %kt: tensor<4x3xf32>, %v: tensor<3x4xf32>, %m: tensor<3x3xf32>) -> tensor<3x4xf32> {
+  %s = graph.matmul %q, %kt : (tensor<3x4xf32>, tensor<4x3xf32>) -> tensor<3x3xf32>
+  %s2 = graph.add %s, %m : (tensor<3x3xf32>, tensor<3x3xf32>) -> tensor<3x3xf32>
+  %p = graph.softmax %s2 {axis = -1 : i64} : (tensor<3x3xf32>) -> tensor<3x3xf32>
+  %o = graph.matmul %p, %v : (tensor<3x3xf32>, tensor<3x4xf32>) -> tensor<3x4xf32>
+  return %o : tensor<3x4xf32>
+}
+
+// -----
+
+// Probabilities used twice: not rewritten.
+// CHECK-LABEL: func.func @shared_probs
+// CHECK-NOT: graph.attention
+// CHECK: graph.softmax
+func.func @shared_probs(%q: tensor<3x4xf32>, %kt: tensor<4x3xf32>, %v: tensor<3x4xf32>) -> (tensor<3x4xf32>, tensor<3x3xf32>) {
+  %s = graph.matmul %q, %kt : (tensor<3x4xf32>, tensor<4x3xf32>) -> tensor<3x3xf32>
+  %p = graph.softmax %s {axis = -1 : i64} : (tensor<3x3xf32>) -> tensor<3x3xf32>
+  %o = graph.matmul %p, %v : (tensor<3x3xf32>, tensor<3x4xf32>) -> tensor<3x4xf32>
+  return %o, %p : tensor<3x4xf32>, tensor<3x3xf32>
+}
+
+// -----
+
+// Softmax over a non-last axis is not attention.
+// CHECK-LABEL: func.func @wrong_axis
+// CHECK-NOT: graph.attention
+func.func @wrong_axis(%q: tensor<3x4xf32>, %kt: tensor<4x3xf32>, %v: tensor<3x4xf32>) -> tensor<3x4xf32> {
+  %s = graph.matmul %q, %kt : (tensor<3x4xf32>, tensor<4x3xf32>) -> tensor<3x3xf32>
+  %p = graph.softmax %s {axis = 0 : i64} : (tensor<3x3xf32>) -> tensor<3x3xf32>
+  %o = graph.matmul %p, %v : (tensor<3x3xf32>, tensor<3x4xf32>) -> tensor<3x4xf32>
+  return %o : tensor<3x4xf32>
+}

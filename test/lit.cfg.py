@@ -1,0 +1,24 @@
+# -*- Python -*-
+import os
+
+import lit.formats
+from lit.llvm import llvm_config
+from lit.llvm.subst import ToolSubst
+
+config.name = "PARTITA"
+config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
+config.suffixes = [".mlir", ".json", ".test"]
+config.excludes = ["Inputs", "CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py",
+                   "unit"]
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = os.path.join(config.partita_obj_root, "test")
+
+config.substitutions.append(("%python", config.python_executable))
+config.substitutions.append(("%src_root", config.partita_src_root))
+config.substitutions.append(("%onnx_testdata", "/usr/share/libonnx-testdata/data"))
+
+llvm_config.use_default_substitutions()
+tool_dirs = [os.path.join(config.partita_obj_root, "bin"), config.llvm_tools_dir]
+tools = ["partita-opt", "partita", "FileCheck", "not", "count", "split-file"]
+llvm_config.add_tool_substitutions(tools, tool_dirs)
+llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
