@@ -15,6 +15,7 @@ config.test_exec_root = os.path.join(config.partita_obj_root, "test")
 
 config.substitutions.append(("%python", config.python_executable))
 config.substitutions.append(("%src_root", config.partita_src_root))
+config.substitutions.append(("%obj_root", config.partita_obj_root))
 config.substitutions.append(("%onnx_testdata", "/usr/share/libonnx-testdata/data"))
 
 llvm_config.use_default_substitutions()
