@@ -970,6 +970,10 @@ LogicalResult inferAttention(OptLoc loc, ValueRange operands,
     auto m = tensorAt(loc, operands, 3, "mask");
     if (failed(m))
       return failure();
+    // The expansion adds the mask to the scores, which needs equal types.
+    if (failed(sameElementType(loc, q->getElementType(), m->getElementType(),
+                               "q and mask")))
+      return failure();
     SmallVector<int64_t> scores(q->getShape().drop_back());
     scores.push_back(sk);
     if (!broadcastsTo(m->getShape(), scores))
@@ -1051,6 +1055,10 @@ LogicalResult inferMoeCombine(OptLoc loc, ValueRange operands,
                              "indices [T, k], got ", shapeStr(y->getShape()), ", ",
                              shapeStr(w->getShape()), ", ",
                              shapeStr(idx->getShape()));
+  // The expansion multiplies the weights into the expert outputs.
+  if (failed(sameElementType(loc, y->getElementType(), w->getElementType(),
+                             "expert_out and weights")))
+    return failure();
   results.push_back(y->clone({w->getDimSize(0), y->getDimSize(2)}));
   return success();
 }
