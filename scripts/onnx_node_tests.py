@@ -86,7 +86,8 @@ def run_import(partita, test_dir, timeout):
         return False, f"cannot run {partita}: {err}"
     if proc.returncode == 0:
         return True, ""
-    diag = first_line(proc.stderr)
+    # The test directory is implied by the test name: drop it from the diagnostic.
+    diag = first_line(proc.stderr).replace(test_dir + os.sep, "")
     if proc.returncode < 0:
         diag = f"crashed with signal {-proc.returncode}" + (f": {diag}" if diag else "")
     return False, diag or f"exit code {proc.returncode} with no diagnostic"
