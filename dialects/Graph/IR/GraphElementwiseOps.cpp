@@ -12,12 +12,15 @@ using namespace mlir;
 #include "dialects/Graph/IR/GraphElementwiseOps.cpp.inc"
 
 namespace partita::graph {
+namespace detail {
+OpFoldResult foldCastConstant(Attribute input, RankedTensorType type);
+} // namespace detail
 
-OpFoldResult CastOp::fold(FoldAdaptor) {
+OpFoldResult CastOp::fold(FoldAdaptor adaptor) {
   // A cast to the type the input already has is a no-op.
   if (getInput().getType() == getType())
     return getInput();
-  return {};
+  return detail::foldCastConstant(adaptor.getInput(), getType());
 }
 
 } // namespace partita::graph

@@ -80,22 +80,29 @@ def Graph_CastOp : Graph_Op<"cast", "inferCast(loc, operands, attrs, results)",
 
 class Graph_BinaryOp<string mnemonic, Type operandType, string desc,
                      code inferCall = "inferBroadcast(loc, operands, results)",
-                     dag extraAttrs = (ins)>
+                     dag extraAttrs = (ins), bit folds = 0>
     : Graph_Op<mnemonic, inferCall> {
+  // Integer folds evaluate the shape arithmetic of exported models.
+  let hasFolder = folds;
   let summary = desc;
   let arguments = !con((ins operandType:$lhs, operandType:$rhs), extraAttrs);
   let results = (outs Graph_Tensor:$output);
   let assemblyFormat = Graph_GenericFormat;
 }
-class Graph_CompareOp<string mnemonic, string desc>
+class Graph_CompareOp<string mnemonic, string desc, bit folds = 0>
     : Graph_BinaryOp<mnemonic, Graph_Tensor, desc,
-                     "inferBroadcast(loc, operands, results, /*boolResult=*/true)">;
+                     "inferBroadcast(loc, operands, results, /*boolResult=*/true)",
+                     (ins), folds>;
 
-def Graph_AddOp : Graph_BinaryOp<"add", Graph_Tensor, "a + b">;
-def Graph_SubOp : Graph_BinaryOp<"sub", Graph_Tensor, "a - b">;
-def Graph_MulOp : Graph_BinaryOp<"mul", Graph_Tensor, "a * b">;
+def Graph_AddOp : Graph_BinaryOp<"add", Graph_Tensor, "a + b",
+    "inferBroadcast(loc, operands, results)", (ins), 1>;
+def Graph_SubOp : Graph_BinaryOp<"sub", Graph_Tensor, "a - b",
+    "inferBroadcast(loc, operands, results)", (ins), 1>;
+def Graph_MulOp : Graph_BinaryOp<"mul", Graph_Tensor, "a * b",
+    "inferBroadcast(loc, operands, results)", (ins), 1>;
 def Graph_DivOp : Graph_BinaryOp<"div", Graph_Tensor,
-    "a / b (truncating for integers)">;
+    "a / b (truncating for integers)",
+    "inferBroadcast(loc, operands, results)", (ins), 1>;
 def Graph_MaxOp : Graph_BinaryOp<"max", Graph_Tensor, "max(a, b)">;
 def Graph_MinOp : Graph_BinaryOp<"min", Graph_Tensor, "min(a, b)">;
 def Graph_ModOp : Graph_BinaryOp<"mod", Graph_Tensor,
@@ -111,7 +118,7 @@ def Graph_PReluOp : Graph_BinaryOp<"prelu", Graph_FloatTensor,
 def Graph_AndOp : Graph_BinaryOp<"and", Graph_BoolTensor, "logical and">;
 def Graph_OrOp : Graph_BinaryOp<"or", Graph_BoolTensor, "logical or">;
 def Graph_XorOp : Graph_BinaryOp<"xor", Graph_BoolTensor, "logical xor">;
-def Graph_EqualOp : Graph_CompareOp<"equal", "a == b">;
+def Graph_EqualOp : Graph_CompareOp<"equal", "a == b", 1>;
 def Graph_GreaterOp : Graph_CompareOp<"greater", "a > b">;
 def Graph_GreaterOrEqualOp : Graph_CompareOp<"greater_equal", "a >= b">;
 def Graph_LessOp : Graph_CompareOp<"less", "a < b">;
@@ -123,6 +130,7 @@ def Graph_WhereOp : Graph_Op<"where", "inferWhere(loc, operands, results)"> {
                        Graph_Tensor:$y);
   let results = (outs Graph_Tensor:$output);
   let assemblyFormat = Graph_GenericFormat;
+  let hasFolder = 1;
 }
 
 #endif // PARTITA_GRAPH_ELEMENTWISE_OPS_TD

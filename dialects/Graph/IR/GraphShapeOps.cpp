@@ -12,6 +12,12 @@ using namespace mlir;
 #include "dialects/Graph/IR/GraphShapeOps.cpp.inc"
 
 namespace partita::graph {
+namespace detail {
+OpFoldResult foldConcatConstants(ArrayRef<Attribute> operands,
+                                 RankedTensorType type, int64_t axis);
+OpFoldResult foldSliceConstant(Attribute input, RankedTensorType type,
+                               ArrayRef<int64_t> starts, ArrayRef<int64_t> steps);
+} // namespace detail
 
 OpFoldResult ConstantOp::fold(FoldAdaptor) { return getValue(); }
 
@@ -61,20 +67,20 @@ OpFoldResult TileOp::fold(FoldAdaptor) {
   return {};
 }
 
-OpFoldResult ConcatOp::fold(FoldAdaptor) {
+OpFoldResult ConcatOp::fold(FoldAdaptor adaptor) {
   if (getInputs().size() == 1)
     return getInputs().front();
-  return {};
+  int64_t axis = getAxis() < 0 ? getAxis() + getType().getRank() : getAxis();
+  return detail::foldConcatConstants(adaptor.getInputs(), getType(), axis);
 }
 
-OpFoldResult SliceOp::fold(FoldAdaptor) {
+OpFoldResult SliceOp::fold(FoldAdaptor adaptor) {
   // Slicing everything with unit steps returns the input.
-  if (getInput().getType() != getType())
-    return {};
-  for (int64_t s : getSteps())
-    if (s != 1)
-      return {};
-  return getInput();
+  if (getInput().getType() == getType() &&
+      llvm::all_of(getSteps(), [](int64_t s) { return s == 1; }))
+    return getInput();
+  return detail::foldSliceConstant(adaptor.getInput(), getType(), getStarts(),
+                                   getSteps());
 }
 
 } // namespace partita::graph

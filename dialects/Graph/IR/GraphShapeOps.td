@@ -102,6 +102,7 @@ def Graph_GatherOp : Graph_Op<"gather", "inferGather(loc, operands, attrs, resul
                        DefaultValuedAttr<I64Attr, "0">:$axis);
   let results = (outs Graph_Tensor:$output);
   let assemblyFormat = Graph_GenericFormat;
+  let hasFolder = 1;
 }
 
 def Graph_GatherElementsOp : Graph_Op<"gather_elements",

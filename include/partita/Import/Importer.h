@@ -1,0 +1,72 @@
+//===- Importer.h - ONNX and JSON graph importers ---------------*- C++ -*-===//
+//
+// Both importers produce a module with one `func.func @main` in the graph
+// dialect: graph inputs are function arguments, weights are graph.constant
+// ops, graph outputs are the returned values. Every value has a static shape.
+// Tensor names survive as locations: an op's location is
+// NameLoc(<output name>, FileLineColLoc(<file>, <node index + 1>, 0)) (a
+// FusedLoc of NameLocs for multi-output nodes), and arguments and results
+// carry a `graph.name` attribute.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef PARTITA_IMPORT_IMPORTER_H
+#define PARTITA_IMPORT_IMPORTER_H
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/OwningOpRef.h"
+#include "llvm/ADT/StringMap.h"
+
+#include <string>
+#include <vector>
+
+namespace partita {
+
+struct ImportOptions {
+  /// Concrete shapes for inputs whose ONNX shape has dynamic dimensions.
+  llvm::StringMap<std::vector<int64_t>> inputShapes;
+  /// Dynamic dimensions without an entry in inputShapes become this size.
+  int64_t defaultDynamicDim = 1;
+  /// Print a warning for each dynamic dimension specialized by default.
+  bool warnOnDynamicDims = true;
+  /// Concrete values for graph inputs. An input whose value determines a
+  /// shape (Reshape's shape, Slice's starts, ...) is specialized to it: the
+  /// argument stays, tagged `graph.specialized = <value>`. Importing an ONNX
+  /// backend-test directory fills this from test_data_set_0/input_K.pb.
+  llvm::StringMap<mlir::DenseElementsAttr> inputValues;
+};
+
+/// Reads one serialized ONNX TensorProto (.pb) as a dense attribute.
+mlir::FailureOr<mlir::DenseElementsAttr>
+readOnnxTensorFile(mlir::MLIRContext &ctx, llvm::StringRef path);
+
+/// Imports an ONNX model file (or an ONNX backend-test directory holding
+/// model.onnx). Returns null after emitting diagnostics on failure.
+mlir::OwningOpRef<mlir::ModuleOp>
+importOnnxFile(mlir::MLIRContext &ctx, llvm::StringRef path,
+               const ImportOptions &options = {});
+
+/// Imports an ONNX model from serialized protobuf bytes; `sourceName` names
+/// it in diagnostics and anchors relative external-data paths.
+mlir::OwningOpRef<mlir::ModuleOp>
+importOnnxBytes(mlir::MLIRContext &ctx, llvm::StringRef bytes,
+                llvm::StringRef sourceName, const ImportOptions &options = {});
+
+/// Imports a Partita JSON graph (docs/json-format.md).
+mlir::OwningOpRef<mlir::ModuleOp>
+importJsonFile(mlir::MLIRContext &ctx, llvm::StringRef path,
+               const ImportOptions &options = {});
+mlir::OwningOpRef<mlir::ModuleOp>
+importJsonText(mlir::MLIRContext &ctx, llvm::StringRef text,
+               llvm::StringRef sourceName, const ImportOptions &options = {});
+
+/// Writes the module's @main function as a Partita JSON graph. Fails with a
+/// diagnostic for ops that have no JSON spelling.
+mlir::LogicalResult exportJson(mlir::ModuleOp module, llvm::raw_ostream &os);
+
+/// The ONNX op types the importers accept, sorted.
+std::vector<std::string> supportedOnnxOps();
+
+} // namespace partita
+
+#endif // PARTITA_IMPORT_IMPORTER_H

@@ -1,0 +1,1276 @@
+//===- OpImporters.cpp - per-ONNX-op handlers -----------------------------===//
+//
+// One table maps each ONNX op type to a handler. Most handlers come from a
+// few templates (unary, binary, reduction, ...); the rest are short
+// functions that translate ONNX's opset-dependent spellings (attribute vs.
+// input, negative axes, auto_pad, ...) into the graph dialect's normalized
+// form. Pure shape computations (Shape, Size, ConstantOfShape, Range) become
+// constants, Flatten/Squeeze/Unsqueeze become reshapes, Identity and
+// inference-mode Dropout forward their input.
+//
+//===----------------------------------------------------------------------===//
+
+#include "OpImporters.h"
+
+#include "dialects/Graph/IR/GraphBuilder.h"
+#include "dialects/Graph/IR/GraphInference.h"
+#include "dialects/Graph/IR/GraphOps.h"
+
+#include "mlir/IR/Matchers.h"
+#include "llvm/ADT/StringMap.h"
+
+#include <cmath>
+#include <limits>
+#include <numeric>
+
+using namespace mlir;
+using namespace partita::graph;
+
+namespace partita::import {
+
+//===----------------------------------------------------------------------===//
+// NodeContext
+//===----------------------------------------------------------------------===//
+
+InFlightDiagnostic NodeContext::error() const {
+  InFlightDiagnostic d = emitError(loc);
+  d << node.opType();
+  if (!node.name().empty())
+    d << " node '" << node.name() << "'";
+  d << ": ";
+  return d;
+}
+
+Value NodeContext::in(unsigned i) const {
+  if (!has(i)) {
+    error() << "missing required input #" << i;
+    return nullptr;
+  }
+  return ins[i];
+}
+
+bool NodeContext::outputWanted(unsigned i) const {
+  return i < node.outputs().size() && !node.outputs()[i].empty();
+}
+
+DenseElementsAttr NodeContext::constantInput(unsigned i) const {
+  if (!has(i))
+    return {};
+  DenseElementsAttr attr;
+  if (matchPattern(ins[i], m_Constant(&attr)))
+    return attr;
+  if (specs) {
+    auto it = specs->available.find(ins[i]);
+    if (it != specs->available.end()) {
+      specs->used.insert(ins[i]);
+      return it->second;
+    }
+  }
+  return {};
+}
+
+FailureOr<SmallVector<int64_t>> NodeContext::constInts(unsigned i,
+                                                       StringRef what) const {
+  Value v = in(i);
+  if (!v)
+    return failure();
+  DenseElementsAttr attr = constantInput(i);
+  if (!attr || !isa<IntegerType>(attr.getElementType())) {
+    if (attr && isa<FloatType>(attr.getElementType())) {
+      SmallVector<int64_t> out;
+      for (APFloat f : attr.getValues<APFloat>())
+        out.push_back(static_cast<int64_t>(f.convertToDouble()));
+      return out;
+    }
+    return error() << "input '" << what
+                   << "' must be a constant: it determines a shape, and "
+                      "shapes are static (specialize the model's inputs)";
+  }
+  SmallVector<int64_t> out;
+  for (APInt x : attr.getValues<APInt>())
+    out.push_back(attr.getElementType().isUnsignedInteger()
+                      ? static_cast<int64_t>(x.getZExtValue())
+                      : x.getSExtValue());
+  return out;
+}
+
+FailureOr<double> NodeContext::constScalar(unsigned i, StringRef what) const {
+  Value v = in(i);
+  if (!v)
+    return failure();
+  DenseElementsAttr attr = constantInput(i);
+  if (!attr || attr.getNumElements() != 1)
+    return error() << "input '" << what << "' must be a one-element constant";
+  if (isa<FloatType>(attr.getElementType()))
+    return (*attr.getValues<APFloat>().begin()).convertToDouble();
+  APInt x = *attr.getValues<APInt>().begin();
+  return attr.getElementType().isUnsignedInteger() ? (double)x.getZExtValue()
+                                                   : (double)x.getSExtValue();
+}
+
+FailureOr<std::optional<SmallVector<int64_t>>>
+NodeContext::intsFromAttrOrInput(StringRef attr, unsigned i) const {
+  if (auto v = node.getInts(attr))
+    return std::optional<SmallVector<int64_t>>(SmallVector<int64_t>(v->begin(), v->end()));
+  if (!has(i))
+    return std::optional<SmallVector<int64_t>>();
+  auto v = constInts(i, attr);
+  if (failed(v))
+    return failure();
+  return std::optional<SmallVector<int64_t>>(*v);
+}
+
+Operation *NodeContext::create(StringRef name, ValueRange operands,
+                               ArrayRef<NamedAttribute> attrs) {
+  Operation *op = createInferred(b, loc, name, operands, attrs);
+  if (!op)
+    return nullptr;
+  // Fold shape arithmetic on constants right away: later handlers (Reshape,
+  // Slice, ...) need the folded values as attributes.
+  SmallVector<Attribute> constants;
+  for (Value v : operands) {
+    Attribute a;
+    if (!matchPattern(v, m_Constant(&a)))
+      return op;
+    constants.push_back(a);
+  }
+  SmallVector<OpFoldResult> folded;
+  if (failed(op->fold(constants, folded)) || folded.size() != op->getNumResults())
+    return op;
+  // Only whole-constant folds replace the op; in-place folds keep it.
+  SmallVector<ElementsAttr> values;
+  for (auto [res, f] : llvm::zip(op->getResults(), folded)) {
+    auto attr = dyn_cast_if_present<Attribute>(f);
+    auto elements = dyn_cast_or_null<ElementsAttr>(attr);
+    if (!elements || elements.getType() != res.getType())
+      return op;
+    values.push_back(elements);
+  }
+  if (values.size() != 1)
+    return op;
+  op->erase();
+  return constant(values[0]).getDefiningOp();
+}
+
+Value NodeContext::make(StringRef name, ValueRange operands,
+                        ArrayRef<NamedAttribute> attrs) {
+  Operation *op = create(name, operands, attrs);
+  return op ? op->getResult(0) : Value();
+}
+
+Value NodeContext::constant(ElementsAttr value) {
+  return ConstantOp::create(b, loc, value.getType(), value);
+}
+
+Value NodeContext::reshape(Value v, ArrayRef<int64_t> shape) {
+  if (!v)
+    return v;
+  if (type(v).getShape() == shape)
+    return v;
+  return make(ReshapeOp::getOperationName(), v, {i64s("shape", shape)});
+}
+
+//===----------------------------------------------------------------------===//
+// Element types
+//===----------------------------------------------------------------------===//
+
+Type onnxElementType(MLIRContext *ctx, int dt) {
+  Builder b(ctx);
+  switch (dt) {
+  case 1: return b.getF32Type();
+  case 2: return b.getIntegerType(8, /*isSigned=*/false);
+  case 3: return b.getIntegerType(8);
+  case 4: return b.getIntegerType(16, false);
+  case 5: return b.getIntegerType(16);
+  case 6: return b.getIntegerType(32);
+  case 7: return b.getIntegerType(64);
+  case 9: return b.getI1Type();
+  case 10: return b.getF16Type();
+  case 11: return b.getF64Type();
+  case 12: return b.getIntegerType(32, false);
+  case 13: return b.getIntegerType(64, false);
+  case 16: return b.getBF16Type();
+  default: return nullptr;
+  }
+}
+
+StringRef onnxTypeName(int dt) {
+  static const char *names[] = {"UNDEFINED", "FLOAT",   "UINT8",     "INT8",
+                                "UINT16",    "INT16",   "INT32",     "INT64",
+                                "STRING",    "BOOL",    "FLOAT16",   "DOUBLE",
+                                "UINT32",    "UINT64",  "COMPLEX64", "COMPLEX128",
+                                "BFLOAT16"};
+  if (dt >= 0 && dt < (int)std::size(names))
+    return names[dt];
+  return "unknown";
+}
+
+namespace {
+
+//===----------------------------------------------------------------------===//
+// Templates
+//===----------------------------------------------------------------------===//
+
+/// Unary op; `floatAttrs` lists ONNX float attributes copied with defaults.
+template <typename OpTy>
+LogicalResult unary(NodeContext &c) {
+  Value x = c.in(0);
+  if (!x)
+    return failure();
+  SmallVector<NamedAttribute> attrs;
+  // Copy every float attribute the op declares (alpha, beta, gamma).
+  for (StringRef name : {"alpha", "beta", "gamma"})
+    if (auto v = c.node.getFloat(name))
+      if (OpTy::getAttributeNames().end() !=
+          llvm::find(OpTy::getAttributeNames(), name))
+        attrs.push_back(c.f32(name, *v));
+  Value r = c.make(OpTy::getOperationName(), x, attrs);
+  c.results.push_back(r);
+  return success(r != nullptr);
+}
+
+template <typename OpTy>
+LogicalResult binary(NodeContext &c) {
+  Value a = c.in(0), b = c.in(1);
+  if (!a || !b)
+    return failure();
+  SmallVector<NamedAttribute> attrs;
+  if (auto fmod = c.node.getInt("fmod"))
+    attrs.push_back(c.boolean("fmod", *fmod != 0));
+  Value r = c.make(OpTy::getOperationName(), {a, b}, attrs);
+  c.results.push_back(r);
+  return success(r != nullptr);
+}
+
+/// Sum, Max, Min: a left fold of the binary op over all inputs.
+template <typename OpTy>
+LogicalResult variadic(NodeContext &c) {
+  Value acc = c.in(0);
+  for (unsigned i = 1; acc && i < c.ins.size(); ++i)
+    acc = c.make(OpTy::getOperationName(), {acc, c.in(i)});
+  c.results.push_back(acc);
+  return success(acc != nullptr);
+}
+
+LogicalResult importMean(NodeContext &c) {
+  if (failed(variadic<AddOp>(c)))
+    return failure();
+  Value sum = c.results.pop_back_val();
+  if (c.ins.size() == 1) {
+    c.results.push_back(sum);
+    return success();
+  }
+  auto scalar = RankedTensorType::get({}, c.type(sum).getElementType());
+  Value n = createSplatConstant(c.b, c.loc, scalar, (double)c.ins.size());
+  Value r = c.make(DivOp::getOperationName(), {sum, n});
+  c.results.push_back(r);
+  return success(r != nullptr);
+}
+
+/// Normalizes ONNX axes (negative allowed) into sorted unique axes.
+FailureOr<SmallVector<int64_t>> normalizeAxes(NodeContext &c,
+                                              ArrayRef<int64_t> axes,
+                                              int64_t rank) {
+  SmallVector<int64_t> out;
+  for (int64_t a : axes) {
+    auto n = normalizeAxis(a, rank);
+    if (failed(n))
+      return c.error() << "axis " << a << " is out of range for rank " << rank;
+    out.push_back(*n);
+  }
+  llvm::sort(out);
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+/// ReduceX: axes from the attribute (older opsets) or input 1 (ReduceSum
+/// from opset 13, the others from 18); none means all unless
+/// noop_with_empty_axes.
+template <typename OpTy>
+LogicalResult reduce(NodeContext &c) {
+  Value x = c.in(0);
+  if (!x)
+    return failure();
+  auto axes = c.intsFromAttrOrInput("axes", 1);
+  if (failed(axes))
+    return failure();
+  int64_t rank = c.rank(x);
+  SmallVector<int64_t> norm;
+  if (!*axes || (*axes)->empty()) {
+    if (c.attrInt("noop_with_empty_axes", 0)) {
+      c.results.push_back(x);
+      return success();
+    }
+    norm.resize(rank);
+    std::iota(norm.begin(), norm.end(), 0);
+  } else {
+    auto n = normalizeAxes(c, **axes, rank);
+    if (failed(n))
+      return failure();
+    norm = *n;
+  }
+  Value r = c.make(OpTy::getOperationName(), x,
+                   {c.i64s("axes", norm), c.boolean("keepdims", c.attrInt("keepdims", 1))});
+  c.results.push_back(r);
+  return success(r != nullptr);
+}
+
+template <typename OpTy>
+LogicalResult argReduce(NodeContext &c) {
+  Value x = c.in(0);
+  if (!x)
+    return failure();
+  Value r = c.make(OpTy::getOperationName(), x,
+                   {c.i64("axis", c.attrInt("axis", 0)),
+                    c.boolean("keepdims", c.attrInt("keepdims", 1)),
+                    c.boolean("select_last_index", c.attrInt("select_last_index", 0))});
+  c.results.push_back(r);
+  return success(r != nullptr);
+}
+
+/// Softmax/LogSoftmax. Before opset 13 the input is coerced to 2-D at
+/// `axis` (default 1) and normalized over the flattened trailing block.
+template <typename OpTy>
+LogicalResult softmaxLike(NodeContext &c) {
+  Value x = c.in(0);
+  if (!x)
+    return failure();
+  int64_t rank = c.rank(x);
+  if (c.opset >= 13) {
+    Value r = c.make(OpTy::getOperationName(), x, {c.i64("axis", c.attrInt("axis", -1))});
+    c.results.push_back(r);
+    return success(r != nullptr);
+  }
+  auto axis = normalizeAxis(c.attrInt("axis", 1), rank);
+  if (failed(axis))
+    return c.error() << "axis " << c.attrInt("axis", 1)
+                     << " is out of range for rank " << rank;
+  ArrayRef<int64_t> shape = c.type(x).getShape();
+  int64_t outer = 1, inner = 1;
+  for (int64_t d = 0; d < rank; ++d)
+    (d < *axis ? outer : inner) *= shape[d];
+  Value flat = c.reshape(x, {outer, inner});
+  Value r = c.make(OpTy::getOperationName(), flat, {c.i64("axis", 1)});
+  r = c.reshape(r, shape);
+  c.results.push_back(r);
+  return success(r != nullptr);
+}
+
+//===----------------------------------------------------------------------===//
+// Individual handlers
+//===----------------------------------------------------------------------===//
+
+LogicalResult importIdentity(NodeContext &c) {
+  Value x = c.in(0);
+  c.results.push_back(x);
+  return success(x != nullptr);
+}
+
+LogicalResult importDropout(NodeContext &c) {
+  // Inference mode only: training_mode (input 2, opset 12+) must be false.
+  if (c.has(2)) {
+    auto training = c.constScalar(2, "training_mode");
+    if (failed(training))
+      return failure();
+    if (*training != 0.0)
+      return c.error() << "training mode is not supported (inference only)";
+  }
+  Value x = c.in(0);
+  if (!x)
+    return failure();
+  c.results.push_back(x);
+  if (c.outputWanted(1)) {
+    auto maskType = RankedTensorType::get(c.type(x).getShape(), c.b.getI1Type());
+    c.results.push_back(c.constant(DenseElementsAttr::get(maskType, true)));
+  }
+  return success();
+}
+
+LogicalResult importCast(NodeContext &c) {
+  Value x = c.in(0);
+  auto to = c.node.getInt("to");
+  if (!x)
+    return failure();
+  if (!to)
+    return c.error() << "missing attribute 'to'";
+  Type elt = onnxElementType(c.b.getContext(), *to);
+  if (!elt)
+    return c.error() << "cast to " << onnxTypeName(*to)
+                     << " is not supported (supported: FLOAT, DOUBLE, FLOAT16, "
+                        "BFLOAT16, BOOL, INT8/16/32/64, UINT8/16/32/64)";
+  Value r = c.make(CastOp::getOperationName(), x,
+                   {c.b.getNamedAttr("to", TypeAttr::get(elt))});
+  c.results.push_back(r);
+  return success(r != nullptr);
+}
+
+LogicalResult importClip(NodeContext &c) {
+  Value x = c.in(0);
+  if (!x)
+    return failure();
+  SmallVector<NamedAttribute> attrs;
+  if (c.opset < 11) {
+    if (auto v = c.node.getFloat("min"))
+      attrs.push_back(c.b.getNamedAttr("min", c.b.getF64FloatAttr(*v)));
+    if (auto v = c.node.getFloat("max"))
+      attrs.push_back(c.b.getNamedAttr("max", c.b.getF64FloatAttr(*v)));
+  } else {
+    for (auto [i, name] : llvm::enumerate(std::array<StringRef, 2>{"min", "max"}))
+      if (c.has(i + 1)) {
+        auto v = c.constScalar(i + 1, name);
+        if (failed(v))
+          return failure();
+        attrs.push_back(c.b.getNamedAttr(name, c.b.getF64FloatAttr(*v)));
+      }
+  }
+  Value r = c.make(ClipOp::getOperationName(), x, attrs);
+  c.results.push_back(r);
+  return success(r != nullptr);
+}
+
+LogicalResult importWhere(NodeContext &c) {
+  Value r = c.make(WhereOp::getOperationName(), {c.in(0), c.in(1), c.in(2)});
+  c.results.push_back(r);
+  return success(r != nullptr);
+}
+
+LogicalResult importCumSum(NodeContext &c) {
+  Value x = c.in(0);
+  auto axis = c.constScalar(1, "axis");
+  if (!x || failed(axis))
+    return failure();
+  Value r = c.make(CumSumOp::getOperationName(), x,
+                   {c.i64("axis", (int64_t)*axis),
+                    c.boolean("exclusive", c.attrInt("exclusive", 0)),
+                    c.boolean("reverse", c.attrInt("reverse", 0))});
+  c.results.push_back(r);
+  return success(r != nullptr);
+}
+
+LogicalResult importTopK(NodeContext &c) {
+  Value x = c.in(0);
+  if (!x)
+    return failure();
+  int64_t k;
+  if (c.opset < 10) {
+    k = c.attrInt("k", -1);
+  } else {
+    auto kv = c.constInts(1, "K");
+    if (failed(kv))
+      return failure();
+    if (kv->size() != 1)
+      return c.error() << "input 'K' must hold one value";
+    k = (*kv)[0];
+  }
+  Operation *op = c.create(TopKOp::getOperationName(), x,
+                           {c.i64("k", k), c.i64("axis", c.attrInt("axis", -1)),
+                            c.boolean("largest", c.attrInt("largest", 1)),
+                            c.boolean("sorted", c.attrInt("sorted", 1))});
+  if (!op)
+    return failure();
+  c.results.append(op->result_begin(), op->result_end());
+  return success();
+}
+
+LogicalResult importBatchNorm(NodeContext &c) {
+  if (c.attrInt("training_mode", 0))
+    return c.error() << "training_mode = 1 is not supported (inference only)";
+  for (unsigned i = 1; i < c.node.outputs().size(); ++i)
+    if (c.outputWanted(i))
+      return c.error() << "running statistics outputs are not supported "
+                          "(inference only)";
+  Value r = c.make(BatchNormOp::getOperationName(),
+                   {c.in(0), c.in(1), c.in(2), c.in(3), c.in(4)},
+                   {c.f32("epsilon", c.attrFloat("epsilon", 1e-5))});
+  c.results.push_back(r);
+  return success(r != nullptr);
+}
+
+LogicalResult importInstanceNorm(NodeContext &c) {
+  Value r = c.make(InstanceNormOp::getOperationName(), {c.in(0), c.in(1), c.in(2)},
+                   {c.f32("epsilon", c.attrFloat("epsilon", 1e-5))});
+  c.results.push_back(r);
+  return success(r != nullptr);
+}
+
+LogicalResult importLayerNorm(NodeContext &c) {
+  for (unsigned i = 1; i < c.node.outputs().size(); ++i)
+    if (c.outputWanted(i))
+      return c.error() << "the Mean and InvStdDev outputs are not supported";
+  SmallVector<Value> operands{c.in(0), c.in(1)};
+  if (c.has(2))
+    operands.push_back(c.in(2));
+  Value r = c.make(LayerNormOp::getOperationName(), operands,
+                   {c.i64("axis", c.attrInt("axis", -1)),
+                    c.f32("epsilon", c.attrFloat("epsilon", 1e-5))});
+  c.results.push_back(r);
+  return success(r != nullptr);
+}
+
+LogicalResult importMatMul(NodeContext &c) { return binary<MatMulOp>(c); }
+
+LogicalResult importGemm(NodeContext &c) {
+  SmallVector<Value> operands{c.in(0), c.in(1)};
+  if (c.has(2))
+    operands.push_back(c.in(2));
+  Value r = c.make(GemmOp::getOperationName(), operands,
+                   {c.f32("alpha", c.attrFloat("alpha", 1.0)),
+                    c.f32("beta", c.attrFloat("beta", 1.0)),
+                    c.boolean("transA", c.attrInt("transA", 0)),
+                    c.boolean("transB", c.attrInt("transB", 0))});
+  c.results.push_back(r);
+  return success(r != nullptr);
+}
+
+LogicalResult importEinsum(NodeContext &c) {
+  auto eq = c.node.getString("equation");
+  if (!eq)
+    return c.error() << "missing attribute 'equation'";
+  SmallVector<Value> operands;
+  for (unsigned i = 0; i < c.ins.size(); ++i)
+    operands.push_back(c.in(i));
+  Value r = c.make(EinsumOp::getOperationName(), operands,
+                   {c.b.getNamedAttr("equation", c.b.getStringAttr(*eq))});
+  c.results.push_back(r);
+  return success(r != nullptr);
+}
+
+/// Window attributes shared by Conv and the pools, with auto_pad resolved.
+struct Window {
+  SmallVector<int64_t> kernel, strides, pads, dilations;
+};
+
+FailureOr<Window> importWindow(NodeContext &c, Value x,
+                               ArrayRef<int64_t> kernelFromWeight) {
+  Window w;
+  int64_t n = c.rank(x) - 2;
+  if (n < 1)
+    return c.error() << "expected an input of rank >= 3 (N, C, spatial...)";
+  auto ints = [&](StringRef name, int64_t count, int64_t dflt) {
+    auto v = c.node.getInts(name);
+    return v ? SmallVector<int64_t>(v->begin(), v->end())
+             : SmallVector<int64_t>(count, dflt);
+  };
+  if (auto k = c.node.getInts("kernel_shape"))
+    w.kernel.assign(k->begin(), k->end());
+  else
+    w.kernel.assign(kernelFromWeight.begin(), kernelFromWeight.end());
+  if ((int64_t)w.kernel.size() != n)
+    return c.error() << "kernel_shape has " << w.kernel.size()
+                     << " entries, expected " << n;
+  w.strides = ints("strides", n, 1);
+  w.dilations = ints("dilations", n, 1);
+  w.pads = ints("pads", 2 * n, 0);
+  if ((int64_t)w.strides.size() != n || (int64_t)w.dilations.size() != n ||
+      (int64_t)w.pads.size() != 2 * n)
+    return c.error() << "strides, dilations and pads must have " << n << ", "
+                     << n << " and " << 2 * n << " entries";
+  std::string autoPad = c.node.getString("auto_pad").value_or("NOTSET");
+  if (autoPad == "VALID") {
+    std::fill(w.pads.begin(), w.pads.end(), 0);
+  } else if (autoPad == "SAME_UPPER" || autoPad == "SAME_LOWER") {
+    ArrayRef<int64_t> spatial = c.type(x).getShape().drop_front(2);
+    for (int64_t i = 0; i < n; ++i) {
+      int64_t out = llvm::divideCeil(spatial[i], w.strides[i]);
+      int64_t span = w.dilations[i] * (w.kernel[i] - 1) + 1;
+      int64_t total = std::max<int64_t>(0, (out - 1) * w.strides[i] + span - spatial[i]);
+      int64_t small = total / 2, big = total - small;
+      w.pads[i] = autoPad == "SAME_UPPER" ? small : big;
+      w.pads[i + n] = autoPad == "SAME_UPPER" ? big : small;
+    }
+  } else if (autoPad != "NOTSET") {
+    return c.error() << "auto_pad '" << autoPad
+                     << "' is not one of NOTSET, SAME_UPPER, SAME_LOWER, VALID";
+  }
+  return w;
+}
+
+LogicalResult importConv(NodeContext &c) {
+  Value x = c.in(0), wt = c.in(1);
+  if (!x || !wt)
+    return failure();
+  auto w = importWindow(c, x, c.type(wt).getShape().drop_front(2));
+  if (failed(w))
+    return failure();
+  SmallVector<Value> operands{x, wt};
+  if (c.has(2))
+    operands.push_back(c.in(2));
+  Value r = c.make(ConvOp::getOperationName(), operands,
+                   {c.i64s("strides", w->strides), c.i64s("pads", w->pads),
+                    c.i64s("dilations", w->dilations),
+                    c.i64("group", c.attrInt("group", 1))});
+  c.results.push_back(r);
+  return success(r != nullptr);
+}
+
+template <typename OpTy>
+LogicalResult pool(NodeContext &c) {
+  Value x = c.in(0);
+  if (!x)
+    return failure();
+  if (c.outputWanted(1))
+    return c.error() << "the Indices output is not supported";
+  if (!c.node.getInts("kernel_shape"))
+    return c.error() << "missing attribute 'kernel_shape'";
+  auto w = importWindow(c, x, {});
+  if (failed(w))
+    return failure();
+  SmallVector<NamedAttribute> attrs{
+      c.i64s("kernel_shape", w->kernel), c.i64s("strides", w->strides),
+      c.i64s("pads", w->pads), c.i64s("dilations", w->dilations),
+      c.boolean("ceil_mode", c.attrInt("ceil_mode", 0))};
+  if (std::is_same_v<OpTy, AveragePoolOp>)
+    attrs.push_back(c.boolean("count_include_pad", c.attrInt("count_include_pad", 0)));
+  else if (c.attrInt("storage_order", 0) != 0)
+    return c.error() << "storage_order = 1 only affects the Indices output, "
+                        "which is not supported";
+  Value r = c.make(OpTy::getOperationName(), x, attrs);
+  c.results.push_back(r);
+  return success(r != nullptr);
+}
+
+template <typename OpTy>
+LogicalResult globalPool(NodeContext &c) {
+  Value r = c.make(OpTy::getOperationName(), c.in(0));
+  c.results.push_back(r);
+  return success(r != nullptr);
+}
+
+//===----------------------------------------------------------------------===//
+// Shape computations folded at import
+//===----------------------------------------------------------------------===//
+
+Value i64Constant(NodeContext &c, ArrayRef<int64_t> shape,
+                  ArrayRef<int64_t> values) {
+  auto type = RankedTensorType::get(shape, c.b.getI64Type());
+  return c.constant(DenseElementsAttr::get(type, values));
+}
+
+LogicalResult importShape(NodeContext &c) {
+  Value x = c.in(0);
+  if (!x)
+    return failure();
+  ArrayRef<int64_t> shape = c.type(x).getShape();
+  int64_t rank = shape.size();
+  // Opset 15 adds start/end with Python-style clamping.
+  auto clampIdx = [&](int64_t i) {
+    if (i < 0)
+      i += rank;
+    return std::clamp<int64_t>(i, 0, rank);
+  };
+  int64_t start = clampIdx(c.attrInt("start", 0));
+  int64_t end = clampIdx(c.attrInt("end", rank));
+  SmallVector<int64_t> dims;
+  for (int64_t i = start; i < end; ++i)
+    dims.push_back(shape[i]);
+  c.results.push_back(i64Constant(c, {(int64_t)dims.size()}, dims));
+  return success();
+}
+
+LogicalResult importSize(NodeContext &c) {
+  Value x = c.in(0);
+  if (!x)
+    return failure();
+  c.results.push_back(i64Constant(c, {}, {c.type(x).getNumElements()}));
+  return success();
+}
+
+LogicalResult importConstant(NodeContext &c) {
+  MLIRContext *ctx = c.b.getContext();
+  if (auto t = c.node.getTensor("value", ctx, c.loc)) {
+    if (!*t)
+      return failure();
+    c.results.push_back(c.constant(*t));
+    return success();
+  }
+  Builder &b = c.b;
+  if (auto f = c.node.getFloat("value_float")) {
+    auto type = RankedTensorType::get({}, b.getF32Type());
+    c.results.push_back(c.constant(DenseElementsAttr::get(type, (float)*f)));
+  } else if (auto fs = c.node.getFloats("value_floats")) {
+    SmallVector<float> v(fs->begin(), fs->end());
+    auto type = RankedTensorType::get({(int64_t)v.size()}, b.getF32Type());
+    c.results.push_back(c.constant(DenseElementsAttr::get(type, ArrayRef<float>(v))));
+  } else if (auto i = c.node.getInt("value_int")) {
+    c.results.push_back(i64Constant(c, {}, {*i}));
+  } else if (auto is = c.node.getInts("value_ints")) {
+    c.results.push_back(i64Constant(c, {(int64_t)is->size()}, *is));
+  } else {
+    return c.error() << "only 'value', 'value_float(s)' and 'value_int(s)' "
+                        "constants are supported (got sparse or string)";
+  }
+  return success();
+}
+
+LogicalResult importConstantOfShape(NodeContext &c) {
+  auto shape = c.constInts(0, "input");
+  if (failed(shape))
+    return failure();
+  for (int64_t d : *shape)
+    if (d < 0)
+      return c.error() << "negative dimension " << d << " in the shape";
+  DenseElementsAttr fill;
+  if (auto t = c.node.getTensor("value", c.b.getContext(), c.loc)) {
+    fill = dyn_cast_or_null<DenseElementsAttr>(*t);
+    if (!fill || fill.getNumElements() != 1)
+      return c.error() << "'value' must be a one-element tensor";
+  } else {
+    fill = DenseElementsAttr::get(RankedTensorType::get({1}, c.b.getF32Type()), 0.0f);
+  }
+  auto type = RankedTensorType::get(*shape, fill.getElementType());
+  c.results.push_back(c.constant(fill.resizeSplat(type)));
+  return success();
+}
+
+LogicalResult importRange(NodeContext &c) {
+  Value start = c.in(0);
+  auto s = c.constScalar(0, "start"), l = c.constScalar(1, "limit"),
+       d = c.constScalar(2, "delta");
+  if (!start || failed(s) || failed(l) || failed(d))
+    return failure();
+  if (*d == 0)
+    return c.error() << "delta must be non-zero";
+  int64_t n = std::max<int64_t>(0, (int64_t)std::ceil((*l - *s) / *d));
+  Type elt = c.type(start).getElementType();
+  auto type = RankedTensorType::get({n}, elt);
+  if (isa<FloatType>(elt)) {
+    SmallVector<APFloat> vals;
+    for (int64_t i = 0; i < n; ++i) {
+      APFloat f(*s + i * *d);
+      bool lost;
+      f.convert(cast<FloatType>(elt).getFloatSemantics(),
+                APFloat::rmNearestTiesToEven, &lost);
+      vals.push_back(f);
+    }
+    c.results.push_back(c.constant(DenseElementsAttr::get(type, vals)));
+  } else {
+    SmallVector<APInt> vals;
+    for (int64_t i = 0; i < n; ++i)
+      vals.push_back(APInt(elt.getIntOrFloatBitWidth(),
+                           (int64_t)*s + i * (int64_t)*d, /*isSigned=*/true));
+    c.results.push_back(c.constant(DenseElementsAttr::get(type, vals)));
+  }
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Data movement
+//===----------------------------------------------------------------------===//
+
+LogicalResult importReshape(NodeContext &c) {
+  Value x = c.in(0);
+  if (!x)
+    return failure();
+  auto shape = c.intsFromAttrOrInput("shape", 1);
+  if (failed(shape))
+    return failure();
+  if (!*shape)
+    return c.error() << "missing shape";
+  ArrayRef<int64_t> in = c.type(x).getShape();
+  SmallVector<int64_t> out(**shape);
+  bool allowZero = c.attrInt("allowzero", 0);
+  int64_t inferred = -1, known = 1;
+  for (auto [i, d] : llvm::enumerate(out)) {
+    if (d == 0 && !allowZero) {
+      if (i >= in.size())
+        return c.error() << "shape entry " << i << " is 0 (copy) but the input "
+                         << "has rank " << in.size();
+      d = in[i];
+    }
+    if (d == -1) {
+      if (inferred >= 0)
+        return c.error() << "shape has more than one -1";
+      inferred = i;
+      continue;
+    }
+    if (d < 0)
+      return c.error() << "invalid shape entry " << d;
+    known *= d;
+  }
+  if (inferred >= 0) {
+    int64_t total = c.type(x).getNumElements();
+    if (known == 0 || total % known != 0)
+      return c.error() << "cannot infer the -1 entry: " << total
+                       << " elements do not divide by " << known;
+    out[inferred] = total / known;
+  }
+  Value r = c.make(ReshapeOp::getOperationName(), x, {c.i64s("shape", out)});
+  c.results.push_back(r);
+  return success(r != nullptr);
+}
+
+LogicalResult importFlatten(NodeContext &c) {
+  Value x = c.in(0);
+  if (!x)
+    return failure();
+  int64_t rank = c.rank(x), axis = c.attrInt("axis", 1);
+  if (axis < -rank || axis > rank)
+    return c.error() << "axis " << axis << " is out of range [" << -rank << ", "
+                     << rank << "]";
+  if (axis < 0)
+    axis += rank;
+  int64_t outer = 1, inner = 1;
+  for (int64_t d = 0; d < rank; ++d)
+    (d < axis ? outer : inner) *= c.type(x).getDimSize(d);
+  Value r = c.reshape(x, {outer, inner});
+  c.results.push_back(r);
+  return success(r != nullptr);
+}
+
+LogicalResult importSqueeze(NodeContext &c) {
+  Value x = c.in(0);
+  if (!x)
+    return failure();
+  auto axes = c.intsFromAttrOrInput("axes", 1);
+  if (failed(axes))
+    return failure();
+  ArrayRef<int64_t> in = c.type(x).getShape();
+  SmallVector<int64_t> drop;
+  if (*axes) {
+    auto n = normalizeAxes(c, **axes, in.size());
+    if (failed(n))
+      return failure();
+    drop = *n;
+    for (int64_t a : drop)
+      if (in[a] != 1)
+        return c.error() << "cannot squeeze axis " << a << " of size " << in[a];
+  } else {
+    for (auto [i, d] : llvm::enumerate(in))
+      if (d == 1)
+        drop.push_back(i);
+  }
+  SmallVector<int64_t> out;
+  for (auto [i, d] : llvm::enumerate(in))
+    if (!llvm::is_contained(drop, (int64_t)i))
+      out.push_back(d);
+  Value r = c.reshape(x, out);
+  c.results.push_back(r);
+  return success(r != nullptr);
+}
+
+LogicalResult importUnsqueeze(NodeContext &c) {
+  Value x = c.in(0);
+  if (!x)
+    return failure();
+  auto axes = c.intsFromAttrOrInput("axes", 1);
+  if (failed(axes))
+    return failure();
+  if (!*axes)
+    return c.error() << "missing axes";
+  ArrayRef<int64_t> in = c.type(x).getShape();
+  int64_t outRank = in.size() + (*axes)->size();
+  auto n = normalizeAxes(c, **axes, outRank);
+  if (failed(n))
+    return failure();
+  if (n->size() != (*axes)->size())
+    return c.error() << "axes contain duplicates";
+  SmallVector<int64_t> out;
+  auto it = in.begin();
+  for (int64_t d = 0; d < outRank; ++d)
+    out.push_back(llvm::is_contained(*n, d) ? 1 : *it++);
+  Value r = c.reshape(x, out);
+  c.results.push_back(r);
+  return success(r != nullptr);
+}
+
+LogicalResult importTranspose(NodeContext &c) {
+  Value x = c.in(0);
+  if (!x)
+    return failure();
+  SmallVector<int64_t> perm;
+  if (auto p = c.node.getInts("perm")) {
+    perm.assign(p->begin(), p->end());
+  } else {
+    for (int64_t d = c.rank(x) - 1; d >= 0; --d)
+      perm.push_back(d);
+  }
+  Value r = c.make(TransposeOp::getOperationName(), x, {c.i64s("perm", perm)});
+  c.results.push_back(r);
+  return success(r != nullptr);
+}
+
+LogicalResult importExpand(NodeContext &c) {
+  Value x = c.in(0);
+  auto shape = c.intsFromAttrOrInput("shape", 1);
+  if (!x || failed(shape))
+    return failure();
+  if (!*shape)
+    return c.error() << "missing shape";
+  Value r = c.make(ExpandOp::getOperationName(), x, {c.i64s("shape", **shape)});
+  c.results.push_back(r);
+  return success(r != nullptr);
+}
+
+LogicalResult importTile(NodeContext &c) {
+  Value x = c.in(0);
+  auto reps = c.intsFromAttrOrInput("repeats", 1);
+  if (!x || failed(reps))
+    return failure();
+  if (!*reps)
+    return c.error() << "missing repeats";
+  Value r = c.make(TileOp::getOperationName(), x, {c.i64s("repeats", **reps)});
+  c.results.push_back(r);
+  return success(r != nullptr);
+}
+
+LogicalResult importConcat(NodeContext &c) {
+  SmallVector<Value> operands;
+  for (unsigned i = 0; i < c.ins.size(); ++i)
+    if (c.has(i))
+      operands.push_back(c.ins[i]);
+  if (operands.empty())
+    return c.error() << "needs at least one input";
+  auto axis = c.node.getInt("axis");
+  if (!axis)
+    return c.error() << "missing attribute 'axis'";
+  auto n = normalizeAxis(*axis, c.rank(operands[0]));
+  if (failed(n))
+    return c.error() << "axis " << *axis << " is out of range for rank "
+                     << c.rank(operands[0]);
+  Value r = c.make(ConcatOp::getOperationName(), operands, {c.i64("axis", *n)});
+  c.results.push_back(r);
+  return success(r != nullptr);
+}
+
+LogicalResult importSplit(NodeContext &c) {
+  Value x = c.in(0);
+  if (!x)
+    return failure();
+  auto axis = normalizeAxis(c.attrInt("axis", 0), c.rank(x));
+  if (failed(axis))
+    return c.error() << "axis " << c.attrInt("axis", 0)
+                     << " is out of range for rank " << c.rank(x);
+  auto split = c.intsFromAttrOrInput("split", 1);
+  if (failed(split))
+    return failure();
+  int64_t dim = c.type(x).getDimSize(*axis);
+  SmallVector<int64_t> sizes;
+  if (*split && !(*split)->empty()) {
+    sizes = **split;
+  } else {
+    // Equal pieces; from opset 18 the last one may be smaller.
+    int64_t n = c.attrInt("num_outputs", c.node.outputs().size());
+    if (n <= 0)
+      return c.error() << "cannot split into " << n << " pieces";
+    int64_t piece = llvm::divideCeil(dim, n);
+    if (c.opset < 18 && dim % n != 0)
+      return c.error() << "axis of size " << dim << " does not split evenly into "
+                       << n << " outputs";
+    for (int64_t i = 0, left = dim; i < n; ++i, left -= piece)
+      sizes.push_back(std::max<int64_t>(0, std::min(piece, left)));
+  }
+  Operation *op = c.create(SplitOp::getOperationName(), x,
+                           {c.i64("axis", *axis), c.i64s("split", sizes)});
+  if (!op)
+    return failure();
+  c.results.append(op->result_begin(), op->result_end());
+  return success();
+}
+
+LogicalResult importSlice(NodeContext &c) {
+  Value x = c.in(0);
+  if (!x)
+    return failure();
+  SmallVector<int64_t> starts, ends, axes, steps;
+  if (c.opset < 10) {
+    auto s = c.node.getInts("starts"), e = c.node.getInts("ends");
+    if (!s || !e)
+      return c.error() << "missing attributes 'starts' and 'ends'";
+    starts.assign(s->begin(), s->end());
+    ends.assign(e->begin(), e->end());
+    if (auto a = c.node.getInts("axes"))
+      axes.assign(a->begin(), a->end());
+  } else {
+    auto s = c.intsFromAttrOrInput("starts", 1), e = c.intsFromAttrOrInput("ends", 2);
+    auto a = c.intsFromAttrOrInput("axes", 3), st = c.intsFromAttrOrInput("steps", 4);
+    if (failed(s) || failed(e) || failed(a) || failed(st))
+      return failure();
+    if (!*s || !*e)
+      return c.error() << "missing starts or ends";
+    starts = **s;
+    ends = **e;
+    if (*a)
+      axes = **a;
+    if (*st)
+      steps = **st;
+  }
+  int64_t rank = c.rank(x);
+  if (axes.empty())
+    for (int64_t i = 0; i < (int64_t)starts.size(); ++i)
+      axes.push_back(i);
+  if (steps.empty())
+    steps.assign(starts.size(), 1);
+  if (ends.size() != starts.size() || axes.size() != starts.size() ||
+      steps.size() != starts.size())
+    return c.error() << "starts, ends, axes and steps differ in length";
+  ArrayRef<int64_t> shape = c.type(x).getShape();
+  SmallVector<int64_t> nStart(rank, 0), nEnd(shape), nStep(rank, 1);
+  SmallVector<bool> seen(rank, false);
+  for (size_t i = 0; i < starts.size(); ++i) {
+    auto a = normalizeAxis(axes[i], rank);
+    if (failed(a) || seen[*a])
+      return c.error() << "invalid or repeated axis " << axes[i];
+    seen[*a] = true;
+    int64_t dim = shape[*a], step = steps[i];
+    if (step == 0)
+      return c.error() << "step must be non-zero";
+    // ONNX semantics: negative indices count from the end, then clamp to
+    // [0, dim] for positive steps and [-1, dim - 1] for negative ones.
+    auto clampIdx = [&](int64_t v) {
+      if (v < 0)
+        v = v < -dim ? (step > 0 ? 0 : -1) : v + dim;
+      return step > 0 ? std::clamp<int64_t>(v, 0, dim)
+                      : std::clamp<int64_t>(v, -1, dim - 1);
+    };
+    nStart[*a] = clampIdx(starts[i]);
+    nEnd[*a] = clampIdx(ends[i]);
+    nStep[*a] = step;
+    // An empty negative-step slice of an empty dimension: keep it in range.
+    if (step < 0 && dim == 0)
+      nStart[*a] = nEnd[*a] = -1;
+  }
+  Value r = c.make(SliceOp::getOperationName(), x,
+                   {c.i64s("starts", nStart), c.i64s("ends", nEnd), c.i64s("steps", nStep)});
+  c.results.push_back(r);
+  return success(r != nullptr);
+}
+
+LogicalResult importPad(NodeContext &c) {
+  Value x = c.in(0);
+  if (!x)
+    return failure();
+  int64_t rank = c.rank(x);
+  auto pads = c.intsFromAttrOrInput("pads", 1);
+  if (failed(pads))
+    return failure();
+  if (!*pads)
+    return c.error() << "missing pads";
+  double value = c.attrFloat("value", 0.0);
+  if (c.opset >= 11 && c.has(2)) {
+    auto v = c.constScalar(2, "constant_value");
+    if (failed(v))
+      return failure();
+    value = *v;
+  }
+  SmallVector<int64_t> full(2 * rank, 0);
+  if (c.has(3)) {
+    // Opset 18: pads apply to the listed axes only.
+    auto axes = c.constInts(3, "axes");
+    if (failed(axes))
+      return failure();
+    if ((*pads)->size() != 2 * axes->size())
+      return c.error() << "pads must have 2 entries per axis";
+    for (auto [i, a] : llvm::enumerate(*axes)) {
+      auto n = normalizeAxis(a, rank);
+      if (failed(n))
+        return c.error() << "axis " << a << " is out of range for rank " << rank;
+      full[*n] = (**pads)[i];
+      full[*n + rank] = (**pads)[i + axes->size()];
+    }
+  } else {
+    full = **pads;
+  }
+  std::string mode = c.node.getString("mode").value_or("constant");
+  std::optional<PadMode> m = symbolizePadMode(mode);
+  if (!m)
+    return c.error() << "pad mode '" << mode
+                     << "' is not one of constant, reflect, edge, wrap";
+  Value r = c.make(PadOp::getOperationName(), x,
+                   {c.i64s("pads", full),
+                    c.b.getNamedAttr("mode", PadModeAttr::get(c.b.getContext(), *m)),
+                    c.b.getNamedAttr("value", c.b.getF64FloatAttr(value))});
+  c.results.push_back(r);
+  return success(r != nullptr);
+}
+
+template <typename OpTy>
+LogicalResult gatherLike(NodeContext &c) {
+  Value r = c.make(OpTy::getOperationName(), {c.in(0), c.in(1)},
+                   {c.i64("axis", c.attrInt("axis", 0))});
+  c.results.push_back(r);
+  return success(r != nullptr);
+}
+
+FailureOr<ScatterReductionAttr> scatterReduction(NodeContext &c) {
+  std::string red = c.node.getString("reduction").value_or("none");
+  std::optional<ScatterReduction> r = symbolizeScatterReduction(red);
+  if (!r)
+    return c.error() << "reduction '" << red
+                     << "' is not one of none, add, mul, max, min";
+  return ScatterReductionAttr::get(c.b.getContext(), *r);
+}
+
+LogicalResult importScatterElements(NodeContext &c) {
+  auto red = scatterReduction(c);
+  if (failed(red))
+    return failure();
+  Value r = c.make(ScatterElementsOp::getOperationName(), {c.in(0), c.in(1), c.in(2)},
+                   {c.i64("axis", c.attrInt("axis", 0)),
+                    c.b.getNamedAttr("reduction", *red)});
+  c.results.push_back(r);
+  return success(r != nullptr);
+}
+
+LogicalResult importScatterND(NodeContext &c) {
+  auto red = scatterReduction(c);
+  if (failed(red))
+    return failure();
+  Value r = c.make(ScatterNDOp::getOperationName(), {c.in(0), c.in(1), c.in(2)},
+                   {c.b.getNamedAttr("reduction", *red)});
+  c.results.push_back(r);
+  return success(r != nullptr);
+}
+
+LogicalResult importOneHot(NodeContext &c) {
+  auto depth = c.constScalar(1, "depth");
+  if (failed(depth))
+    return failure();
+  Value r = c.make(OneHotOp::getOperationName(), {c.in(0), c.in(2)},
+                   {c.i64("depth", (int64_t)*depth), c.i64("axis", c.attrInt("axis", -1))});
+  c.results.push_back(r);
+  return success(r != nullptr);
+}
+
+LogicalResult importTrilu(NodeContext &c) {
+  int64_t k = 0;
+  if (c.has(1)) {
+    auto kv = c.constScalar(1, "k");
+    if (failed(kv))
+      return failure();
+    k = (int64_t)*kv;
+  }
+  Value r = c.make(TriluOp::getOperationName(), c.in(0),
+                   {c.boolean("upper", c.attrInt("upper", 1)), c.i64("k", k)});
+  c.results.push_back(r);
+  return success(r != nullptr);
+}
+
+//===----------------------------------------------------------------------===//
+// The table
+//===----------------------------------------------------------------------===//
+
+const llvm::StringMap<OpHandler> &handlerTable() {
+  static const llvm::StringMap<OpHandler> table = [] {
+    llvm::StringMap<OpHandler> t;
+    // Unary elementwise.
+    t["Abs"] = unary<AbsOp>;
+    t["Ceil"] = unary<CeilOp>;
+    t["Celu"] = unary<CeluOp>;
+    t["Cos"] = unary<CosOp>;
+    t["Elu"] = unary<EluOp>;
+    t["Erf"] = unary<ErfOp>;
+    t["Exp"] = unary<ExpOp>;
+    t["Floor"] = unary<FloorOp>;
+    t["HardSigmoid"] = unary<HardSigmoidOp>;
+    t["HardSwish"] = unary<HardSwishOp>;
+    t["LeakyRelu"] = unary<LeakyReluOp>;
+    t["Log"] = unary<LogOp>;
+    t["Neg"] = unary<NegOp>;
+    t["Not"] = unary<NotOp>;
+    t["Reciprocal"] = unary<ReciprocalOp>;
+    t["Relu"] = unary<ReluOp>;
+    t["Selu"] = unary<SeluOp>;
+    t["Sigmoid"] = unary<SigmoidOp>;
+    t["Sign"] = unary<SignOp>;
+    t["Sin"] = unary<SinOp>;
+    t["Softplus"] = unary<SoftplusOp>;
+    t["Softsign"] = unary<SoftsignOp>;
+    t["Sqrt"] = unary<SqrtOp>;
+    t["Tanh"] = unary<TanhOp>;
+    t["ThresholdedRelu"] = unary<ThresholdedReluOp>;
+    t["Cast"] = importCast;
+    t["Clip"] = importClip;
+    t["Dropout"] = importDropout;
+    t["Identity"] = importIdentity;
+    // Binary and variadic elementwise.
+    t["Add"] = binary<AddOp>;
+    t["And"] = binary<AndOp>;
+    t["Div"] = binary<DivOp>;
+    t["Equal"] = binary<EqualOp>;
+    t["Greater"] = binary<GreaterOp>;
+    t["GreaterOrEqual"] = binary<GreaterOrEqualOp>;
+    t["Less"] = binary<LessOp>;
+    t["LessOrEqual"] = binary<LessOrEqualOp>;
+    t["Mod"] = binary<ModOp>;
+    t["Mul"] = binary<MulOp>;
+    t["Or"] = binary<OrOp>;
+    t["Pow"] = binary<PowOp>;
+    t["PRelu"] = binary<PReluOp>;
+    t["Sub"] = binary<SubOp>;
+    t["Xor"] = binary<XorOp>;
+    t["Max"] = variadic<MaxOp>;
+    t["Min"] = variadic<MinOp>;
+    t["Sum"] = variadic<AddOp>;
+    t["Mean"] = importMean;
+    t["Where"] = importWhere;
+    // Reductions and normalizations.
+    t["ArgMax"] = argReduce<ArgMaxOp>;
+    t["ArgMin"] = argReduce<ArgMinOp>;
+    t["CumSum"] = importCumSum;
+    t["LogSoftmax"] = softmaxLike<LogSoftmaxOp>;
+    t["ReduceL2"] = reduce<ReduceL2Op>;
+    t["ReduceLogSumExp"] = reduce<ReduceLogSumExpOp>;
+    t["ReduceMax"] = reduce<ReduceMaxOp>;
+    t["ReduceMean"] = reduce<ReduceMeanOp>;
+    t["ReduceMin"] = reduce<ReduceMinOp>;
+    t["ReduceProd"] = reduce<ReduceProdOp>;
+    t["ReduceSum"] = reduce<ReduceSumOp>;
+    t["ReduceSumSquare"] = reduce<ReduceSumSquareOp>;
+    t["Softmax"] = softmaxLike<SoftmaxOp>;
+    t["TopK"] = importTopK;
+    t["BatchNormalization"] = importBatchNorm;
+    t["InstanceNormalization"] = importInstanceNorm;
+    t["LayerNormalization"] = importLayerNorm;
+    // Contractions, convolution, pooling.
+    t["Conv"] = importConv;
+    t["Einsum"] = importEinsum;
+    t["Gemm"] = importGemm;
+    t["MatMul"] = importMatMul;
+    t["AveragePool"] = pool<AveragePoolOp>;
+    t["MaxPool"] = pool<MaxPoolOp>;
+    t["GlobalAveragePool"] = globalPool<GlobalAveragePoolOp>;
+    t["GlobalMaxPool"] = globalPool<GlobalMaxPoolOp>;
+    // Shape computations and data movement.
+    t["Constant"] = importConstant;
+    t["ConstantOfShape"] = importConstantOfShape;
+    t["Range"] = importRange;
+    t["Shape"] = importShape;
+    t["Size"] = importSize;
+    t["Concat"] = importConcat;
+    t["Expand"] = importExpand;
+    t["Flatten"] = importFlatten;
+    t["Gather"] = gatherLike<GatherOp>;
+    t["GatherElements"] = gatherLike<GatherElementsOp>;
+    t["OneHot"] = importOneHot;
+    t["Pad"] = importPad;
+    t["Reshape"] = importReshape;
+    t["ScatterElements"] = importScatterElements;
+    t["ScatterND"] = importScatterND;
+    t["Slice"] = importSlice;
+    t["Split"] = importSplit;
+    t["Squeeze"] = importSqueeze;
+    t["Tile"] = importTile;
+    t["Transpose"] = importTranspose;
+    t["Trilu"] = importTrilu;
+    t["Unsqueeze"] = importUnsqueeze;
+    return t;
+  }();
+  return table;
+}
+
+} // namespace
+
+OpHandler lookupOpHandler(StringRef opType) {
+  auto it = handlerTable().find(opType);
+  return it == handlerTable().end() ? nullptr : it->second;
+}
+
+std::vector<std::string> handledOpTypes() {
+  std::vector<std::string> ops;
+  for (auto &e : handlerTable())
+    ops.push_back(e.getKey().str());
+  llvm::sort(ops);
+  return ops;
+}
+
+} // namespace partita::import

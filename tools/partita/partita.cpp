@@ -1,0 +1,222 @@
+//===- partita.cpp - the Partita command line -----------------------------===//
+//
+//   partita import INPUT [-o OUT.mlir] [--summary] [--composites]
+//   partita export INPUT -o OUT.json
+//   partita ops
+//
+// INPUT is model.onnx, an ONNX backend-test directory (holding model.onnx),
+// a JSON graph (.json) or an MLIR file (.mlir). Every failure is one line on
+// stderr and a non-zero exit.
+//
+//===----------------------------------------------------------------------===//
+
+#include "dialects/Graph/IR/GraphOps.h"
+#include "partita/Diagnostics.h"
+#include "partita/Import/Importer.h"
+#include "partita/InitAll.h"
+#include "passes/Graph/Passes.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/AsmState.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/Verifier.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Support/FileUtilities.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/SourceMgr.h"
+#include "llvm/Support/ToolOutputFile.h"
+
+#include <map>
+
+using namespace mlir;
+namespace cl = llvm::cl;
+
+static cl::SubCommand importCmd("import", "Import a model into the graph dialect");
+static cl::SubCommand exportCmd("export", "Write a model as a Partita JSON graph");
+static cl::SubCommand opsCmd("ops", "List the supported ONNX ops");
+
+static cl::opt<std::string> inputPath(cl::Positional, cl::desc("<input>"),
+                                      cl::Required, cl::sub(importCmd),
+                                      cl::sub(exportCmd));
+static cl::opt<std::string> outputPath("o", cl::desc("Output file ('-' for stdout)"),
+                                       cl::value_desc("file"), cl::init("-"),
+                                       cl::sub(importCmd), cl::sub(exportCmd));
+static cl::list<std::string>
+    inputShapes("input-shape",
+                cl::desc("Static shape for a dynamic input: NAME=D0xD1x..."),
+                cl::value_desc("name=shape"), cl::sub(importCmd), cl::sub(exportCmd));
+static cl::opt<bool> summary("summary", cl::desc("Print a summary instead of MLIR"),
+                             cl::sub(importCmd));
+static cl::opt<bool> composites("composites",
+                                cl::desc("Form composite ops (attention) after import"),
+                                cl::sub(importCmd));
+static cl::opt<bool> noDebugInfo("no-locations",
+                                 cl::desc("Do not print locations (tensor names)"),
+                                 cl::sub(importCmd));
+static cl::opt<bool> verbose("v", cl::desc("Print diagnostic notes too"),
+                             cl::sub(importCmd), cl::sub(exportCmd));
+
+namespace {
+
+/// Parses NAME=2x3x4 into options; false (after a diagnostic) on bad syntax.
+bool parseInputShapes(partita::ImportOptions &options) {
+  for (const std::string &spec : inputShapes) {
+    auto [name, dims] = StringRef(spec).split('=');
+    std::vector<int64_t> shape;
+    SmallVector<StringRef> parts;
+    dims.split(parts, 'x', -1, /*KeepEmpty=*/false);
+    bool ok = !name.empty() && !dims.empty();
+    for (StringRef p : parts) {
+      int64_t d;
+      ok &= !p.getAsInteger(10, d) && d >= 0;
+      shape.push_back(d);
+    }
+    if (!ok) {
+      llvm::errs() << "partita: error: bad --input-shape '" << spec
+                   << "' (expected NAME=D0xD1x..., e.g. x=1x3x224x224)\n";
+      return false;
+    }
+    options.inputShapes[name] = shape;
+  }
+  return true;
+}
+
+OwningOpRef<ModuleOp> loadModel(MLIRContext &ctx, StringRef path,
+                                const partita::ImportOptions &options) {
+  if (!llvm::sys::fs::exists(path)) {
+    emitError(FileLineColLoc::get(&ctx, path, 0, 0))
+        << "cannot read '" << path << "': no such file or directory";
+    return nullptr;
+  }
+  StringRef ext = llvm::sys::path::extension(path);
+  if (ext == ".json")
+    return partita::importJsonFile(ctx, path, options);
+  if (ext == ".mlir") {
+    auto module = parseSourceFile<ModuleOp>(path, &ctx);
+    if (module && failed(verify(*module)))
+      return nullptr;
+    return module;
+  }
+  return partita::importOnnxFile(ctx, path, options);
+}
+
+void printSummary(ModuleOp module, StringRef source, llvm::raw_ostream &os) {
+  auto func = module.lookupSymbol<func::FuncOp>("main");
+  os << "model: " << source << "\n";
+  if (!func) {
+    os << "(no @main function)\n";
+    return;
+  }
+  auto nameOf = [&](DictionaryAttr attrs, unsigned i) -> std::string {
+    if (attrs)
+      if (auto n = attrs.getAs<StringAttr>("graph.name"))
+        return n.str();
+    return "#" + std::to_string(i);
+  };
+  for (unsigned i = 0; i < func.getNumArguments(); ++i)
+    os << "input  " << nameOf(func.getArgAttrDict(i), i) << ": "
+       << func.getArgument(i).getType() << "\n";
+  for (unsigned i = 0; i < func.getNumResults(); ++i)
+    os << "output " << nameOf(func.getResultAttrDict(i), i) << ": "
+       << func.getResultTypes()[i] << "\n";
+  std::map<std::string, int64_t> counts;
+  int64_t params = 0, paramBytes = 0, ops = 0;
+  func.walk([&](Operation *op) {
+    if (isa<func::ReturnOp>(op))
+      return;
+    ++ops;
+    counts[op->getName().getStringRef().str()]++;
+    if (auto c = dyn_cast<partita::graph::ConstantOp>(op)) {
+      auto t = c.getType();
+      params += t.getNumElements();
+      unsigned bits = t.getElementType().getIntOrFloatBitWidth();
+      paramBytes += t.getNumElements() * std::max(1u, bits / 8);
+    }
+  });
+  os << "ops: " << ops << "\n";
+  os << "constants: " << params << " elements, " << paramBytes << " bytes\n";
+  std::vector<std::pair<std::string, int64_t>> sorted(counts.begin(), counts.end());
+  std::stable_sort(sorted.begin(), sorted.end(),
+                   [](auto &a, auto &b) { return a.second > b.second; });
+  for (auto &[name, n] : sorted)
+    os << "  " << name << ": " << n << "\n";
+}
+
+int runImport(MLIRContext &ctx) {
+  partita::ImportOptions options;
+  if (!parseInputShapes(options))
+    return 1;
+  OwningOpRef<ModuleOp> module = loadModel(ctx, inputPath, options);
+  if (!module)
+    return 1;
+  if (composites) {
+    PassManager pm(&ctx);
+    pm.addPass(partita::graph::createGraphRecognizeComposites());
+    if (failed(pm.run(*module)))
+      return 1;
+  }
+  std::string err;
+  auto out = openOutputFile(outputPath, &err);
+  if (!out) {
+    llvm::errs() << "partita: error: " << err << "\n";
+    return 1;
+  }
+  if (summary) {
+    printSummary(*module, inputPath, out->os());
+  } else {
+    OpPrintingFlags flags;
+    if (!noDebugInfo)
+      flags.enableDebugInfo(/*enable=*/true, /*prettyForm=*/false);
+    module->print(out->os(), flags);
+  }
+  out->keep();
+  return 0;
+}
+
+int runExport(MLIRContext &ctx) {
+  partita::ImportOptions options;
+  if (!parseInputShapes(options))
+    return 1;
+  OwningOpRef<ModuleOp> module = loadModel(ctx, inputPath, options);
+  if (!module)
+    return 1;
+  std::string err;
+  auto out = openOutputFile(outputPath, &err);
+  if (!out) {
+    llvm::errs() << "partita: error: " << err << "\n";
+    return 1;
+  }
+  if (failed(partita::exportJson(*module, out->os())))
+    return 1;
+  out->keep();
+  return 0;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  llvm::InitLLVM y(argc, argv);
+  cl::ParseCommandLineOptions(argc, argv,
+                              "Partita: auto-parallelizing compiler for deep learning\n");
+  DialectRegistry registry;
+  partita::registerAllDialects(registry);
+  MLIRContext ctx(registry);
+  ctx.loadAllAvailableDialects();
+  partita::OneLineDiagnostics diags(ctx, verbose);
+
+  if (opsCmd) {
+    for (const std::string &op : partita::supportedOnnxOps())
+      llvm::outs() << op << "\n";
+    return 0;
+  }
+  if (importCmd)
+    return runImport(ctx);
+  if (exportCmd)
+    return runExport(ctx);
+  llvm::errs() << "partita: error: no command given (try `partita --help`)\n";
+  return 1;
+}
