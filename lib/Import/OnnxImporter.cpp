@@ -352,10 +352,12 @@ static LogicalResult readTestInputs(MLIRContext &ctx, StringRef dir,
     llvm::sys::path::append(pb, "test_data_set_0", "input_" + std::to_string(k++) + ".pb");
     if (!llvm::sys::fs::exists(pb) || options.inputValues.count(in.name()))
       continue;
+    // These are only candidates for specialization: an input this reader
+    // cannot decode (a sequence, a string) simply is not specialized.
+    ScopedDiagnosticHandler quiet(&ctx, [](Diagnostic &) { return success(); });
     auto value = readOnnxTensorFile(ctx, pb);
-    if (failed(value))
-      return failure();
-    options.inputValues[in.name()] = *value;
+    if (succeeded(value))
+      options.inputValues[in.name()] = *value;
   }
   return success();
 }

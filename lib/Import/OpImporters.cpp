@@ -421,6 +421,8 @@ LogicalResult importClip(NodeContext &c) {
         if (failed(v))
           return failure();
         attrs.push_back(c.b.getNamedAttr(name, c.b.getF64FloatAttr(*v)));
+      } else if (auto v = c.node.getFloat(name)) { // JSON attribute form
+        attrs.push_back(c.b.getNamedAttr(name, c.b.getF64FloatAttr(*v)));
       }
   }
   Value r = c.make(ClipOp::getOperationName(), x, attrs);
@@ -436,7 +438,10 @@ LogicalResult importWhere(NodeContext &c) {
 
 LogicalResult importCumSum(NodeContext &c) {
   Value x = c.in(0);
-  auto axis = c.constScalar(1, "axis");
+  // The JSON form may give the axis as an attribute instead of input 1.
+  auto attrAxis = c.has(1) ? std::nullopt : c.node.getInt("axis");
+  auto axis = attrAxis ? FailureOr<double>((double)*attrAxis)
+                       : c.constScalar(1, "axis");
   if (!x || failed(axis))
     return failure();
   Value r = c.make(CumSumOp::getOperationName(), x,
@@ -452,7 +457,7 @@ LogicalResult importTopK(NodeContext &c) {
   if (!x)
     return failure();
   int64_t k;
-  if (c.opset < 10) {
+  if (c.opset < 10 || (!c.has(1) && c.node.getInt("k"))) { // or JSON's attribute
     k = c.attrInt("k", -1);
   } else {
     auto kv = c.constInts(1, "K");
@@ -494,17 +499,40 @@ LogicalResult importInstanceNorm(NodeContext &c) {
 }
 
 LogicalResult importLayerNorm(NodeContext &c) {
-  for (unsigned i = 1; i < c.node.outputs().size(); ++i)
-    if (c.outputWanted(i))
-      return c.error() << "the Mean and InvStdDev outputs are not supported";
-  SmallVector<Value> operands{c.in(0), c.in(1)};
+  Value x = c.in(0);
+  if (!x)
+    return failure();
+  SmallVector<Value> operands{x, c.in(1)};
   if (c.has(2))
     operands.push_back(c.in(2));
-  Value r = c.make(LayerNormOp::getOperationName(), operands,
-                   {c.i64("axis", c.attrInt("axis", -1)),
-                    c.f32("epsilon", c.attrFloat("epsilon", 1e-5))});
-  c.results.push_back(r);
-  return success(r != nullptr);
+  double eps = c.attrFloat("epsilon", 1e-5);
+  Value y = c.make(LayerNormOp::getOperationName(), operands,
+                   {c.i64("axis", c.attrInt("axis", -1)), c.f32("epsilon", eps)});
+  c.results.push_back(y);
+  if (!y || (!c.outputWanted(1) && !c.outputWanted(2)))
+    return success(y != nullptr);
+  // The optional Mean and InvStdDev outputs (kept dims) are computed from
+  // primitive ops: mean(x), 1 / sqrt(mean((x - mean)^2) + epsilon).
+  int64_t rank = c.rank(x);
+  auto axis = normalizeAxis(c.attrInt("axis", -1), rank);
+  if (failed(axis))
+    return failure();
+  SmallVector<int64_t> axes;
+  for (int64_t d = *axis; d < rank; ++d)
+    axes.push_back(d);
+  SmallVector<NamedAttribute> reduceAttrs{c.i64s("axes", axes), c.boolean("keepdims", true)};
+  Value mean = c.make(ReduceMeanOp::getOperationName(), x, reduceAttrs);
+  Value centered = c.make(SubOp::getOperationName(), {x, mean});
+  Value sq = c.make(MulOp::getOperationName(), {centered, centered});
+  Value var = c.make(ReduceMeanOp::getOperationName(), sq, reduceAttrs);
+  auto scalar = RankedTensorType::get({}, c.type(x).getElementType());
+  Value shifted = c.make(AddOp::getOperationName(),
+                         {var, createSplatConstant(c.b, c.loc, scalar, eps)});
+  Value invStd = c.make(ReciprocalOp::getOperationName(),
+                        c.make(SqrtOp::getOperationName(), shifted));
+  c.results.push_back(mean);
+  c.results.push_back(invStd);
+  return success(mean && invStd);
 }
 
 LogicalResult importMatMul(NodeContext &c) { return binary<MatMulOp>(c); }
@@ -1122,7 +1150,9 @@ LogicalResult importScatterND(NodeContext &c) {
 }
 
 LogicalResult importOneHot(NodeContext &c) {
-  auto depth = c.constScalar(1, "depth");
+  auto attrDepth = c.has(1) ? std::nullopt : c.node.getInt("depth"); // JSON
+  auto depth = attrDepth ? FailureOr<double>((double)*attrDepth)
+                         : c.constScalar(1, "depth");
   if (failed(depth))
     return failure();
   Value r = c.make(OneHotOp::getOperationName(), {c.in(0), c.in(2)},
@@ -1132,7 +1162,7 @@ LogicalResult importOneHot(NodeContext &c) {
 }
 
 LogicalResult importTrilu(NodeContext &c) {
-  int64_t k = 0;
+  int64_t k = c.attrInt("k", 0); // JSON's attribute form; ONNX uses input 1
   if (c.has(1)) {
     auto kv = c.constScalar(1, "k");
     if (failed(kv))
@@ -1143,6 +1173,62 @@ LogicalResult importTrilu(NodeContext &c) {
                    {c.boolean("upper", c.attrInt("upper", 1)), c.i64("k", k)});
   c.results.push_back(r);
   return success(r != nullptr);
+}
+
+//===----------------------------------------------------------------------===//
+// Partita composites (not ONNX ops; spelled in the JSON graph IR)
+//===----------------------------------------------------------------------===//
+
+/// Creates `name` from all given inputs; `attrs` are already converted.
+LogicalResult composite(NodeContext &c, StringRef name, unsigned numInputs,
+                        ArrayRef<NamedAttribute> attrs) {
+  SmallVector<Value> operands;
+  for (unsigned i = 0; i < c.ins.size(); ++i)
+    if (c.has(i) || i < numInputs)
+      operands.push_back(c.in(i));
+  if (llvm::is_contained(operands, Value()))
+    return failure();
+  Operation *op = c.create(name, operands, attrs);
+  if (!op)
+    return failure();
+  c.results.append(op->result_begin(), op->result_end());
+  return success();
+}
+
+LogicalResult importAttention(NodeContext &c) {
+  Value q = c.in(0);
+  if (!q)
+    return failure();
+  // Default scale 1/sqrt(head dim), as in scaled dot-product attention.
+  double scale = c.attrFloat(
+      "scale", 1.0 / std::sqrt((double)c.type(q).getShape().back()));
+  return composite(c, AttentionOp::getOperationName(), 3,
+                   {c.b.getNamedAttr("scale", c.b.getF64FloatAttr(scale)),
+                    c.boolean("causal", c.attrInt("causal", 0))});
+}
+
+LogicalResult importMoeGate(NodeContext &c) {
+  auto k = c.node.getInt("k");
+  if (!k)
+    return c.error() << "missing attribute 'k'";
+  return composite(c, MoeGateOp::getOperationName(), 1,
+                   {c.i64("k", *k), c.boolean("normalize", c.attrInt("normalize", 0))});
+}
+
+LogicalResult importMoeDispatch(NodeContext &c) {
+  auto e = c.node.getInt("num_experts"), cap = c.node.getInt("capacity");
+  if (!e || !cap)
+    return c.error() << "missing attribute 'num_experts' or 'capacity'";
+  return composite(c, MoeDispatchOp::getOperationName(), 2,
+                   {c.i64("num_experts", *e), c.i64("capacity", *cap)});
+}
+
+LogicalResult importMoeExpertMatMul(NodeContext &c) {
+  return composite(c, MoeExpertMatMulOp::getOperationName(), 2, {});
+}
+
+LogicalResult importMoeCombine(NodeContext &c) {
+  return composite(c, MoeCombineOp::getOperationName(), 3, {});
 }
 
 //===----------------------------------------------------------------------===//
@@ -1253,6 +1339,12 @@ const llvm::StringMap<OpHandler> &handlerTable() {
     t["Transpose"] = importTranspose;
     t["Trilu"] = importTrilu;
     t["Unsqueeze"] = importUnsqueeze;
+    // Partita composites.
+    t["Attention"] = importAttention;
+    t["MoeCombine"] = importMoeCombine;
+    t["MoeDispatch"] = importMoeDispatch;
+    t["MoeExpertMatMul"] = importMoeExpertMatMul;
+    t["MoeGate"] = importMoeGate;
     return t;
   }();
   return table;

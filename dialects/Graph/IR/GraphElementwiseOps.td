@@ -15,9 +15,10 @@ include "dialects/Graph/IR/GraphBase.td"
 //===----------------------------------------------------------------------===//
 
 class Graph_UnaryOp<string mnemonic, Type operandType, string desc,
-                    dag extraAttrs = (ins)>
+                    dag extraAttrs = (ins), bit folds = 0>
     : Graph_Op<mnemonic, "inferSameAsOperand(loc, operands, results)",
                [Elementwise]> {
+  let hasFolder = folds;
   let summary = desc;
   let arguments = !con((ins operandType:$input), extraAttrs);
   let results = (outs operandType:$output);
@@ -25,7 +26,7 @@ class Graph_UnaryOp<string mnemonic, Type operandType, string desc,
 }
 
 def Graph_AbsOp : Graph_UnaryOp<"abs", Graph_Tensor, "|x|">;
-def Graph_NegOp : Graph_UnaryOp<"neg", Graph_Tensor, "-x">;
+def Graph_NegOp : Graph_UnaryOp<"neg", Graph_Tensor, "-x", (ins), 1>;
 def Graph_SignOp : Graph_UnaryOp<"sign", Graph_Tensor, "-1, 0 or 1">;
 def Graph_ReluOp : Graph_UnaryOp<"relu", Graph_Tensor, "max(x, 0)">;
 def Graph_NotOp : Graph_UnaryOp<"not", Graph_BoolTensor, "logical not">;

@@ -104,6 +104,16 @@ OpFoldResult DivOp::fold(FoldAdaptor a) {
                          return u ? x.udiv(y) : x.sdiv(y);
                        });
 }
+OpFoldResult NegOp::fold(FoldAdaptor a) {
+  auto d = smallDense(a.getInput());
+  if (!d || !isa<IntegerType>(d.getElementType()))
+    return {};
+  SmallVector<APInt> out;
+  for (APInt v : d.getValues<APInt>())
+    out.push_back(-v);
+  return DenseElementsAttr::get(getType(), out);
+}
+
 OpFoldResult EqualOp::fold(FoldAdaptor a) {
   auto lhs = smallDense(a.getLhs()), rhs = smallDense(a.getRhs());
   if (!lhs || !rhs || !isa<IntegerType>(lhs.getElementType()))
