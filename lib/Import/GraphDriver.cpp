@@ -11,7 +11,8 @@
 #include "mlir/IR/Verifier.h"
 #include "llvm/ADT/StringSet.h"
 
-#include <deque>
+#include <functional>
+#include <queue>
 
 using namespace mlir;
 
@@ -53,6 +54,9 @@ std::string closestOp(StringRef op) {
 
 /// Kahn's algorithm over tensor names. Reports a value that nothing defines
 /// (dangling) or, when every value is defined but nodes remain, a cycle.
+/// Always taking the ready node listed first keeps an already sorted graph
+/// (ONNX requires it; JSON exports are) in its own order, so that an
+/// exported module re-imports op for op.
 LogicalResult orderNodes(MLIRContext &ctx, GraphDesc &g,
                          std::vector<size_t> &order) {
   Location fileLoc = fileLocation(ctx, g.source);
@@ -88,7 +92,7 @@ LogicalResult orderNodes(MLIRContext &ctx, GraphDesc &g,
   // pending[i] = number of inputs of node i not yet available.
   std::vector<size_t> pending(g.nodes.size(), 0);
   llvm::StringMap<std::vector<size_t>> consumers;
-  std::deque<size_t> ready;
+  std::priority_queue<size_t, std::vector<size_t>, std::greater<size_t>> ready;
   for (size_t i = 0; i < g.nodes.size(); ++i) {
     for (const std::string &in : g.nodes[i]->inputs())
       if (!in.empty() && !available.contains(in)) {
@@ -96,11 +100,11 @@ LogicalResult orderNodes(MLIRContext &ctx, GraphDesc &g,
         consumers[in].push_back(i);
       }
     if (pending[i] == 0)
-      ready.push_back(i);
+      ready.push(i);
   }
   while (!ready.empty()) {
-    size_t i = ready.front();
-    ready.pop_front();
+    size_t i = ready.top();
+    ready.pop();
     order.push_back(i);
     for (const std::string &o : g.nodes[i]->outputs()) {
       auto it = consumers.find(o);
@@ -108,7 +112,7 @@ LogicalResult orderNodes(MLIRContext &ctx, GraphDesc &g,
         continue;
       for (size_t c : it->second)
         if (--pending[c] == 0)
-          ready.push_back(c);
+          ready.push(c);
     }
   }
   if (order.size() != g.nodes.size()) {
