@@ -711,7 +711,7 @@ struct Importer {
   LogicalResult readShardings(const Json &doc) {
     auto it = doc.find("shardings");
     if (it == doc.end())
-      return success();
+      return attachShardings();
     if (!it->is_object())
       return r.error("shardings") << "expected an object mapping tensor names "
                                      "to shardings";
@@ -723,6 +723,11 @@ struct Importer {
       if (failed(addSharding(s.key(), s.value(), "shardings." + s.key(), rank)))
         return failure();
     }
+    return attachShardings();
+  }
+
+  /// Arguments and results take their sharding through the driver.
+  LogicalResult attachShardings() {
     Builder b(&r.ctx);
     for (auto &e : shardings)
       g.tensorAttrs[e.getKey()] =
