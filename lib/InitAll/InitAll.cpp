@@ -4,13 +4,22 @@
 
 #include "dialects/Graph/IR/GraphOps.h"
 #include "passes/Graph/Passes.h"
+#include "passes/Lowering/Passes.h"
+#include "dialects/Sharding/IR/ShardingOps.h"
+#include "dialects/Sharding/Rules/GraphShardingRules.h"
+#include "passes/Propagation/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/Passes.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/Transforms/Passes.h"
 
 void partita::registerAllDialects(mlir::DialectRegistry &registry) {
-  registry.insert<graph::GraphDialect, mlir::func::FuncDialect>();
+  registry.insert<graph::GraphDialect, mlir::func::FuncDialect,
+                  mlir::arith::ArithDialect, mlir::linalg::LinalgDialect,
+                  mlir::math::MathDialect, mlir::scf::SCFDialect,
+                  mlir::tensor::TensorDialect, sharding::ShardingDialect>();
+  sharding::registerGraphShardingRules(registry);
 }
 
 void partita::registerAllPasses() {
@@ -19,4 +28,9 @@ void partita::registerAllPasses() {
   mlir::registerInlinerPass();
   mlir::registerSymbolDCEPass();
   graph::registerGraphPasses();
+  sharding::registerPropagationPasses();
+  // Lowering to linalg on tensors and the upstream passes its pipeline uses.
+  lowering::registerLoweringPasses();
+  lowering::registerGraphToLinalgPipeline();
+  mlir::registerLinalgElementwiseOpFusionPass();
 }

@@ -1,0 +1,112 @@
+//===- GraphToLinalg.cpp - the convert-graph-to-linalg pass ---------------===//
+//
+// Drives the per-family patterns with a dialect conversion. The type
+// converter maps unsigned integer element types to signless ones (arith only
+// takes signless integers); the patterns read signedness from the original
+// graph types. Function signatures and returns follow the converter.
+//
+// A graph op that no pattern handles makes the conversion fail with
+// upstream's generic "failed to legalize" message; we replace it with one
+// diagnostic that names the op, so users see what is missing rather than a
+// framework message.
+//
+//===----------------------------------------------------------------------===//
+
+#include "passes/Lowering/LoweringUtils.h"
+
+#include "passes/Graph/Passes.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Func/Transforms/FuncConversions.h"
+#include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Transforms/Passes.h"
+
+using namespace mlir;
+
+namespace partita::lowering {
+#define GEN_PASS_DEF_CONVERTGRAPHTOLINALG
+#include "passes/Lowering/Passes.h.inc"
+
+namespace {
+
+struct ConvertGraphToLinalgPass
+    : impl::ConvertGraphToLinalgBase<ConvertGraphToLinalgPass> {
+  void runOnOperation() override {
+    MLIRContext *ctx = &getContext();
+    TypeConverter tc;
+    tc.addConversion([](Type t) { return toSignless(t); });
+
+    RewritePatternSet patterns(ctx);
+    populateElementwisePatterns(tc, patterns);
+    populateReductionPatterns(tc, patterns);
+    populateContractionPatterns(tc, patterns);
+    populateDataMovementPatterns(tc, patterns);
+    populateNNPatterns(tc, patterns);
+    populateFunctionOpInterfaceTypeConversionPattern<func::FuncOp>(patterns, tc);
+    populateReturnOpTypeConversionPattern(patterns, tc);
+    populateCallOpTypeConversionPattern(patterns, tc);
+
+    ConversionTarget target(*ctx);
+    target.addLegalDialect<arith::ArithDialect, linalg::LinalgDialect,
+                           math::MathDialect, scf::SCFDialect,
+                           tensor::TensorDialect>();
+    target.addIllegalDialect<graph::GraphDialect>();
+    target.addDynamicallyLegalOp<func::FuncOp>([&](func::FuncOp f) {
+      return tc.isSignatureLegal(f.getFunctionType()) && tc.isLegal(&f.getBody());
+    });
+    target.addDynamicallyLegalOp<func::ReturnOp, func::CallOp>(
+        [&](Operation *op) { return tc.isLegal(op); });
+    target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
+
+    // Capture the framework's legalization failure and restate it.
+    std::optional<std::pair<Location, std::string>> failedOp;
+    LogicalResult result = success();
+    {
+      ScopedDiagnosticHandler handler(ctx, [&](Diagnostic &d) {
+        std::string msg = d.str();
+        StringRef rest(msg);
+        if (d.getSeverity() == DiagnosticSeverity::Error &&
+            rest.consume_front("failed to legalize operation '")) {
+          if (!failedOp)
+            failedOp.emplace(d.getLocation(), rest.take_until(
+                                                  [](char c) { return c == '\''; }).str());
+          return success();
+        }
+        return failure();
+      });
+      result = applyPartialConversion(getOperation(), target, std::move(patterns));
+    }
+    if (succeeded(result))
+      return;
+    if (failedOp)
+      emitError(failedOp->first)
+          << failedOp->second << " cannot be lowered to linalg yet";
+    signalPassFailure();
+  }
+};
+
+} // namespace
+
+void buildGraphToLinalgPipeline(OpPassManager &pm) {
+  // Composites have no direct lowering: expand attention and MoE into
+  // primitive graph ops first.
+  pm.addPass(graph::createGraphExpandComposites());
+  pm.addPass(createConvertGraphToLinalg());
+  // Broadcasts, casts and activation chains each became one generic; fuse
+  // producer-consumer chains into single loop nests before bufferization so
+  // no intermediate buffers are allocated.
+  pm.addPass(createLinalgElementwiseOpFusionPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+}
+
+void registerGraphToLinalgPipeline() {
+  PassPipelineRegistration<>(
+      "graph-to-linalg",
+      "Expand composites, lower graph ops to linalg on tensors and fuse "
+      "elementwise chains",
+      [](OpPassManager &pm) { buildGraphToLinalgPipeline(pm); });
+}
+
+} // namespace partita::lowering
