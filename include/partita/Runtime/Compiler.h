@@ -1,0 +1,85 @@
+//===- Compiler.h - lower @main to LLVM for the CPU backend -----*- C++ -*-===//
+//
+// The CPU pipeline starts from upstream dialects on tensors (linalg, tensor,
+// arith, math) -- the graph dialect is lowered first by the pass named
+// `convert-graph-to-linalg`, looked up by name -- and ends in the LLVM
+// dialect, ready for mlir::ExecutionEngine or for an artifact.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef PARTITA_RUNTIME_COMPILER_H
+#define PARTITA_RUNTIME_COMPILER_H
+
+#include "partita/Runtime/Tensor.h"
+
+#include "mlir/IR/BuiltinOps.h"
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace mlir {
+class DialectRegistry;
+class OpPassManager;
+} // namespace mlir
+
+namespace partita {
+
+struct TensorSpec {
+  std::string name;
+  DType dtype = DType::F32;
+  std::vector<int64_t> shape;
+  /// For inputs the importer specialized (`graph.specialized`): the value
+  /// baked into the code, used when no input is given.
+  std::optional<HostTensor> value;
+};
+
+/// @main's inputs and outputs, in order.
+struct ModelSignature {
+  std::vector<TensorSpec> inputs, outputs;
+};
+
+struct CompileOptions {
+  /// Print each stage and its wall time to stderr.
+  bool verbose = false;
+  /// PassManager::enableIRPrinting for every stage.
+  bool printIRAfterAll = false;
+  /// The pass that lowers the graph dialect, looked up in the pass registry.
+  std::string graphLoweringPass = "convert-graph-to-linalg";
+};
+
+/// Prints "  <stage>: <ms> ms" to stderr when verbose; collects the total.
+struct StageTimer {
+  bool verbose = false;
+  double totalSeconds = 0;
+  void record(llvm::StringRef stage, double seconds);
+};
+
+/// The dialects and interface models the pipeline needs (bufferization
+/// models, LLVM IR translation).
+void registerCpuBackendDialects(mlir::DialectRegistry &registry);
+
+/// Registers `partita-cpu-bufferize` and `partita-cpu-lower-to-llvm` for
+/// partita-opt.
+void registerCpuPipelines();
+
+/// Tensors to memrefs: one-shot bufferization across function boundaries with
+/// identity layouts, results turned into caller-allocated out-params (so the
+/// caller owns every buffer), then ownership-based deallocation.
+void buildCpuBufferizePipeline(mlir::OpPassManager &pm);
+/// Memrefs and loops to the LLVM dialect.
+void buildCpuLowerToLLVMPipeline(mlir::OpPassManager &pm);
+
+/// Reads @main's signature from the tensor-level module (before lowering).
+/// Fails with "dtype X is not supported by the CPU backend" and similar.
+mlir::FailureOr<ModelSignature> getSignature(mlir::ModuleOp module);
+
+/// Lowers `module` in place to the LLVM dialect; @main gets
+/// `llvm.emit_c_interface`. Emits diagnostics on failure.
+mlir::LogicalResult lowerToLLVM(mlir::ModuleOp module, const CompileOptions &options,
+                                StageTimer &timer);
+
+} // namespace partita
+
+#endif // PARTITA_RUNTIME_COMPILER_H

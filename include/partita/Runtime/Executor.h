@@ -1,0 +1,46 @@
+//===- Executor.h - run a lowered @main in-process --------------*- C++ -*-===//
+//
+// JIT-compiles an LLVM-dialect module with mlir::ExecutionEngine (ORC, host
+// CPU features, -O3) and calls @main through its C interface: every input
+// and output is passed as a pointer to a ranked memref descriptor
+//   { T *allocated, T *aligned, int64 offset, int64 sizes[R], int64 strides[R] }
+// built here for any rank. Outputs are out-params (see
+// buildCpuBufferizePipeline), allocated by the executor: the JIT-ed code never
+// hands a buffer back, so there is nothing to free or leak.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef PARTITA_RUNTIME_EXECUTOR_H
+#define PARTITA_RUNTIME_EXECUTOR_H
+
+#include "partita/Runtime/Compiler.h"
+
+#include <memory>
+
+namespace mlir {
+class ExecutionEngine;
+} // namespace mlir
+
+namespace partita {
+
+class Executor {
+public:
+  ~Executor();
+  /// Emits a diagnostic and returns null when JIT compilation fails.
+  static std::unique_ptr<Executor> create(mlir::ModuleOp llvmModule,
+                                          ModelSignature signature,
+                                          unsigned optLevel = 3);
+  const ModelSignature &signature() const { return sig; }
+  /// `inputs` must match the signature (the driver checks and reports);
+  /// `outputs` is resized and filled.
+  llvm::Error run(llvm::ArrayRef<HostTensor> inputs, std::vector<HostTensor> &outputs);
+
+private:
+  Executor() = default;
+  std::unique_ptr<mlir::ExecutionEngine> engine;
+  ModelSignature sig;
+};
+
+} // namespace partita
+
+#endif // PARTITA_RUNTIME_EXECUTOR_H

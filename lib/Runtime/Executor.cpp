@@ -1,0 +1,130 @@
+//===- Executor.cpp - run a lowered @main in-process ----------------------===//
+
+#include "partita/Runtime/Executor.h"
+
+#include "mlir/ExecutionEngine/ExecutionEngine.h"
+#include "mlir/ExecutionEngine/OptUtils.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/Diagnostics.h"
+#include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/TargetSelect.h"
+
+using namespace mlir;
+
+#ifndef PARTITA_MLIR_LIB_DIR
+#define PARTITA_MLIR_LIB_DIR "/usr/lib/llvm-22/lib"
+#endif
+
+namespace partita {
+
+Executor::~Executor() = default;
+
+std::unique_ptr<Executor> Executor::create(ModuleOp llvmModule, ModelSignature signature,
+                                           unsigned optLevel) {
+  static bool targetsReady = [] {
+    llvm::InitializeNativeTarget();
+    llvm::InitializeNativeTargetAsmPrinter();
+    return true;
+  }();
+  (void)targetsReady;
+  Location loc = llvmModule.getLoc();
+
+  // Host CPU and its features (AVX2/AVX-512 where present), so LLVM's
+  // vectorizers use the full vector width.
+  auto tmBuilder = llvm::orc::JITTargetMachineBuilder::detectHost();
+  if (!tmBuilder) {
+    emitError(loc) << "cannot target the host CPU: " << llvm::toString(tmBuilder.takeError());
+    return nullptr;
+  }
+  auto level = optLevel >= 3 ? llvm::CodeGenOptLevel::Aggressive
+               : optLevel == 2 ? llvm::CodeGenOptLevel::Default
+               : optLevel == 1 ? llvm::CodeGenOptLevel::Less
+                               : llvm::CodeGenOptLevel::None;
+  tmBuilder->setCodeGenOptLevel(level);
+  auto tm = tmBuilder->createTargetMachine();
+  if (!tm) {
+    emitError(loc) << "cannot create a target machine: " << llvm::toString(tm.takeError());
+    return nullptr;
+  }
+
+  auto transformer = makeOptimizingTransformer(optLevel, /*sizeLevel=*/0, tm->get());
+  // memref.copy between non-contiguous layouts calls memrefCopy from here;
+  // malloc/free and libm come from the process itself.
+  std::string runnerUtils = PARTITA_MLIR_LIB_DIR "/libmlir_c_runner_utils.so";
+  SmallVector<StringRef> libs;
+  if (llvm::sys::fs::exists(runnerUtils))
+    libs.push_back(runnerUtils);
+  ExecutionEngineOptions options;
+  options.transformer = transformer;
+  options.jitCodeGenOptLevel = level;
+  options.sharedLibPaths = libs;
+  options.enableGDBNotificationListener = false;
+  options.enablePerfNotificationListener = false;
+  auto engine = ExecutionEngine::create(llvmModule, options, std::move(*tm));
+  if (!engine) {
+    emitError(loc) << "JIT compilation failed: " << llvm::toString(engine.takeError());
+    return nullptr;
+  }
+  std::unique_ptr<Executor> ex(new Executor());
+  ex->engine = std::move(*engine);
+  ex->engine->initialize();
+  ex->sig = std::move(signature);
+  if (auto fn = ex->engine->lookupPacked("_mlir_ciface_main"); !fn) {
+    emitError(loc) << "the compiled module has no C interface for @main: "
+                   << llvm::toString(fn.takeError());
+    return nullptr;
+  }
+  return ex;
+}
+
+namespace {
+/// A ranked memref descriptor as a flat array of 8-byte words:
+/// [allocated, aligned, offset, sizes..., strides...] -- the layout of
+/// StridedMemRefType<T, R> for every T and R (rank 0: the first three).
+struct Descriptor {
+  std::vector<int64_t> words;
+  Descriptor(void *data, ArrayRef<int64_t> shape) {
+    words.resize(3 + 2 * shape.size());
+    auto ptr = reinterpret_cast<int64_t>(data);
+    words[0] = words[1] = ptr;
+    words[2] = 0;
+    int64_t stride = 1;
+    for (int i = (int)shape.size() - 1; i >= 0; --i) {
+      words[3 + i] = shape[i];
+      words[3 + shape.size() + i] = stride;
+      stride *= shape[i];
+    }
+  }
+};
+} // namespace
+
+llvm::Error Executor::run(ArrayRef<HostTensor> inputs, std::vector<HostTensor> &outputs) {
+  if (inputs.size() != sig.inputs.size())
+    return llvm::createStringError("expected " + std::to_string(sig.inputs.size()) +
+                                   " inputs, got " + std::to_string(inputs.size()));
+  outputs.resize(sig.outputs.size());
+  for (size_t i = 0; i < sig.outputs.size(); ++i)
+    if (outputs[i].dtype != sig.outputs[i].dtype ||
+        outputs[i].shape != sig.outputs[i].shape)
+      outputs[i] = HostTensor(sig.outputs[i].dtype, sig.outputs[i].shape);
+
+  std::vector<Descriptor> descs;
+  descs.reserve(inputs.size() + outputs.size());
+  // The generated code only reads inputs (their arguments are marked
+  // non-writable before bufferization).
+  for (const HostTensor &t : inputs)
+    descs.emplace_back(const_cast<uint8_t *>(t.data.data()), t.shape);
+  for (HostTensor &t : outputs)
+    descs.emplace_back(t.data.data(), t.shape);
+  // _mlir_ciface_main(desc0*, desc1*, ...): each packed argument is the
+  // address of a descriptor pointer.
+  std::vector<void *> descPtrs, args;
+  for (Descriptor &d : descs)
+    descPtrs.push_back(d.words.data());
+  for (void *&p : descPtrs)
+    args.push_back(&p);
+  return engine->invokePacked("_mlir_ciface_main", args);
+}
+
+} // namespace partita

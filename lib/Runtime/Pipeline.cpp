@@ -1,0 +1,259 @@
+//===- Pipeline.cpp - lower @main to LLVM for the CPU backend -------------===//
+//
+// Stages (each its own PassManager run so that -v can time it):
+//   1. graph -> linalg/tensor/arith/math, only when graph ops are present;
+//      the pass is looked up by name so this library does not depend on it.
+//   2. bufferize: tensors -> memrefs; @main's results become out-params the
+//      executor allocates, so no buffer ever changes hands across the ABI.
+//   3. lower to LLVM: linalg -> loops -> cf -> llvm.
+//
+//===----------------------------------------------------------------------===//
+
+#include "partita/Runtime/Compiler.h"
+
+#include "mlir/Conversion/AffineToStandard/AffineToStandard.h"
+#include "mlir/Conversion/Passes.h"
+#include "mlir/Dialect/Affine/IR/AffineOps.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Arith/Transforms/BufferDeallocationOpInterfaceImpl.h"
+#include "mlir/Dialect/Arith/Transforms/BufferizableOpInterfaceImpl.h"
+#include "mlir/Dialect/Arith/Transforms/Passes.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
+#include "mlir/Dialect/Bufferization/Transforms/FuncBufferizableOpInterfaceImpl.h"
+#include "mlir/Dialect/Bufferization/Transforms/Passes.h"
+#include "mlir/Dialect/ControlFlow/IR/ControlFlow.h"
+#include "mlir/Dialect/ControlFlow/Transforms/BufferDeallocationOpInterfaceImpl.h"
+#include "mlir/Dialect/ControlFlow/Transforms/BufferizableOpInterfaceImpl.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/Dialect/Linalg/Transforms/AllInterfaces.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/MemRef/Transforms/AllocationOpInterfaceImpl.h"
+#include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/SCF/Transforms/BufferDeallocationOpInterfaceImpl.h"
+#include "mlir/Dialect/SCF/Transforms/BufferizableOpInterfaceImpl.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Tensor/Transforms/BufferizableOpInterfaceImpl.h"
+#include "mlir/Dialect/UB/IR/UBOps.h"
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "mlir/Transforms/Passes.h"
+#include "llvm/Support/Format.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <chrono>
+
+using namespace mlir;
+
+namespace partita {
+
+void StageTimer::record(StringRef stage, double seconds) {
+  totalSeconds += seconds;
+  if (verbose)
+    llvm::errs() << "partita: stage " << stage << ": "
+                 << llvm::format("%.1f", seconds * 1e3) << " ms\n";
+}
+
+void registerCpuBackendDialects(DialectRegistry &registry) {
+  registry.insert<affine::AffineDialect, arith::ArithDialect,
+                  bufferization::BufferizationDialect, cf::ControlFlowDialect,
+                  func::FuncDialect, linalg::LinalgDialect, LLVM::LLVMDialect,
+                  math::MathDialect, memref::MemRefDialect, scf::SCFDialect,
+                  tensor::TensorDialect, ub::UBDialect>();
+  arith::registerBufferizableOpInterfaceExternalModels(registry);
+  arith::registerBufferDeallocationOpInterfaceExternalModels(registry);
+  bufferization::func_ext::registerBufferizableOpInterfaceExternalModels(registry);
+  cf::registerBufferizableOpInterfaceExternalModels(registry);
+  cf::registerBufferDeallocationOpInterfaceExternalModels(registry);
+  linalg::registerAllDialectInterfaceImplementations(registry);
+  memref::registerAllocationOpInterfaceExternalModels(registry);
+  scf::registerBufferizableOpInterfaceExternalModels(registry);
+  scf::registerBufferDeallocationOpInterfaceExternalModels(registry);
+  tensor::registerBufferizableOpInterfaceExternalModels(registry);
+  registerBuiltinDialectTranslation(registry);
+  registerLLVMDialectTranslation(registry);
+}
+
+void buildCpuBufferizePipeline(OpPassManager &pm) {
+  bufferization::OneShotBufferizePassOptions bufferize;
+  bufferize.bufferizeFunctionBoundaries = true;
+  // Identity layouts at function boundaries: @main's memrefs are plain
+  // row-major descriptors the executor can build for any rank.
+  bufferize.functionBoundaryTypeConversion =
+      bufferization::LayoutMapOption::IdentityLayoutMap;
+  pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
+  // Results become out-params; a result that is a fresh allocation is
+  // replaced by the out-param itself (no copy), others are copied into it.
+  bufferization::BufferResultsToOutParamsPassOptions outParams;
+  outParams.hoistStaticAllocs = true;
+  outParams.modifyPublicFunctions = true;
+  pm.addPass(bufferization::createBufferResultsToOutParamsPass(outParams));
+  // Frees every remaining temporary; nothing is returned, so nothing leaks.
+  bufferization::buildBufferDeallocationPipeline(pm);
+  pm.addPass(createConvertBufferizationToMemRefPass());
+  pm.addPass(createCanonicalizerPass());
+}
+
+void buildCpuLowerToLLVMPipeline(OpPassManager &pm) {
+  pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(createSCFToControlFlowPass());
+  // Math ops with an LLVM intrinsic first; the rest (erf, ...) call libm.
+  pm.addPass(createConvertMathToLLVMPass());
+  pm.addPass(createConvertMathToLibmPass());
+  pm.addPass(arith::createArithExpandOpsPass());
+  pm.addPass(createArithToLLVMConversionPass());
+  pm.addPass(createConvertIndexToLLVMPass());
+  pm.addPass(createFinalizeMemRefToLLVMConversionPass());
+  pm.addPass(createConvertFuncToLLVMPass());
+  pm.addPass(createConvertControlFlowToLLVMPass());
+  pm.addPass(createUBToLLVMConversionPass());
+  pm.addPass(createReconcileUnrealizedCastsPass());
+  pm.addPass(createCanonicalizerPass());
+}
+
+void registerCpuPipelines() {
+  PassPipelineRegistration<>(
+      "partita-cpu-bufferize",
+      "CPU backend: one-shot bufferization, results to out-params, deallocation",
+      buildCpuBufferizePipeline);
+  PassPipelineRegistration<>("partita-cpu-lower-to-llvm",
+                             "CPU backend: bufferized linalg to the LLVM dialect",
+                             buildCpuLowerToLLVMPipeline);
+}
+
+static std::string nameOf(DictionaryAttr attrs, StringRef prefix, unsigned i) {
+  if (attrs)
+    if (auto n = attrs.getAs<StringAttr>("graph.name"))
+      return n.str();
+  return (prefix + Twine(i)).str();
+}
+
+FailureOr<ModelSignature> getSignature(ModuleOp module) {
+  auto func = module.lookupSymbol<func::FuncOp>("main");
+  if (!func) {
+    emitError(module.getLoc()) << "the module has no func.func @main to run";
+    return failure();
+  }
+  ModelSignature sig;
+  auto describe = [&](Type type, DictionaryAttr attrs, StringRef kind, unsigned i,
+                      std::vector<TensorSpec> &out) -> LogicalResult {
+    TensorSpec spec;
+    spec.name = nameOf(attrs, kind == "input" ? "input_" : "output_", i);
+    auto tensor = dyn_cast<RankedTensorType>(type);
+    if (!tensor)
+      return emitError(func.getLoc())
+             << kind << " '" << spec.name << "' has type " << type
+             << "; the CPU backend takes ranked tensors";
+    if (!tensor.hasStaticShape())
+      return emitError(func.getLoc())
+             << kind << " '" << spec.name << "' has dynamic shape " << type
+             << "; the CPU backend needs static shapes (see --input-shape)";
+    std::optional<DType> dt = dtypeOf(tensor.getElementType());
+    if (!dt)
+      return emitError(func.getLoc())
+             << kind << " '" << spec.name << "': dtype " << tensor.getElementType()
+             << " is not supported by the CPU backend";
+    spec.dtype = *dt;
+    spec.shape.assign(tensor.getShape().begin(), tensor.getShape().end());
+    if (attrs)
+      if (auto v = attrs.getAs<DenseElementsAttr>("graph.specialized"))
+        spec.value = tensorFromAttr(v);
+    out.push_back(std::move(spec));
+    return success();
+  };
+  FunctionType type = func.getFunctionType();
+  for (unsigned i = 0; i < type.getNumInputs(); ++i)
+    if (failed(describe(type.getInput(i), func.getArgAttrDict(i), "input", i,
+                        sig.inputs)))
+      return failure();
+  for (unsigned i = 0; i < type.getNumResults(); ++i)
+    if (failed(describe(type.getResult(i), func.getResultAttrDict(i), "output", i,
+                        sig.outputs)))
+      return failure();
+  return sig;
+}
+
+static bool hasGraphOps(ModuleOp module) {
+  bool found = false;
+  module.walk([&](Operation *op) {
+    if (op->getName().getDialectNamespace() == "graph") {
+      found = true;
+      return WalkResult::interrupt();
+    }
+    return WalkResult::advance();
+  });
+  return found;
+}
+
+/// Runs one stage with its own PassManager, timed.
+static LogicalResult runStage(ModuleOp module, StringRef stage,
+                              const CompileOptions &options, StageTimer &timer,
+                              llvm::function_ref<LogicalResult(OpPassManager &)> build) {
+  PassManager pm(module.getContext(), ModuleOp::getOperationName(),
+                 OpPassManager::Nesting::Implicit);
+  if (options.printIRAfterAll) {
+    module.getContext()->disableMultithreading();
+    pm.enableIRPrinting();
+  }
+  if (failed(build(pm)))
+    return failure();
+  auto start = std::chrono::steady_clock::now();
+  LogicalResult result = pm.run(module);
+  timer.record(stage, std::chrono::duration<double>(
+                          std::chrono::steady_clock::now() - start).count());
+  return result;
+}
+
+LogicalResult lowerToLLVM(ModuleOp module, const CompileOptions &options,
+                          StageTimer &timer) {
+  if (hasGraphOps(module)) {
+    StringRef name = options.graphLoweringPass;
+    if (!PassInfo::lookup(name) && !PassPipelineInfo::lookup(name))
+      return emitError(module.getLoc())
+             << "the model has graph-dialect ops but the lowering pass '" << name
+             << "' is not registered in this build";
+    if (failed(runStage(module, name, options, timer, [&](OpPassManager &pm) -> LogicalResult {
+          std::string err;
+          llvm::raw_string_ostream os(err);
+          if (failed(parsePassPipeline(name, pm, os)))
+            return emitError(module.getLoc()) << "cannot build '" << name << "': " << err;
+          return success();
+        })))
+      return failure();
+  }
+
+  // The signature is recorded by the caller; the ABI only needs plain
+  // memrefs, so drop @main's argument/result attributes, keep the inputs
+  // read-only (--repeat reuses them), and ask for the C interface.
+  auto func = module.lookupSymbol<func::FuncOp>("main");
+  if (!func)
+    return emitError(module.getLoc()) << "the module has no func.func @main to run";
+  Builder b(module.getContext());
+  func.setAllArgAttrs(ArrayRef<DictionaryAttr>{});
+  func.setAllResultAttrs(ArrayRef<DictionaryAttr>{});
+  for (unsigned i = 0; i < func.getNumArguments(); ++i)
+    func.setArgAttr(i, "bufferization.writable", b.getBoolAttr(false));
+  func->setAttr(LLVM::LLVMDialect::getEmitCWrapperAttrName(), b.getUnitAttr());
+
+  if (failed(runStage(module, "bufferize", options, timer, [](OpPassManager &pm) {
+        buildCpuBufferizePipeline(pm);
+        return success();
+      })))
+    return failure();
+  return runStage(module, "lower-to-llvm", options, timer, [](OpPassManager &pm) {
+    buildCpuLowerToLLVMPipeline(pm);
+    return success();
+  });
+}
+
+} // namespace partita
