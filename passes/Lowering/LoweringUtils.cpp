@@ -227,6 +227,36 @@ Value buildElementwise(OpBuilder &b, Location loc, RankedTensorType outType,
   return g.getResult(0);
 }
 
+Value buildParallel(OpBuilder &b, Location loc, RankedTensorType outType,
+                    ValueRange inputs, ArrayRef<AffineMap> inMaps, ScalarFn fn) {
+  SmallVector<AffineMap> maps(inMaps);
+  maps.push_back(AffineMap::getMultiDimIdentityMap(outType.getRank(), b.getContext()));
+  SmallVector<utils::IteratorType> iters(outType.getRank(),
+                                         utils::IteratorType::parallel);
+  Value init = emptyTensor(b, loc, outType);
+  auto g = linalg::GenericOp::create(
+      b, loc, TypeRange{outType}, inputs, ValueRange{init}, maps, iters,
+      [&](OpBuilder &nb, Location nl, ValueRange args) {
+        linalg::YieldOp::create(nb, nl, fn(nb, nl, args.drop_back()));
+      });
+  return g.getResult(0);
+}
+
+AffineMap dropAxesMap(MLIRContext *ctx, int64_t rank, ArrayRef<int64_t> axes) {
+  SmallVector<AffineExpr> exprs;
+  for (int64_t d = 0; d < rank; ++d)
+    if (!llvm::is_contained(axes, d))
+      exprs.push_back(getAffineDimExpr(d, ctx));
+  return AffineMap::get(rank, 0, exprs, ctx);
+}
+
+AffineMap pickDimsMap(MLIRContext *ctx, int64_t rank, ArrayRef<int64_t> dims) {
+  SmallVector<AffineExpr> exprs;
+  for (int64_t d : dims)
+    exprs.push_back(getAffineDimExpr(d, ctx));
+  return AffineMap::get(rank, 0, exprs, ctx);
+}
+
 Value reshapeTo(OpBuilder &b, Location loc, Value v, ArrayRef<int64_t> shape) {
   auto src = cast<RankedTensorType>(v.getType());
   if (src.getShape() == shape)
@@ -255,14 +285,12 @@ Value reshapeTo(OpBuilder &b, Location loc, Value v, ArrayRef<int64_t> shape) {
   auto flatType = src.clone({n});
   Value flat = v;
   if (src.getRank() != 1) {
-    ReassociationIndices all(llvm::seq<int64_t>(0, src.getRank()).begin(),
-                             llvm::seq<int64_t>(0, src.getRank()).end());
+    ReassociationIndices all = llvm::to_vector(llvm::seq<int64_t>(0, src.getRank()));
     flat = collapse(v, flatType, {all});
   }
   if (dst.getRank() == 1)
     return flat;
-  ReassociationIndices all(llvm::seq<int64_t>(0, dst.getRank()).begin(),
-                           llvm::seq<int64_t>(0, dst.getRank()).end());
+  ReassociationIndices all = llvm::to_vector(llvm::seq<int64_t>(0, dst.getRank()));
   return expand(flat, dst, {all});
 }
 
@@ -278,34 +306,41 @@ SmallVector<int64_t> reducedShape(ArrayRef<int64_t> shape, ArrayRef<int64_t> axe
   return out;
 }
 
+Value buildReductionN(OpBuilder &b, Location loc, ValueRange full,
+                      ValueRange reduced, ArrayRef<int64_t> axes, Value init,
+                      function_ref<Value(OpBuilder &, Location, Value, ValueRange)> fn) {
+  MLIRContext *ctx = b.getContext();
+  auto inType = cast<RankedTensorType>(full.front().getType());
+  int64_t rank = inType.getRank();
+  auto outType = RankedTensorType::get(reducedShape(inType.getShape(), axes, false),
+                                       init.getType());
+  SmallVector<utils::IteratorType> iters;
+  for (int64_t d = 0; d < rank; ++d)
+    iters.push_back(llvm::is_contained(axes, d) ? utils::IteratorType::reduction
+                                                : utils::IteratorType::parallel);
+  SmallVector<AffineMap> maps(full.size(), AffineMap::getMultiDimIdentityMap(rank, ctx));
+  maps.append(reduced.size() + 1, dropAxesMap(ctx, rank, axes));
+  SmallVector<Value> inputs(full);
+  inputs.append(reduced.begin(), reduced.end());
+  Value acc = filledTensor(b, loc, outType, init);
+  auto g = linalg::GenericOp::create(
+      b, loc, TypeRange{outType}, inputs, ValueRange{acc}, maps, iters,
+      [&](OpBuilder &nb, Location nl, ValueRange args) {
+        linalg::YieldOp::create(nb, nl, fn(nb, nl, args.back(), args.drop_back()));
+      });
+  return g.getResult(0);
+}
+
 Value buildReduction(OpBuilder &b, Location loc, Value input, ArrayRef<int64_t> axes,
                      Value init,
                      function_ref<Value(OpBuilder &, Location, Value, Value)> combine,
                      function_ref<Value(OpBuilder &, Location, Value)> pre) {
-  MLIRContext *ctx = b.getContext();
-  auto inType = cast<RankedTensorType>(input.getType());
-  int64_t rank = inType.getRank();
-  auto outType = RankedTensorType::get(reducedShape(inType.getShape(), axes, false),
-                                       init.getType());
-  SmallVector<AffineExpr> outExprs;
-  SmallVector<utils::IteratorType> iters;
-  for (int64_t d = 0; d < rank; ++d) {
-    bool red = llvm::is_contained(axes, d);
-    iters.push_back(red ? utils::IteratorType::reduction
-                        : utils::IteratorType::parallel);
-    if (!red)
-      outExprs.push_back(getAffineDimExpr(d, ctx));
-  }
-  SmallVector<AffineMap> maps{AffineMap::getMultiDimIdentityMap(rank, ctx),
-                              AffineMap::get(rank, 0, outExprs, ctx)};
-  Value acc = filledTensor(b, loc, outType, init);
-  auto g = linalg::GenericOp::create(
-      b, loc, TypeRange{outType}, ValueRange{input}, ValueRange{acc}, maps, iters,
-      [&](OpBuilder &nb, Location nl, ValueRange args) {
+  return buildReductionN(
+      b, loc, input, {}, axes, init,
+      [&](OpBuilder &nb, Location nl, Value acc, ValueRange args) {
         Value x = pre ? pre(nb, nl, args[0]) : args[0];
-        linalg::YieldOp::create(nb, nl, combine(nb, nl, args[1], x));
+        return combine(nb, nl, acc, x);
       });
-  return g.getResult(0);
 }
 
 } // namespace partita::lowering

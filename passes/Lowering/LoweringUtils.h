@@ -85,6 +85,19 @@ mlir::AffineMap broadcastMap(mlir::MLIRContext *ctx, llvm::ArrayRef<int64_t> inS
 Value buildElementwise(OpBuilder &b, Location loc, mlir::RankedTensorType outType,
                        ValueRange inputs, ScalarFn fn);
 
+/// An all-parallel linalg.generic over `outType` with explicit input maps.
+Value buildParallel(OpBuilder &b, Location loc, mlir::RankedTensorType outType,
+                    ValueRange inputs, llvm::ArrayRef<mlir::AffineMap> maps,
+                    ScalarFn fn);
+
+/// (d0, ..., d{rank-1}) -> the dims not in `axes`: reads a reduced tensor
+/// (keepdims = false) from the full iteration space.
+mlir::AffineMap dropAxesMap(mlir::MLIRContext *ctx, int64_t rank,
+                            llvm::ArrayRef<int64_t> axes);
+/// (d0, ..., d{rank-1}) -> (d{dims[0]}, d{dims[1]}, ...).
+mlir::AffineMap pickDimsMap(mlir::MLIRContext *ctx, int64_t rank,
+                            llvm::ArrayRef<int64_t> dims);
+
 /// Reshape between static shapes of the same element count: a single
 /// collapse_shape or expand_shape when one exists, else collapse to 1-D and
 /// expand.
@@ -98,9 +111,23 @@ Value buildReduction(OpBuilder &b, Location loc, Value input,
                      llvm::function_ref<Value(OpBuilder &, Location, Value, Value)> combine,
                      llvm::function_ref<Value(OpBuilder &, Location, Value)> pre = nullptr);
 
+/// Like buildReduction, but `fn(acc, args)` sees every input: `full` inputs
+/// have the iteration shape, `reduced` ones the reduced (keepdims = false)
+/// shape and are read with dropAxesMap.
+Value buildReductionN(OpBuilder &b, Location loc, ValueRange full,
+                      ValueRange reduced, llvm::ArrayRef<int64_t> axes, Value init,
+                      llvm::function_ref<Value(OpBuilder &, Location, Value,
+                                               ValueRange)> fn);
+
 /// Shape of `shape` with `axes` removed (keepdims = false) or set to 1.
 llvm::SmallVector<int64_t> reducedShape(llvm::ArrayRef<int64_t> shape,
                                         llvm::ArrayRef<int64_t> axes, bool keep);
+
+/// An axis attribute (ODS returns I64Attr as uint64_t) in [0, rank).
+inline int64_t normAxis(uint64_t attr, int64_t rank) {
+  int64_t a = static_cast<int64_t>(attr);
+  return a < 0 ? a + rank : a;
+}
 
 /// Populate functions, one per op family.
 void populateElementwisePatterns(mlir::TypeConverter &tc, mlir::RewritePatternSet &p);
