@@ -7,7 +7,7 @@ from lit.llvm.subst import ToolSubst
 
 config.name = "PARTITA"
 config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
-config.suffixes = [".mlir", ".json", ".test"]
+config.suffixes = [".mlir", ".test"]
 config.excludes = ["Inputs", "CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py",
                    "unit"]
 config.test_source_root = os.path.dirname(__file__)

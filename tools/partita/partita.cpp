@@ -3,6 +3,7 @@
 //   partita import INPUT [-o OUT.mlir] [--summary] [--composites]
 //   partita export INPUT -o OUT.json
 //   partita ops
+//   partita plan INPUT --mesh ... [--shardings FILE]   (PlanCommand.cpp)
 //
 // INPUT is model.onnx, an ONNX backend-test directory (holding model.onnx),
 // a JSON graph (.json) or an MLIR file (.mlir). Every failure is one line on
@@ -11,6 +12,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "dialects/Graph/IR/GraphOps.h"
+#include "Commands.h"
 #include "partita/Diagnostics.h"
 #include "partita/Import/Importer.h"
 #include "partita/InitAll.h"
@@ -213,6 +215,8 @@ int main(int argc, char **argv) {
       llvm::outs() << op << "\n";
     return 0;
   }
+  if (partita::tools::planSelected())
+    return partita::tools::runPlan(ctx);
   if (importCmd)
     return runImport(ctx);
   if (exportCmd)

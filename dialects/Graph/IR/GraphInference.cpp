@@ -427,6 +427,39 @@ FailureOr<std::string> parseEinsumTerm(OptLoc loc, StringRef term) {
 }
 } // namespace
 
+FailureOr<EinsumEquation> parseEinsumEquation(OptLoc loc, StringRef eq) {
+  auto [lhs, rhs] = eq.split("->");
+  SmallVector<StringRef> terms;
+  lhs.split(terms, ',');
+  EinsumEquation out;
+  std::map<char, int> counts;
+  for (StringRef term : terms) {
+    auto labels = parseEinsumTerm(loc, term);
+    if (failed(labels))
+      return failure();
+    for (char c : *labels)
+      if (c != '.')
+        counts[c]++;
+    out.inputs.push_back(*labels);
+  }
+  if (eq.contains("->")) {
+    auto labels = parseEinsumTerm(loc, rhs);
+    if (failed(labels))
+      return failure();
+    out.output = *labels;
+  } else {
+    bool ellipsis = llvm::any_of(out.inputs, [](const std::string &s) {
+      return s.find('.') != std::string::npos;
+    });
+    if (ellipsis)
+      out.output.push_back('.');
+    for (auto [c, n] : counts)
+      if (n == 1)
+        out.output.push_back(c);
+  }
+  return out;
+}
+
 LogicalResult inferEinsum(OptLoc loc, ValueRange operands, DictionaryAttr attrs,
                           TypeResults &results) {
   auto eqAttr = attrs ? attrs.getAs<StringAttr>("equation") : StringAttr();

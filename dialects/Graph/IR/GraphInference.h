@@ -24,6 +24,7 @@
 #include "mlir/Support/LLVM.h"
 
 #include <optional>
+#include <string>
 
 namespace partita::graph {
 
@@ -33,6 +34,16 @@ using TypeResults = llvm::SmallVectorImpl<mlir::Type>;
 /// Numpy (ONNX multidirectional) broadcast of two shapes, or failure.
 mlir::FailureOr<llvm::SmallVector<int64_t>>
 broadcastShapes(llvm::ArrayRef<int64_t> a, llvm::ArrayRef<int64_t> b);
+
+/// An einsum equation split into per-input label strings and the output
+/// labels ('.' stands for the ellipsis). Without '->' the output is the
+/// ellipsis followed by the labels used once, alphabetically.
+struct EinsumEquation {
+  llvm::SmallVector<std::string> inputs;
+  std::string output;
+};
+mlir::FailureOr<EinsumEquation> parseEinsumEquation(OptLoc loc,
+                                                    llvm::StringRef equation);
 
 /// Normalizes an axis in [-rank, rank) to [0, rank), or failure.
 mlir::FailureOr<int64_t> normalizeAxis(int64_t axis, int64_t rank);

@@ -70,3 +70,12 @@ std::vector<std::string> supportedOnnxOps();
 } // namespace partita
 
 #endif // PARTITA_IMPORT_IMPORTER_H
+
+namespace partita {
+/// Loads any model input by its kind: a directory or `.onnx` (ONNX), `.json`
+/// (Partita JSON graph), `.mlir` (parsed and verified). Null after a
+/// diagnostic on failure.
+mlir::OwningOpRef<mlir::ModuleOp> loadModelFile(mlir::MLIRContext &ctx,
+                                                llvm::StringRef path,
+                                                const ImportOptions &options = {});
+} // namespace partita

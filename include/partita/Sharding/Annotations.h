@@ -1,0 +1,74 @@
+//===- Annotations.h - user sharding annotations ----------------*- C++ -*-===//
+//
+// Turns the user's annotations — `--mesh data=2,model=2`, a sidecar
+// `--shardings FILE` ({"mesh": {...}, "shardings": {"x": ["data", null]}}),
+// or the `graph.mesh`/`graph.sharding` attributes the JSON importer leaves —
+// into a sharding.mesh and sharding.sharding attributes / constraints.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef PARTITA_SHARDING_ANNOTATIONS_H
+#define PARTITA_SHARDING_ANNOTATIONS_H
+
+#include "mlir/IR/BuiltinOps.h"
+
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace partita {
+
+struct MeshSpec {
+  std::vector<std::pair<std::string, int64_t>> axes; ///< major to minor
+  std::string str() const;
+};
+
+/// One dimension of an annotation: axes (empty = replicated), open or not.
+struct DimSpec {
+  std::vector<std::string> axes;
+  bool open = false;
+};
+
+struct ShardingSpecs {
+  std::optional<MeshSpec> mesh;
+  /// tensor name -> one DimSpec per dimension (insertion order kept).
+  std::vector<std::pair<std::string, std::vector<DimSpec>>> tensors;
+};
+
+/// Parses "data=2,model=2"; failure with a message in `error`.
+mlir::FailureOr<MeshSpec> parseMeshFlag(llvm::StringRef text, std::string &error);
+
+/// Reads a --shardings file; failure with a one-line message in `error`.
+mlir::FailureOr<ShardingSpecs> readShardingsFile(llvm::StringRef path,
+                                                 std::string &error);
+
+/// Declares the mesh (from `mesh`, the specs' mesh, or the module's
+/// graph.mesh; they must agree) and attaches every annotation: function
+/// arguments and results get `sharding.sharding`, other values a
+/// sharding.constraint after their definition. Diagnostics on failure.
+mlir::LogicalResult applyShardingAnnotations(mlir::ModuleOp module,
+                                             const std::optional<MeshSpec> &mesh,
+                                             const ShardingSpecs &specs,
+                                             llvm::StringRef specsSource);
+
+} // namespace partita
+
+#endif // PARTITA_SHARDING_ANNOTATIONS_H
+
+#include "llvm/Support/raw_ostream.h"
+
+namespace partita::sharding {
+struct ReshardNeed;
+} // namespace partita::sharding
+
+namespace partita {
+
+/// Prints the propagated sharding of every named tensor as a table, then the
+/// implied reshards, to `os`; writes the same as JSON to `json` if given.
+void printShardingPlan(mlir::ModuleOp module,
+                       const std::vector<sharding::ReshardNeed> &reshards,
+                       llvm::raw_ostream &os, llvm::raw_ostream *json);
+
+} // namespace partita

@@ -1,0 +1,274 @@
+//===- Annotations.cpp - user sharding annotations ------------------------===//
+
+#include "partita/Sharding/Annotations.h"
+
+#include "dialects/Sharding/IR/ShardingOps.h"
+#include "passes/Propagation/Passes.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Builders.h"
+#include "llvm/Support/MemoryBuffer.h"
+
+#define JSON_NOEXCEPTION
+#include <nlohmann/json.hpp>
+
+using namespace mlir;
+using namespace partita::sharding;
+
+namespace partita {
+
+std::string MeshSpec::str() const {
+  std::string s;
+  for (auto &[name, size] : axes)
+    s += (s.empty() ? "" : ",") + name + "=" + std::to_string(size);
+  return s;
+}
+
+FailureOr<MeshSpec> parseMeshFlag(StringRef text, std::string &error) {
+  MeshSpec mesh;
+  SmallVector<StringRef> parts;
+  text.split(parts, ',', -1, /*KeepEmpty=*/false);
+  for (StringRef part : parts) {
+    auto [name, size] = part.split('=');
+    int64_t n;
+    if (name.trim().empty() || size.trim().getAsInteger(10, n) || n <= 0) {
+      error = "bad --mesh entry '" + part.str() +
+              "' (expected NAME=SIZE[,NAME=SIZE...] with positive sizes)";
+      return failure();
+    }
+    for (auto &axis : mesh.axes)
+      if (axis.first == name.trim()) {
+        error = "mesh axis '" + name.trim().str() + "' is given twice";
+        return failure();
+      }
+    mesh.axes.push_back({name.trim().str(), n});
+  }
+  if (mesh.axes.empty()) {
+    error = "empty --mesh (expected NAME=SIZE[,NAME=SIZE...])";
+    return failure();
+  }
+  return mesh;
+}
+
+FailureOr<ShardingSpecs> readShardingsFile(StringRef path, std::string &error) {
+  auto buf = llvm::MemoryBuffer::getFile(path);
+  if (!buf) {
+    error = "cannot read '" + path.str() + "': " + buf.getError().message();
+    return failure();
+  }
+  // ordered_json keeps the mesh axes in the order written (major to minor).
+  auto doc = nlohmann::ordered_json::parse((*buf)->getBuffer().begin(),
+                                           (*buf)->getBuffer().end(), nullptr, false);
+  auto fail = [&](const std::string &msg) {
+    error = path.str() + ": " + msg;
+    return failure();
+  };
+  if (doc.is_discarded())
+    return fail("not valid JSON");
+  if (!doc.is_object())
+    return fail("expected an object with \"mesh\" and \"shardings\"");
+  ShardingSpecs specs;
+  for (auto it = doc.begin(); it != doc.end(); ++it)
+    if (it.key() != "mesh" && it.key() != "shardings")
+      return fail("unknown key \"" + it.key() + "\" (expected \"mesh\", \"shardings\")");
+  if (doc.contains("mesh")) {
+    const auto &m = doc["mesh"];
+    if (!m.is_object())
+      return fail("\"mesh\" must map axis names to sizes");
+    MeshSpec mesh;
+    for (auto it = m.begin(); it != m.end(); ++it) {
+      if (!it.value().is_number_integer() || it.value().get<int64_t>() <= 0)
+        return fail("mesh axis \"" + it.key() + "\" must have a positive integer size");
+      mesh.axes.push_back({it.key(), it.value().get<int64_t>()});
+    }
+    specs.mesh = mesh;
+  }
+  if (doc.contains("shardings")) {
+    const auto &s = doc["shardings"];
+    if (!s.is_object())
+      return fail("\"shardings\" must map tensor names to per-dimension lists");
+    for (auto it = s.begin(); it != s.end(); ++it) {
+      if (!it.value().is_array())
+        return fail("sharding of \"" + it.key() + "\" must be a list with one entry per dimension");
+      std::vector<DimSpec> dims;
+      for (const auto &d : it.value()) {
+        DimSpec dim;
+        auto addAxis = [&](const nlohmann::ordered_json &a) {
+          if (!a.is_string())
+            return false;
+          std::string name = a.get<std::string>();
+          if (name == "?")
+            dim.open = true;
+          else
+            dim.axes.push_back(name);
+          return true;
+        };
+        bool ok = d.is_null() || addAxis(d);
+        if (d.is_array()) {
+          ok = true;
+          for (const auto &a : d)
+            ok &= addAxis(a);
+        }
+        if (!ok)
+          return fail("sharding of \"" + it.key() +
+                      "\": each entry must be null, an axis name, or a list of axis names");
+        dims.push_back(dim);
+      }
+      specs.tensors.push_back({it.key(), dims});
+    }
+  }
+  return specs;
+}
+
+namespace {
+
+/// The graph.mesh / graph.sharding attributes of the JSON importer as specs.
+void collectGraphAttrs(ModuleOp module, ShardingSpecs &specs) {
+  if (auto mesh = module->getAttrOfType<DictionaryAttr>("graph.mesh")) {
+    MeshSpec m;
+    for (NamedAttribute a : mesh)
+      if (auto size = dyn_cast<IntegerAttr>(a.getValue()))
+        m.axes.push_back({a.getName().str(), size.getInt()});
+    specs.mesh = m;
+    module->removeAttr("graph.mesh");
+  }
+  auto toDims = [](ArrayAttr attr) {
+    std::vector<DimSpec> dims;
+    for (Attribute d : attr) {
+      DimSpec dim;
+      if (auto axes = dyn_cast<ArrayAttr>(d))
+        for (Attribute a : axes)
+          if (auto s = dyn_cast<StringAttr>(a))
+            dim.axes.push_back(s.str());
+      dims.push_back(dim);
+    }
+    return dims;
+  };
+  module.walk([&](func::FuncOp func) {
+    for (unsigned i = 0; i < func.getNumArguments(); ++i)
+      if (auto s = func.getArgAttrOfType<ArrayAttr>(i, "graph.sharding")) {
+        specs.tensors.push_back({valueName(func.getArgument(i)), toDims(s)});
+        func.removeArgAttr(i, "graph.sharding");
+      }
+    for (unsigned i = 0; i < func.getNumResults(); ++i)
+      if (auto s = func.getResultAttrOfType<ArrayAttr>(i, "graph.sharding")) {
+        auto name = func.getResultAttrOfType<StringAttr>(i, "graph.name");
+        specs.tensors.push_back({name ? name.str() : "", toDims(s)});
+        func.removeResultAttr(i, StringAttr::get(func.getContext(), "graph.sharding"));
+      }
+  });
+  module.walk([&](Operation *op) {
+    if (auto s = op->getAttrOfType<ArrayAttr>("graph.sharding")) {
+      specs.tensors.push_back({valueName(op->getResult(0)), toDims(s)});
+      op->removeAttr("graph.sharding");
+    }
+  });
+}
+
+std::string describe(const MeshSpec &m) { return "{" + m.str() + "}"; }
+
+} // namespace
+
+LogicalResult applyShardingAnnotations(ModuleOp module,
+                                       const std::optional<MeshSpec> &flagMesh,
+                                       const ShardingSpecs &given,
+                                       StringRef specsSource) {
+  MLIRContext *ctx = module.getContext();
+  ctx->loadDialect<ShardingDialect>();
+  ShardingSpecs specs = given;
+  ShardingSpecs fromGraph;
+  collectGraphAttrs(module, fromGraph);
+  if (!specs.mesh)
+    specs.mesh = fromGraph.mesh;
+  specs.tensors.insert(specs.tensors.end(), fromGraph.tensors.begin(), fromGraph.tensors.end());
+
+  std::optional<MeshSpec> mesh = flagMesh ? flagMesh : specs.mesh;
+  if (flagMesh && specs.mesh) {
+    auto sorted = [](MeshSpec m) {
+      llvm::sort(m.axes);
+      return m.axes;
+    };
+    if (sorted(*flagMesh) != sorted(*specs.mesh))
+      return module.emitError() << "--mesh " << describe(*flagMesh)
+                                << " differs from the mesh " << describe(*specs.mesh)
+                                << " in " << specsSource;
+  }
+  if (!mesh) {
+    if (specs.tensors.empty())
+      return success();
+    return module.emitError() << "sharding annotations need a mesh: pass --mesh "
+                                 "NAME=SIZE,... or put \"mesh\" in "
+                              << specsSource;
+  }
+  OpBuilder b(ctx);
+  b.setInsertionPointToStart(module.getBody());
+  SmallVector<StringAttr> names;
+  SmallVector<int64_t> sizes;
+  for (auto &[n, s] : mesh->axes) {
+    names.push_back(b.getStringAttr(n));
+    sizes.push_back(s);
+  }
+  auto meshOp = MeshOp::create(b, module.getLoc(), "mesh", MeshAttr::get(ctx, names, sizes));
+  auto meshRef = FlatSymbolRefAttr::get(meshOp.getSymNameAttr());
+
+  // Index every named value once.
+  llvm::StringMap<Value> byName;
+  llvm::StringMap<std::pair<func::FuncOp, unsigned>> results;
+  module.walk([&](Operation *op) {
+    if (auto func = dyn_cast<func::FuncOp>(op)) {
+      for (Value a : func.getArguments())
+        if (std::string n = valueName(a); !n.empty())
+          byName.try_emplace(n, a);
+      for (unsigned i = 0; i < func.getNumResults(); ++i)
+        if (auto n = func.getResultAttrOfType<StringAttr>(i, "graph.name"))
+          results.try_emplace(n.getValue(), func, i);
+      return;
+    }
+    for (Value r : op->getResults())
+      if (std::string n = valueName(r); !n.empty())
+        byName.try_emplace(n, r);
+  });
+
+  for (auto &[name, dims] : specs.tensors) {
+    SmallVector<DimShardingAttr> dimAttrs;
+    for (const DimSpec &d : dims) {
+      SmallVector<StringAttr> axes;
+      for (const std::string &a : d.axes)
+        axes.push_back(b.getStringAttr(a));
+      dimAttrs.push_back(DimShardingAttr::get(ctx, axes, !d.open));
+    }
+    auto attr = TensorShardingAttr::get(ctx, meshRef, dimAttrs, {}, {}, -1);
+    std::string what = "tensor '" + name + "'";
+    if (auto it = results.find(name); it != results.end() && !byName.count(name)) {
+      auto [func, i] = it->second;
+      if (failed(verifySharding(attr, func.getResultTypes()[i], func, what)))
+        return failure();
+      func.setResultAttr(i, kShardingAttr, attr);
+      continue;
+    }
+    Value v = byName.lookup(name);
+    if (!v && results.count(name)) {
+      auto [func, i] = results.lookup(name);
+      func.setResultAttr(i, kShardingAttr, attr);
+      continue;
+    }
+    if (!v)
+      return module.emitError() << "no tensor named '" << name << "' (from "
+                                << specsSource << ") in the model";
+    Operation *anchor = v.getDefiningOp() ? v.getDefiningOp()
+                                          : cast<BlockArgument>(v).getOwner()->getParentOp();
+    if (failed(verifySharding(attr, v.getType(), anchor, what)))
+      return failure();
+    if (auto arg = dyn_cast<BlockArgument>(v)) {
+      auto func = cast<func::FuncOp>(arg.getOwner()->getParentOp());
+      func.setArgAttr(arg.getArgNumber(), kShardingAttr, attr);
+      continue;
+    }
+    b.setInsertionPointAfter(v.getDefiningOp());
+    auto c = ConstraintOp::create(b, v.getLoc(), v, attr);
+    v.replaceAllUsesExcept(c.getResult(), c);
+  }
+  return success();
+}
+
+} // namespace partita

@@ -1,0 +1,155 @@
+//===- Plan.cpp - printing a propagated sharding plan ---------------------===//
+
+#include "dialects/Sharding/IR/ShardingOps.h"
+#include "partita/Diagnostics.h"
+#include "partita/Sharding/Annotations.h"
+#include "passes/Propagation/Passes.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "llvm/ADT/StringSet.h"
+#include "llvm/Support/Format.h"
+
+#define JSON_NOEXCEPTION
+#include <nlohmann/json.hpp>
+
+#include <map>
+
+using namespace mlir;
+using namespace partita::sharding;
+
+namespace partita {
+namespace {
+
+struct Row {
+  std::string name;
+  RankedTensorType type;
+  TensorShardingAttr sharding;
+};
+
+std::string shapeText(ArrayRef<int64_t> shape) {
+  std::string s;
+  for (int64_t d : shape)
+    s += (s.empty() ? "" : "x") + std::to_string(d);
+  return s.empty() ? "scalar" : s;
+}
+
+SmallVector<int64_t> localShape(RankedTensorType type, TensorShardingAttr s, MeshAttr mesh) {
+  SmallVector<int64_t> shape(type.getShape());
+  for (auto [d, dim] : llvm::enumerate(s.getDims()))
+    for (StringAttr a : dim.getAxes())
+      shape[d] /= *mesh.getAxisSize(a.getValue());
+  return shape;
+}
+
+/// Every named tensor with its sharding, in program order, once per name.
+std::vector<Row> collectRows(ModuleOp module) {
+  std::vector<Row> rows;
+  llvm::StringSet<> seen;
+  auto add = [&](Value v, TensorShardingAttr s) {
+    std::string name = valueName(v);
+    auto type = dyn_cast<RankedTensorType>(v.getType());
+    if (name.empty() || !type || !s || !seen.insert(name).second)
+      return;
+    rows.push_back({name, type, s});
+  };
+  module.walk([&](func::FuncOp func) {
+    for (unsigned i = 0; i < func.getNumArguments(); ++i)
+      add(func.getArgument(i), func.getArgAttrOfType<TensorShardingAttr>(i, kShardingAttr));
+    func.walk([&](Operation *op) {
+      auto attrs = op->getAttrOfType<ArrayAttr>(kShardingsAttr);
+      if (!attrs || isa<ConstraintOp>(op))
+        return;
+      for (auto [r, a] : llvm::zip(op->getResults(), attrs))
+        add(r, dyn_cast<TensorShardingAttr>(a));
+    });
+  });
+  return rows;
+}
+
+} // namespace
+
+void printShardingPlan(ModuleOp module, const std::vector<ReshardNeed> &reshards,
+                       llvm::raw_ostream &os, llvm::raw_ostream *json) {
+  MeshOp meshOp;
+  for (auto m : module.getOps<MeshOp>()) {
+    meshOp = m;
+    break;
+  }
+  if (!meshOp) {
+    os << "no mesh: the model runs on one device\n";
+    return;
+  }
+  MeshAttr mesh = meshOp.getMesh();
+  nlohmann::ordered_json j;
+  std::string meshText;
+  for (auto [n, s] : llvm::zip(mesh.getNames(), mesh.getSizes())) {
+    meshText += (meshText.empty() ? "" : ", ") + n.str() + "=" + std::to_string(s);
+    j["mesh"][n.str()] = s;
+  }
+  os << "mesh: " << meshText << " (" << mesh.getNumDevices() << " devices)\n";
+  std::vector<Row> rows = collectRows(module);
+  size_t width = 6;
+  for (const Row &r : rows)
+    width = std::max(width, r.name.size());
+  os << llvm::left_justify("tensor", width) << "  " << llvm::left_justify("shape", 14)
+     << "  " << llvm::left_justify("sharding", 30) << "  local shape\n";
+  j["tensors"] = nlohmann::ordered_json::array();
+  for (const Row &r : rows) {
+    std::string text = formatSharding(r.sharding);
+    os << llvm::left_justify(r.name, width) << "  "
+       << llvm::left_justify(shapeText(r.type.getShape()), 14) << "  "
+       << llvm::left_justify(text, 30) << "  "
+       << shapeText(localShape(r.type, r.sharding, mesh)) << "\n";
+    nlohmann::ordered_json t;
+    t["name"] = r.name;
+    t["shape"] = std::vector<int64_t>(r.type.getShape().begin(), r.type.getShape().end());
+    nlohmann::ordered_json dims = nlohmann::ordered_json::array();
+    for (DimShardingAttr d : r.sharding.getDims()) {
+      std::vector<std::string> axes;
+      for (StringAttr a : d.getAxes())
+        axes.push_back(a.str());
+      dims.push_back(axes);
+    }
+    t["sharding"] = dims;
+    std::vector<std::string> unreduced;
+    for (StringAttr a : r.sharding.getUnreduced())
+      unreduced.push_back(a.str());
+    t["unreduced"] = unreduced;
+    auto local = localShape(r.type, r.sharding, mesh);
+    t["local_shape"] = std::vector<int64_t>(local.begin(), local.end());
+    j["tensors"].push_back(t);
+  }
+  std::map<std::string, int> counts;
+  os << "reshards: " << reshards.size() << "\n";
+  j["reshards"] = nlohmann::ordered_json::array();
+  for (const ReshardNeed &n : reshards) {
+    counts[n.collective]++;
+    std::string axes;
+    for (const std::string &a : n.axes)
+      axes += (axes.empty() ? "" : ", ") + a;
+    std::string where = describeLocation(n.op->getLoc());
+    os << "  " << n.collective << " {" << axes << "} of '" << n.tensor << "' for "
+       << n.op->getName() << " at " << where << ": " << n.from << " -> " << n.to;
+    if (!n.origin.empty())
+      os << " (layout from '" << n.origin << "')";
+    os << "\n";
+    nlohmann::ordered_json r;
+    r["collective"] = n.collective;
+    r["axes"] = n.axes;
+    r["tensor"] = n.tensor;
+    r["op"] = n.op->getName().getStringRef().str();
+    r["location"] = where;
+    r["from"] = n.from;
+    r["to"] = n.to;
+    r["origin"] = n.origin;
+    j["reshards"].push_back(r);
+  }
+  for (auto &[kind, n] : counts) {
+    os << "  " << kind << ": " << n << "\n";
+    j["counts"][kind] = n;
+  }
+  if (json)
+    *json << j.dump(2) << "\n";
+}
+
+} // namespace partita

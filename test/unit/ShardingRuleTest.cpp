@@ -1,0 +1,130 @@
+//===- ShardingRuleTest.cpp - every graph op has a consistent rule --------===//
+
+#include "dialects/Graph/IR/GraphOps.h"
+#include "dialects/Sharding/IR/ShardingOps.h"
+#include "partita/InitAll.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Parser/Parser.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+
+#include <gtest/gtest.h>
+
+using namespace mlir;
+using namespace partita::sharding;
+
+namespace {
+
+DialectRegistry registry() {
+  DialectRegistry r;
+  partita::registerAllDialects(r);
+  return r;
+}
+
+TEST(ShardingRules, EveryGraphOpHasARule) {
+  MLIRContext ctx(registry());
+  ctx.loadAllAvailableDialects();
+  int graphOps = 0;
+  for (RegisteredOperationName name : ctx.getRegisteredOperations()) {
+    if (name.getDialectNamespace() != "graph")
+      continue;
+    ++graphOps;
+    EXPECT_TRUE(name.hasInterface<ShardingRuleOpInterface>())
+        << name.getStringRef().str() << " has no sharding rule";
+  }
+  EXPECT_GT(graphOps, 80);
+}
+
+/// Every op in the dialect's round-trip tests gets a rule whose factor
+/// sizes match its operand and result shapes.
+TEST(ShardingRules, RulesMatchShapesOfRoundTripOps) {
+  MLIRContext ctx(registry());
+  ctx.loadAllAvailableDialects();
+  SmallString<256> dir(PARTITA_SOURCE_DIR);
+  llvm::sys::path::append(dir, "test", "Dialect", "Graph");
+  std::error_code ec;
+  int checked = 0;
+  for (llvm::sys::fs::directory_iterator it(dir, ec), end; it != end && !ec; it.increment(ec)) {
+    StringRef path = it->path();
+    if (!llvm::sys::path::filename(path).starts_with("ops-"))
+      continue;
+    auto buf = llvm::MemoryBuffer::getFile(path);
+    ASSERT_TRUE(bool(buf)) << path.str();
+    // The round-trip files may hold several modules separated by `// -----`.
+    SmallVector<StringRef> chunks;
+    (*buf)->getBuffer().split(chunks, "// -----");
+    for (StringRef chunk : chunks) {
+      OwningOpRef<ModuleOp> module = parseSourceString<ModuleOp>(chunk, &ctx);
+      ASSERT_TRUE(module) << "cannot parse a chunk of " << path.str();
+      module->walk([&](ShardingRuleOpInterface op) {
+        ShardingRule rule = op.getShardingRule();
+        EXPECT_EQ(rule.verify(op), "") << "in " << path.str() << ": "
+                                       << op->getName().getStringRef().str();
+        ++checked;
+      });
+    }
+  }
+  EXPECT_GT(checked, 80);
+}
+
+TEST(ShardingRules, ReshapeSplitsAndMergesDimensions) {
+  MLIRContext ctx(registry());
+  ctx.loadAllAvailableDialects();
+  const char *src = R"mlir(
+    func.func @f(%x: tensor<8x64xf32>, %y: tensor<4x6xf32>) -> (tensor<8x4x16xf32>, tensor<6x4xf32>) {
+      %a = graph.reshape %x {shape = array<i64: 8, 4, 16>} : (tensor<8x64xf32>) -> tensor<8x4x16xf32>
+      %b = graph.reshape %y {shape = array<i64: 6, 4>} : (tensor<4x6xf32>) -> tensor<6x4xf32>
+      return %a, %b : tensor<8x4x16xf32>, tensor<6x4xf32>
+    })mlir";
+  OwningOpRef<ModuleOp> module = parseSourceString<ModuleOp>(src, &ctx);
+  ASSERT_TRUE(module);
+  SmallVector<ShardingRule> rules;
+  module->walk([&](partita::graph::ReshapeOp op) {
+    rules.push_back(cast<ShardingRuleOpInterface>(op.getOperation()).getShardingRule());
+    EXPECT_EQ(rules.back().verify(op), "");
+  });
+  ASSERT_EQ(rules.size(), 2u);
+  // [8, 64] -> [8, 4, 16]: the 64 is compound (4 major, 16 minor).
+  const ShardingRule &split = rules[0];
+  ASSERT_EQ(split.operands[0][1].size(), 2u);
+  EXPECT_EQ(split.factors[split.operands[0][1][0]].size, 4);
+  EXPECT_EQ(split.factors[split.operands[0][1][1]].size, 16);
+  EXPECT_EQ(split.results[0][1][0], split.operands[0][1][0]);
+  EXPECT_EQ(split.results[0][2][0], split.operands[0][1][1]);
+  // [4, 6] -> [6, 4]: the common major factor 2 passes through; the rest
+  // does not line up and must stay whole.
+  const ShardingRule &swap = rules[1];
+  int64_t major = swap.operands[0][0][0];
+  EXPECT_EQ(swap.factors[major].size, 2);
+  EXPECT_EQ(swap.factors[major].kind, FactorKind::PassThrough);
+  EXPECT_EQ(swap.results[0][0][0], major);
+  for (int64_t f : swap.operands[0][1])
+    EXPECT_EQ(swap.factors[f].kind, FactorKind::NeedReplication);
+}
+
+TEST(ShardingRules, MatmulContractionIsAReduction) {
+  MLIRContext ctx(registry());
+  ctx.loadAllAvailableDialects();
+  const char *src = R"mlir(
+    func.func @f(%a: tensor<5x2x3xf32>, %b: tensor<3x4xf32>) -> tensor<5x2x4xf32> {
+      %c = graph.matmul %a, %b : (tensor<5x2x3xf32>, tensor<3x4xf32>) -> tensor<5x2x4xf32>
+      return %c : tensor<5x2x4xf32>
+    })mlir";
+  OwningOpRef<ModuleOp> module = parseSourceString<ModuleOp>(src, &ctx);
+  ASSERT_TRUE(module);
+  module->walk([&](partita::graph::MatMulOp op) {
+    ShardingRule rule = cast<ShardingRuleOpInterface>(op.getOperation()).getShardingRule();
+    EXPECT_EQ(rule.verify(op), "");
+    int64_t k = rule.operands[0][2][0];
+    EXPECT_EQ(rule.factors[k].kind, FactorKind::Reduction);
+    EXPECT_EQ(rule.operands[1][0][0], k);
+    // The batch dimension exists only in lhs and result.
+    EXPECT_EQ(rule.results[0][0][0], rule.operands[0][0][0]);
+  });
+}
+
+} // namespace

@@ -1,0 +1,22 @@
+//===- Commands.h - subcommands of the partita CLI --------------*- C++ -*-===//
+//
+// Each subcommand lives in its own file and registers its llvm::cl options
+// under its cl::SubCommand; main() dispatches.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef PARTITA_TOOLS_PARTITA_COMMANDS_H
+#define PARTITA_TOOLS_PARTITA_COMMANDS_H
+
+namespace mlir {
+class MLIRContext;
+} // namespace mlir
+
+namespace partita::tools {
+
+bool planSelected();
+int runPlan(mlir::MLIRContext &ctx);
+
+} // namespace partita::tools
+
+#endif // PARTITA_TOOLS_PARTITA_COMMANDS_H
