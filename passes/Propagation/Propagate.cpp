@@ -171,6 +171,45 @@ LogicalResult Propagator::seed() {
         ret->setOperand(i, c.getResult());
       }
   });
+  // A manual computation fixes the layout at its boundary: its operands and
+  // results are constrained to in/out_shardings, and inside the body the
+  // local values carry the same shardings minus the manual axes, so
+  // propagation continues on the other axes on both sides.
+  module.walk([&](ManualComputationOp mc) {
+    auto localSharding = [&](TensorShardingAttr s) {
+      SmallVector<DimShardingAttr> dims;
+      for (DimShardingAttr d : s.getDims()) {
+        SmallVector<StringAttr> axes;
+        for (StringAttr a : d.getAxes())
+          if (!llvm::is_contained(mc.getManualAxes().getValue(), a))
+            axes.push_back(a);
+        dims.push_back(DimShardingAttr::get(mc.getContext(), axes, d.getClosed()));
+      }
+      return TensorShardingAttr::get(mc.getContext(), s.getMesh(), dims, {}, {},
+                                     s.getPriority());
+    };
+    OpBuilder b(mc);
+    for (auto [i, v] : llvm::enumerate(mc.getInputs())) {
+      auto s = cast<TensorShardingAttr>(mc.getInShardings()[i]);
+      auto c = ConstraintOp::create(b, mc.getLoc(), v, s);
+      mc->setOperand(i, c.getResult());
+      std::string name = valueName(v);
+      setFromAttr(mc.getBody().getArgument(i), localSharding(s),
+                  name.empty() ? "manual computation input" : name);
+    }
+    b.setInsertionPointAfter(mc);
+    for (auto [i, r] : llvm::enumerate(mc.getResults())) {
+      auto s = cast<TensorShardingAttr>(mc.getOutShardings()[i]);
+      setFromAttr(r, s, "manual computation result");
+    }
+    Operation *ret = mc.getBody().front().getTerminator();
+    OpBuilder rb(ret);
+    for (unsigned i = 0; i < ret->getNumOperands(); ++i) {
+      auto s = cast<TensorShardingAttr>(mc.getOutShardings()[i]);
+      auto c = ConstraintOp::create(rb, ret->getLoc(), ret->getOperand(i), localSharding(s));
+      ret->setOperand(i, c.getResult());
+    }
+  });
   module.walk([&](ConstraintOp c) {
     std::string name = valueName(c.getInput());
     setFromAttr(c.getResult(), c.getSharding(), name.empty() ? "a constraint" : name);
@@ -197,7 +236,8 @@ std::optional<ShardingRule> Propagator::ruleFor(Operation *op) {
 SmallVector<Operation *> Propagator::opsInOrder() {
   SmallVector<Operation *> ops;
   module.walk([&](Operation *op) {
-    if (isa<ModuleOp, func::FuncOp, func::ReturnOp, MeshOp>(op))
+    if (isa<ModuleOp, func::FuncOp, func::ReturnOp, MeshOp, ManualComputationOp,
+            sharding::ReturnOp>(op))
       return;
     bool tensors = llvm::any_of(op->getResultTypes(), llvm::IsaPred<RankedTensorType>) ||
                    llvm::any_of(op->getOperandTypes(), llvm::IsaPred<RankedTensorType>);
@@ -425,7 +465,7 @@ void Propagator::run() {
 void Propagator::writeBack() {
   MLIRContext *ctx = module.getContext();
   module.walk([&](Operation *op) {
-    if (isa<ModuleOp, func::FuncOp, MeshOp, func::ReturnOp>(op) ||
+    if (isa<ModuleOp, func::FuncOp, MeshOp, func::ReturnOp, sharding::ReturnOp>(op) ||
         op->getNumResults() == 0 ||
         !llvm::all_of(op->getResultTypes(), llvm::IsaPred<RankedTensorType>))
       return;

@@ -196,3 +196,25 @@ func.func @constraint(%x: tensor<4x8xf32>) -> tensor<4x8xf32> {
   %c = sharding.constraint %n <@mesh, [{}, {"model"}]> : tensor<4x8xf32>
   return %c : tensor<4x8xf32>
 }
+
+// -----
+
+// Manual regions: the boundary is fixed by in/out shardings; inside, the
+// local values keep the non-manual axes ("data"), and propagation continues
+// on both sides.
+sharding.mesh @mesh = <["data"=2, "model"=2]>
+// CHECK-LABEL: func.func @manual
+func.func @manual(%x: tensor<8x16xf32>) -> tensor<8x16xf32> {
+  // CHECK: graph.exp {{.*}}[#sharding.tensor<@mesh, [{"data", ?}, {"model", ?}]>]
+  %e = graph.exp %x : tensor<8x16xf32>
+  %0 = sharding.manual_computation(%e) in_shardings = [#sharding.tensor<@mesh, [{"data"}, {"model"}]>]
+      out_shardings = [#sharding.tensor<@mesh, [{"data"}, {"model"}]>] manual_axes = ["model"] {
+  ^bb0(%l: tensor<8x8xf32>):
+    // CHECK: graph.neg {{.*}}[#sharding.tensor<@mesh, [{"data", ?}, {?}]>]
+    %n = graph.neg %l : tensor<8x8xf32>
+    sharding.return %n : tensor<8x8xf32>
+  } : (tensor<8x16xf32>) -> tensor<8x16xf32>
+  // CHECK: graph.sqrt {{.*}}[#sharding.tensor<@mesh, [{"data", ?}, {"model", ?}]>]
+  %s = graph.sqrt %0 : tensor<8x16xf32>
+  return %s : tensor<8x16xf32>
+}
