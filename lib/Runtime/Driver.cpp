@@ -87,9 +87,12 @@ std::optional<HostTensor> readTensorFile(MLIRContext &ctx, StringRef path) {
   if (failed(attr))
     return std::nullopt;
   auto t = tensorFromAttr(*attr);
-  if (!t)
-    emitError(fileLoc(ctx, path)) << "dtype " << attr->getElementType()
-                                  << " is not supported by the CPU backend";
+  if (!t) {
+    std::string type;
+    llvm::raw_string_ostream os(type);
+    attr->getElementType().print(os);
+    emitError(fileLoc(ctx, path)) << "dtype " << type << " is not supported by the CPU backend";
+  }
   return t;
 }
 

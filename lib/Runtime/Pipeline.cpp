@@ -138,6 +138,14 @@ static std::string nameOf(DictionaryAttr attrs, StringRef prefix, unsigned i) {
   return (prefix + Twine(i)).str();
 }
 
+/// Unquoted (a Type streamed into a diagnostic is quoted).
+static std::string typeString(Type t) {
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  t.print(os);
+  return s;
+}
+
 FailureOr<ModelSignature> getSignature(ModuleOp module) {
   auto func = module.lookupSymbol<func::FuncOp>("main");
   if (!func) {
@@ -161,7 +169,7 @@ FailureOr<ModelSignature> getSignature(ModuleOp module) {
     std::optional<DType> dt = dtypeOf(tensor.getElementType());
     if (!dt)
       return emitError(func.getLoc())
-             << kind << " '" << spec.name << "': dtype " << tensor.getElementType()
+             << kind << " '" << spec.name << "': dtype " << typeString(tensor.getElementType())
              << " is not supported by the CPU backend";
     spec.dtype = *dt;
     spec.shape.assign(tensor.getShape().begin(), tensor.getShape().end());
@@ -250,10 +258,32 @@ LogicalResult lowerToLLVM(ModuleOp module, const CompileOptions &options,
         return success();
       })))
     return failure();
-  return runStage(module, "lower-to-llvm", options, timer, [](OpPassManager &pm) {
-    buildCpuLowerToLLVMPipeline(pm);
-    return success();
+  if (failed(runStage(module, "lower-to-llvm", options, timer, [](OpPassManager &pm) {
+        buildCpuLowerToLLVMPipeline(pm);
+        return success();
+      })))
+    return failure();
+  // Conversions are partial: an op no pattern handled survives silently until
+  // LLVM IR translation, with a less useful message. Name it here.
+  // Prefer the real culprit over the casts left around it.
+  Operation *leftover = nullptr, *leftoverCast = nullptr;
+  module.walk([&](Operation *op) {
+    StringRef ns = op->getName().getDialectNamespace();
+    if (op == module.getOperation() || ns == LLVM::LLVMDialect::getDialectNamespace())
+      return WalkResult::advance();
+    if (isa<UnrealizedConversionCastOp>(op)) {
+      leftoverCast = leftoverCast ? leftoverCast : op;
+      return WalkResult::advance();
+    }
+    leftover = op;
+    return WalkResult::interrupt();
   });
+  if (!leftover)
+    leftover = leftoverCast;
+  if (leftover)
+    return leftover->emitError()
+           << "'" << leftover->getName() << "' could not be lowered to LLVM by the CPU backend";
+  return success();
 }
 
 } // namespace partita

@@ -4,6 +4,8 @@
 //   partita export INPUT -o OUT.json
 //   partita ops
 //   partita plan INPUT --mesh ... [--shardings FILE]   (PlanCommand.cpp)
+//   partita compile INPUT -o ARTIFACT      (lib/Runtime/Driver.cpp)
+//   partita run ARTIFACT|INPUT [--inputs F,...] [--outputs DIR] [--check] [--repeat N]
 //
 // INPUT is model.onnx, an ONNX backend-test directory (holding model.onnx),
 // a JSON graph (.json) or an MLIR file (.mlir). Every failure is one line on
@@ -16,6 +18,7 @@
 #include "partita/Diagnostics.h"
 #include "partita/Import/Importer.h"
 #include "partita/InitAll.h"
+#include "partita/Runtime/Driver.h"
 #include "passes/Graph/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -40,17 +43,22 @@ namespace cl = llvm::cl;
 static cl::SubCommand importCmd("import", "Import a model into the graph dialect");
 static cl::SubCommand exportCmd("export", "Write a model as a Partita JSON graph");
 static cl::SubCommand opsCmd("ops", "List the supported ONNX ops");
+static cl::SubCommand compileCmd("compile", "Compile a model for the CPU into an artifact");
+static cl::SubCommand runCmd("run", "Run a model or artifact on the CPU");
 
 static cl::opt<std::string> inputPath(cl::Positional, cl::desc("<input>"),
                                       cl::Required, cl::sub(importCmd),
-                                      cl::sub(exportCmd));
+                                      cl::sub(exportCmd), cl::sub(compileCmd),
+                                      cl::sub(runCmd));
 static cl::opt<std::string> outputPath("o", cl::desc("Output file ('-' for stdout)"),
                                        cl::value_desc("file"), cl::init("-"),
-                                       cl::sub(importCmd), cl::sub(exportCmd));
+                                       cl::sub(importCmd), cl::sub(exportCmd),
+                                       cl::sub(compileCmd));
 static cl::list<std::string>
     inputShapes("input-shape",
                 cl::desc("Static shape for a dynamic input: NAME=D0xD1x..."),
-                cl::value_desc("name=shape"), cl::sub(importCmd), cl::sub(exportCmd));
+                cl::value_desc("name=shape"), cl::sub(importCmd), cl::sub(exportCmd),
+                cl::sub(compileCmd), cl::sub(runCmd));
 static cl::opt<bool> summary("summary", cl::desc("Print a summary instead of MLIR"),
                              cl::sub(importCmd));
 static cl::opt<bool> composites("composites",
@@ -59,8 +67,34 @@ static cl::opt<bool> composites("composites",
 static cl::opt<bool> noDebugInfo("no-locations",
                                  cl::desc("Do not print locations (tensor names)"),
                                  cl::sub(importCmd));
-static cl::opt<bool> verbose("v", cl::desc("Print diagnostic notes too"),
-                             cl::sub(importCmd), cl::sub(exportCmd));
+static cl::opt<bool> verbose("v", cl::desc("Print diagnostic notes (and pipeline stages) too"),
+                             cl::sub(importCmd), cl::sub(exportCmd),
+                             cl::sub(compileCmd), cl::sub(runCmd));
+
+// compile / run (docs/runtime.md).
+static cl::list<std::string> runInputs("inputs", cl::desc("Input tensors (.pb or .npy), in order"),
+                                       cl::CommaSeparated, cl::sub(runCmd));
+static cl::list<std::string> runExpected("expected",
+                                         cl::desc("Expected outputs for --check (.pb or .npy)"),
+                                         cl::CommaSeparated, cl::sub(runCmd));
+static cl::opt<std::string> runOutputs("outputs", cl::desc("Write outputs as DIR/output_K.npy"),
+                                       cl::value_desc("dir"), cl::sub(runCmd));
+static cl::opt<bool> runCheck("check", cl::desc("Compare outputs with the expected ones"),
+                              cl::sub(runCmd));
+static cl::opt<unsigned> runRepeat("repeat", cl::desc("Timed runs after one warm-up"),
+                                   cl::init(0), cl::sub(runCmd));
+static cl::opt<uint64_t> runSeed("seed", cl::desc("Seed for random inputs"), cl::init(0),
+                                 cl::sub(runCmd));
+static cl::opt<unsigned> runPrintLimit("print-limit",
+                                       cl::desc("Elements printed per output (0: none)"),
+                                       cl::init(16), cl::sub(runCmd));
+static cl::opt<bool> printIRAfterAll("print-ir-after-all",
+                                     cl::desc("Print the IR after every pass"),
+                                     cl::sub(compileCmd), cl::sub(runCmd));
+static cl::opt<std::string> graphLowering("graph-lowering", cl::Hidden,
+                                          cl::desc("Pass that lowers the graph dialect"),
+                                          cl::init("convert-graph-to-linalg"),
+                                          cl::sub(compileCmd), cl::sub(runCmd));
 
 namespace {
 
@@ -198,6 +232,36 @@ int runExport(MLIRContext &ctx) {
   return 0;
 }
 
+int runCompileOrRun(MLIRContext &ctx) {
+  partita::ImportOptions importOptions;
+  if (!parseInputShapes(importOptions))
+    return 1;
+  auto load = [&](MLIRContext &c, StringRef path) {
+    return loadModel(c, path, importOptions);
+  };
+  partita::CompileOptions compile;
+  compile.verbose = verbose;
+  compile.printIRAfterAll = printIRAfterAll;
+  compile.graphLoweringPass = graphLowering;
+  if (compileCmd) {
+    if (outputPath == "-") {
+      llvm::errs() << "partita: error: compile needs -o ARTIFACT (a directory)\n";
+      return 1;
+    }
+    return partita::runCompileCommand(ctx, inputPath, outputPath, compile, load);
+  }
+  partita::RunOptions run;
+  run.compile = compile;
+  run.inputFiles.assign(runInputs.begin(), runInputs.end());
+  run.expectedFiles.assign(runExpected.begin(), runExpected.end());
+  run.outputDir = runOutputs;
+  run.check = runCheck;
+  run.repeat = runRepeat;
+  run.seed = runSeed;
+  run.printLimit = runPrintLimit;
+  return partita::runRunCommand(ctx, inputPath, run, load);
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -206,6 +270,7 @@ int main(int argc, char **argv) {
                               "Partita: auto-parallelizing compiler for deep learning\n");
   DialectRegistry registry;
   partita::registerAllDialects(registry);
+  partita::registerCpuBackendDialects(registry);
   MLIRContext ctx(registry);
   ctx.loadAllAvailableDialects();
   partita::OneLineDiagnostics diags(ctx, verbose);
@@ -221,6 +286,8 @@ int main(int argc, char **argv) {
     return runImport(ctx);
   if (exportCmd)
     return runExport(ctx);
+  if (compileCmd || runCmd)
+    return runCompileOrRun(ctx);
   llvm::errs() << "partita: error: no command given (try `partita --help`)\n";
   return 1;
 }
