@@ -2,6 +2,7 @@
 
 #include "partita/Runtime/Compare.h"
 
+#include "llvm/Support/Format.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <cmath>
@@ -39,7 +40,8 @@ std::string Comparison::describeFirst(const HostTensor &got,
   llvm::interleaveComma(idx, os);
   os << "]: got ";
   if (isFloat(got.dtype))
-    os << got.getDouble(firstMismatch) << ", expected " << want.getDouble(firstMismatch);
+    os << llvm::format("%g", got.getDouble(firstMismatch)) << ", expected "
+       << llvm::format("%g", want.getDouble(firstMismatch));
   else if (got.dtype == DType::U64)
     os << (uint64_t)got.getInt(firstMismatch) << ", expected "
        << (uint64_t)want.getInt(firstMismatch);

@@ -31,6 +31,7 @@ double secondsSince(Clock::time_point t) {
 }
 
 int fail(const Twine &msg) {
+  llvm::outs().flush(); // keep the order when both go to one file
   llvm::errs() << "partita: error: " << msg << "\n";
   return 1;
 }
