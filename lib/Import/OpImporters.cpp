@@ -122,6 +122,9 @@ NodeContext::intsFromAttrOrInput(StringRef attr, unsigned i) const {
 
 Operation *NodeContext::create(StringRef name, ValueRange operands,
                                ArrayRef<NamedAttribute> attrs) {
+  // A missing required input is null here; in() has already reported it.
+  if (llvm::any_of(operands, [](Value v) { return !v; }))
+    return nullptr;
   Operation *op = createInferred(b, loc, name, operands, attrs);
   if (!op)
     return nullptr;
