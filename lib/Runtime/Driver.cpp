@@ -171,26 +171,34 @@ void printOutput(llvm::raw_ostream &os, const TensorSpec &spec, const HostTensor
   os << "]\n";
 }
 
-/// Compares outputs with expected tensors; prints one line per output.
-bool checkOutputs(MLIRContext &ctx, const ModelSignature &sig,
-                  const std::vector<HostTensor> &outputs,
-                  const std::vector<std::string> &expectedFiles, bool &error) {
-  error = false;
-  if (expectedFiles.size() != outputs.size()) {
-    fail("the model has " + Twine(outputs.size()) + " output" +
-         (outputs.size() == 1 ? "" : "s") + " (" + describeSpecs(sig.outputs) +
-         "), but " + Twine(expectedFiles.size()) + " expected file" +
-         (expectedFiles.size() == 1 ? " was" : "s were") + " given");
-    error = true;
-    return false;
+/// Reads the expected outputs (before running, so that a bad file fails
+/// fast); null after a diagnostic.
+std::optional<std::vector<HostTensor>>
+readExpected(MLIRContext &ctx, const ModelSignature &sig,
+             const std::vector<std::string> &files) {
+  if (files.size() != sig.outputs.size()) {
+    fail("the model has " + Twine(sig.outputs.size()) + " output" +
+         (sig.outputs.size() == 1 ? "" : "s") + " (" + describeSpecs(sig.outputs) +
+         "), but " + Twine(files.size()) + " expected file" +
+         (files.size() == 1 ? " was" : "s were") + " given");
+    return std::nullopt;
   }
+  std::vector<HostTensor> expected;
+  for (const std::string &f : files) {
+    std::optional<HostTensor> t = readTensorFile(ctx, f);
+    if (!t)
+      return std::nullopt;
+    expected.push_back(std::move(*t));
+  }
+  return expected;
+}
+
+/// Compares outputs with expected tensors; prints one line per output.
+bool checkOutputs(const ModelSignature &sig, const std::vector<HostTensor> &outputs,
+                  const std::vector<HostTensor> &expected) {
   unsigned bad = 0;
   for (size_t i = 0; i < outputs.size(); ++i) {
-    std::optional<HostTensor> want = readTensorFile(ctx, expectedFiles[i]);
-    if (!want) {
-      error = true;
-      return false;
-    }
+    const HostTensor *want = &expected[i];
     Tolerance tol = defaultTolerance(outputs[i].dtype);
     Comparison c = compareTensors(outputs[i], *want, tol);
     llvm::raw_ostream &os = llvm::outs();
@@ -305,6 +313,9 @@ int runRunCommand(MLIRContext &ctx, StringRef input, const RunOptions &opts,
   if (opts.check && expected.empty())
     return fail("--check needs expected outputs: give --expected FILES or run an "
                 "ONNX backend-test directory");
+  std::optional<std::vector<HostTensor>> expectedTensors;
+  if (opts.check && !(expectedTensors = readExpected(ctx, sig, expected)))
+    return 1;
 
   std::vector<HostTensor> outputs;
   std::vector<double> steps;
@@ -344,11 +355,8 @@ int runRunCommand(MLIRContext &ctx, StringRef input, const RunOptions &opts,
                  << "peak RSS: " << llvm::format("%.1f", peakRssMiB()) << " MiB\n";
   }
   llvm::outs().flush();
-  if (opts.check) {
-    bool error;
-    if (!checkOutputs(ctx, sig, outputs, expected, error))
-      return 1;
-  }
+  if (opts.check && !checkOutputs(sig, outputs, *expectedTensors))
+    return 1;
   return 0;
 }
 

@@ -62,7 +62,7 @@ static Expected<DType> parseDescr(StringRef descr) {
                .Case("u2", DType::U16).Case("u4", DType::U32)
                .Case("u8", DType::U64).Default(std::nullopt);
   if (!t)
-    return bad("unsupported dtype '" + descr + "'");
+    return bad("dtype '" + descr + "' is not supported by the CPU backend");
   return *t;
 }
 

@@ -107,7 +107,9 @@ void buildCpuLowerToLLVMPipeline(OpPassManager &pm) {
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
   pm.addPass(createSCFToControlFlowPass());
-  // Math ops with an LLVM intrinsic first; the rest (erf, ...) call libm.
+  // Integer powers and bit counts become MLIR functions; math ops with an
+  // LLVM intrinsic next; the rest (erf, ...) call libm.
+  pm.addPass(createConvertMathToFuncs());
   pm.addPass(createConvertMathToLLVMPass());
   pm.addPass(createConvertMathToLibmPass());
   pm.addPass(arith::createArithExpandOpsPass());
@@ -225,8 +227,15 @@ static LogicalResult runStage(ModuleOp module, StringRef stage,
 LogicalResult lowerToLLVM(ModuleOp module, const CompileOptions &options,
                           StageTimer &timer) {
   if (hasGraphOps(module)) {
+    // The graph-to-linalg pipeline (composite expansion, the conversion,
+    // elementwise fusion) when registered, else the bare conversion pass.
     StringRef name = options.graphLoweringPass;
-    if (!PassInfo::lookup(name) && !PassPipelineInfo::lookup(name))
+    auto registered = [](StringRef n) {
+      return PassInfo::lookup(n) || PassPipelineInfo::lookup(n);
+    };
+    if (name.empty())
+      name = registered("graph-to-linalg") ? "graph-to-linalg" : "convert-graph-to-linalg";
+    if (!registered(name))
       return emitError(module.getLoc())
              << "the model has graph-dialect ops but the lowering pass '" << name
              << "' is not registered in this build";

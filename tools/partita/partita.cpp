@@ -92,8 +92,7 @@ static cl::opt<bool> printIRAfterAll("print-ir-after-all",
                                      cl::desc("Print the IR after every pass"),
                                      cl::sub(compileCmd), cl::sub(runCmd));
 static cl::opt<std::string> graphLowering("graph-lowering", cl::Hidden,
-                                          cl::desc("Pass that lowers the graph dialect"),
-                                          cl::init("convert-graph-to-linalg"),
+                                          cl::desc("Pass or pipeline that lowers the graph dialect"),
                                           cl::sub(compileCmd), cl::sub(runCmd));
 
 namespace {

@@ -45,8 +45,10 @@ struct CompileOptions {
   bool verbose = false;
   /// PassManager::enableIRPrinting for every stage.
   bool printIRAfterAll = false;
-  /// The pass that lowers the graph dialect, looked up in the pass registry.
-  std::string graphLoweringPass = "convert-graph-to-linalg";
+  /// The pass or pipeline that lowers the graph dialect, looked up in the
+  /// pass registry; empty: `graph-to-linalg` if registered, else
+  /// `convert-graph-to-linalg`.
+  std::string graphLoweringPass;
 };
 
 /// Prints "  <stage>: <ms> ms" to stderr when verbose; collects the total.

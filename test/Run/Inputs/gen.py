@@ -68,3 +68,6 @@ try:
     save_pb("elementwise_expected.pb", (a + 1) * 2 - 1)
 except ImportError:
     pass
+
+with open(os.path.join(out, "garbage.pb"), "wb") as f:
+    f.write(b"\xff\xff\xff not a tensor")
