@@ -21,6 +21,7 @@
 #include "llvm/ADT/StringSet.h"
 
 #include <limits>
+#include <memory>
 #include <numeric>
 
 using namespace mlir;
@@ -113,7 +114,9 @@ private:
   MeshAttr mesh;
   FlatSymbolRefAttr meshRef;
   PropagationOptions options;
-  llvm::DenseMap<Value, ValueState> states;
+  /// Boxed so that references and `Candidate::origin` pointers into a
+  /// state stay valid when later lookups insert (and the map rehashes).
+  llvm::DenseMap<Value, std::unique_ptr<ValueState>> states;
   llvm::StringSet<> warnedOps;
   SmallVector<int64_t> priorities;
 };
@@ -122,10 +125,11 @@ ValueState &Propagator::stateOf(Value v) {
   auto [it, inserted] = states.try_emplace(v);
   if (inserted) {
     int64_t rank = cast<RankedTensorType>(v.getType()).getRank();
-    it->second.dims.resize(rank);
-    it->second.closed.assign(rank, false);
+    it->second = std::make_unique<ValueState>();
+    it->second->dims.resize(rank);
+    it->second->closed.assign(rank, false);
   }
-  return it->second;
+  return *it->second;
 }
 
 void Propagator::setFromAttr(Value v, TensorShardingAttr attr, std::string origin) {
@@ -147,9 +151,9 @@ TensorShardingAttr Propagator::toAttr(Value v) {
   if (it == states.end())
     return getOpenSharding(ctx, meshRef, rank);
   SmallVector<DimShardingAttr> dims;
-  for (auto [axes, closed] : llvm::zip(it->second.dims, it->second.closed))
+  for (auto [axes, closed] : llvm::zip(it->second->dims, it->second->closed))
     dims.push_back(DimShardingAttr::get(ctx, axes, closed));
-  return TensorShardingAttr::get(ctx, meshRef, dims, {}, it->second.unreduced, -1);
+  return TensorShardingAttr::get(ctx, meshRef, dims, {}, it->second->unreduced, -1);
 }
 
 LogicalResult Propagator::seed() {
@@ -214,13 +218,24 @@ LogicalResult Propagator::seed() {
     std::string name = valueName(c.getInput());
     setFromAttr(c.getResult(), c.getSharding(), name.empty() ? "a constraint" : name);
   });
-  module.walk([&](Operation *op) {
-    if (auto s = dyn_cast<ConstraintOp>(op); s && s.getSharding().getMesh() != meshRef)
+  module.walk([&](ConstraintOp c) {
+    if (c.getSharding().getMesh() != meshRef) {
+      c.emitError() << "all shardings in a module must use one mesh (" << meshRef
+                    << "), this one uses " << c.getSharding().getMesh();
       ok = false;
+    }
+  });
+  module.walk([&](func::FuncOp func) {
+    for (unsigned i = 0; i < func.getNumArguments(); ++i)
+      if (auto s = func.getArgAttrOfType<TensorShardingAttr>(i, kShardingAttr);
+          s && s.getMesh() != meshRef) {
+        func.emitError() << "all shardings in a module must use one mesh (" << meshRef
+                         << "), argument #" << i << " uses " << s.getMesh();
+        ok = false;
+      }
   });
   if (!ok)
-    return module.emitError() << "all shardings in a module must use one mesh ("
-                              << meshRef << ")";
+    return failure();
   llvm::sort(priorities);
   priorities.erase(std::unique(priorities.begin(), priorities.end()), priorities.end());
   priorities.push_back(kNoPriority);
@@ -262,9 +277,9 @@ SmallVector<Candidate> Propagator::merge(ArrayRef<Value> tensors,
   SmallVector<SmallVector<Candidate>> perFactor(rule.factors.size());
   for (auto [t, v] : llvm::enumerate(tensors)) {
     auto it = states.find(v);
-    if (it == states.end() || it->second.priority > maxPriority)
+    if (it == states.end() || it->second->priority > maxPriority)
       continue;
-    const ValueState &s = it->second;
+    const ValueState &s = *it->second;
     for (auto [d, factors] : llvm::enumerate(*maps[t])) {
       if (d >= s.dims.size())
         break;
