@@ -41,7 +41,8 @@ namespace {
 /// Suggests the supported op closest in spelling to `op`.
 std::string closestOp(StringRef op) {
   std::string best;
-  unsigned bestDist = 4;
+  // Short names need close matches: "Gelu" may mean "Elu", "Shrink" not "Sin".
+  unsigned bestDist = std::max<unsigned>(2, op.size() / 3 + 1);
   for (const std::string &cand : supportedOnnxOps()) {
     unsigned d = StringRef(cand).edit_distance_insensitive(op);
     if (d < bestDist) {
@@ -194,8 +195,11 @@ OwningOpRef<ModuleOp> buildModule(MLIRContext &ctx, GraphDesc &g) {
     OpHandler handler = lookupOpHandler(node.opType());
     if (!handler) {
       auto diag = emitError(loc);
-      diag << "unsupported op '" << node.opType() << "' (opset " << g.opset
-           << ") in node '" << node.name() << "'";
+      diag << "unsupported op '" << node.opType() << "' (opset " << g.opset << ") in ";
+      if (node.name().empty())
+        diag << "an unnamed node";
+      else
+        diag << "node '" << node.name() << "'";
       std::string near = closestOp(node.opType());
       if (!near.empty())
         diag << "; did you mean '" << near << "'?";
