@@ -283,23 +283,11 @@ SmallVector<Candidate> Propagator::merge(ArrayRef<Value> tensors,
     for (auto [d, factors] : llvm::enumerate(*maps[t])) {
       if (d >= s.dims.size())
         break;
-      // Hand the dimension's axes to its factors, major to minor; a factor
-      // left partly unsplit ends the dimension (later axes would not be
-      // contiguous).
-      ArrayRef<StringAttr> rest = s.dims[d];
-      for (int64_t f : factors) {
-        Axes take;
-        int64_t p = 1;
-        while (!rest.empty() && rule.factors[f].size % (p * axisSize(rest.front())) == 0) {
-          p *= axisSize(rest.front());
-          take.push_back(rest.front());
-          rest = rest.drop_front();
-        }
+      auto split = splitAxesAmongFactors(s.dims[d], factors, rule,
+                                         [&](StringAttr a) { return axisSize(a); });
+      for (auto [f, take] : llvm::zip(factors, split))
         if (!take.empty())
-          perFactor[f].push_back({take, s.priority, p, (unsigned)t, &s.origin});
-        if (p != rule.factors[f].size)
-          break;
-      }
+          perFactor[f].push_back({take, s.priority, product(take), (unsigned)t, &s.origin});
     }
   }
   SmallVector<Candidate> merged(rule.factors.size());
@@ -372,15 +360,15 @@ bool Propagator::step(ArrayRef<Value> tensors, unsigned numOperands,
     for (auto [d, factors] : llvm::enumerate(*maps[t])) {
       if (s.closed[d])
         continue;
-      Axes proposed;
+      SmallVector<AxisList> factorAxes;
       const Candidate *source = nullptr;
       for (int64_t f : factors) {
-        proposed.append(merged[f].axes.begin(), merged[f].axes.end());
+        factorAxes.push_back(merged[f].axes);
         if (!merged[f].axes.empty() && !source)
           source = &merged[f];
-        if (product(merged[f].axes) != rule.factors[f].size)
-          break;
       }
+      Axes proposed = joinFactorAxes(factors, factorAxes, rule,
+                                     [&](StringAttr a) { return axisSize(a); });
       if (proposed.size() <= s.dims[d].size() || !isPrefix(s.dims[d], proposed))
         continue;
       bool fresh = llvm::all_of(ArrayRef<StringAttr>(proposed).drop_front(s.dims[d].size()),
@@ -522,12 +510,13 @@ std::vector<ReshardNeed> Propagator::reshards() {
         continue;
       ValueState &s = stateOf(v);
       SmallVector<Axes> required(s.dims.size());
-      for (auto [d, factors] : llvm::enumerate(rule->operands[i]))
-        for (int64_t f : factors) {
-          required[d].append(merged[f].axes.begin(), merged[f].axes.end());
-          if (product(merged[f].axes) != rule->factors[f].size)
-            break;
-        }
+      for (auto [d, factors] : llvm::enumerate(rule->operands[i])) {
+        SmallVector<AxisList> factorAxes;
+        for (int64_t f : factors)
+          factorAxes.push_back(merged[f].axes);
+        required[d] = joinFactorAxes(factors, factorAxes, *rule,
+                                     [&](StringAttr a) { return axisSize(a); });
+      }
       ReshardNeed need;
       need.op = op;
       need.operandIndex = i;

@@ -134,6 +134,39 @@ ShardingRuleBuilder &ShardingRuleBuilder::addReshapeFactors(unsigned operandIdx,
   return *this;
 }
 
+SmallVector<AxisList> splitAxesAmongFactors(ArrayRef<StringAttr> axes,
+                                            ArrayRef<int64_t> factors,
+                                            const ShardingRule &rule,
+                                            AxisSizeFn axisSize) {
+  SmallVector<AxisList> out(factors.size());
+  ArrayRef<StringAttr> rest = axes;
+  for (auto [i, f] : llvm::enumerate(factors)) {
+    int64_t p = 1;
+    while (!rest.empty() && rule.factors[f].size % (p * axisSize(rest.front())) == 0) {
+      p *= axisSize(rest.front());
+      out[i].push_back(rest.front());
+      rest = rest.drop_front();
+    }
+    if (p != rule.factors[f].size)
+      break;
+  }
+  return out;
+}
+
+AxisList joinFactorAxes(ArrayRef<int64_t> factors, ArrayRef<AxisList> factorAxes,
+                        const ShardingRule &rule, AxisSizeFn axisSize) {
+  AxisList out;
+  for (auto [f, axes] : llvm::zip(factors, factorAxes)) {
+    out.append(axes.begin(), axes.end());
+    int64_t p = 1;
+    for (StringAttr a : axes)
+      p *= axisSize(a);
+    if (p != rule.factors[f].size)
+      break;
+  }
+  return out;
+}
+
 std::string ShardingRule::verify(Operation *op) const {
   auto checkTensor = [&](const TensorMapping &m, Type type,
                          StringRef what) -> std::string {

@@ -12,6 +12,8 @@
 #define PARTITA_DIALECTS_SHARDING_IR_SHARDINGRULE_H
 
 #include "mlir/IR/Operation.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "llvm/ADT/STLFunctionalExtras.h"
 #include "llvm/ADT/SmallVector.h"
 
 #include <string>
@@ -51,6 +53,24 @@ struct ShardingRule {
   /// every factor index is valid; returns an empty string when consistent.
   std::string verify(mlir::Operation *op) const;
 };
+
+using AxisList = llvm::SmallVector<mlir::StringAttr, 2>;
+using AxisSizeFn = llvm::function_ref<int64_t(mlir::StringAttr)>;
+
+/// Splits one dimension's mesh axes (major to minor) among the dimension's
+/// factors: a factor takes axes while their sizes still divide it, and a
+/// factor left partly unsplit ends the dimension (later axes would not be
+/// contiguous). Returns one axis list per factor.
+llvm::SmallVector<AxisList> splitAxesAmongFactors(llvm::ArrayRef<mlir::StringAttr> axes,
+                                                  llvm::ArrayRef<int64_t> factors,
+                                                  const ShardingRule &rule,
+                                                  AxisSizeFn axisSize);
+
+/// The inverse: a dimension's axes from its factors' axes, stopping after
+/// the first factor that is not split completely.
+AxisList joinFactorAxes(llvm::ArrayRef<int64_t> factors,
+                        llvm::ArrayRef<AxisList> factorAxes,
+                        const ShardingRule &rule, AxisSizeFn axisSize);
 
 /// Builds rules fluently: factors are added, then mapped onto dimensions.
 class ShardingRuleBuilder {
