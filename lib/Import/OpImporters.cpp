@@ -620,6 +620,8 @@ LogicalResult importConv(NodeContext &c) {
   Value x = c.in(0), wt = c.in(1);
   if (!x || !wt)
     return failure();
+  if (c.rank(wt) < 3)
+    return c.error() << "expected a weight of rank >= 3 (M, C/group, kernel...)";
   auto w = importWindow(c, x, c.type(wt).getShape().drop_front(2));
   if (failed(w))
     return failure();

@@ -16,6 +16,16 @@ def main(out):
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
     save(model, os.path.join(out, "gather-one-input.onnx"))
 
+    # Conv whose weight has rank 1: the kernel shape was read from
+    # shape[2:] of the weight (out of bounds; SmallVector size abort).
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 1, 5, 5])
+    w = helper.make_tensor_value_info("w", TensorProto.FLOAT, [1])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 1, 3, 3])
+    node = helper.make_node("Conv", ["x", "w"], ["y"], name="c")
+    graph = helper.make_graph([node], "conv_rank1_weight", [x, w], [y])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    save(model, os.path.join(out, "conv-rank1-weight.onnx"))
+
 
 if __name__ == "__main__":
     main(sys.argv[1])
