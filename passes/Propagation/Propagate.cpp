@@ -18,8 +18,10 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/SymbolTable.h"
 #include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/DenseSet.h"
 #include "llvm/ADT/StringSet.h"
 
+#include <deque>
 #include <limits>
 #include <memory>
 #include <numeric>
@@ -118,6 +120,8 @@ private:
   /// state stay valid when later lookups insert (and the map rehashes).
   llvm::DenseMap<Value, std::unique_ptr<ValueState>> states;
   llvm::StringSet<> warnedOps;
+  /// Values whose state grew in the last step (drives the worklist).
+  SmallVector<Value> touched;
   SmallVector<int64_t> priorities;
 };
 
@@ -378,6 +382,7 @@ bool Propagator::step(ArrayRef<Value> tensors, unsigned numOperands,
       for (StringAttr a : ArrayRef<StringAttr>(proposed).drop_front(s.dims[d].size()))
         taken.insert(a.getValue());
       s.dims[d] = proposed;
+      touched.push_back(v);
       if (source && source->priority < s.priority) {
         s.priority = source->priority;
         s.origin = source->origin ? *source->origin : "";
@@ -394,6 +399,7 @@ bool Propagator::step(ArrayRef<Value> tensors, unsigned numOperands,
         if (!taken.contains(a.getValue())) {
           s.unreduced.push_back(a);
           taken.insert(a.getValue());
+          touched.push_back(v);
           if (merged[f].priority < s.priority) {
             s.priority = merged[f].priority;
             s.origin = merged[f].origin ? *merged[f].origin : "";
@@ -421,46 +427,81 @@ ShardingRule identityRule(Type type) {
 
 void Propagator::run() {
   SmallVector<Operation *> ops = opsInOrder();
-  // Pass-through ops (no reduction or replication factor) go first in each
-  // round: they never cause communication, so their information is safest.
-  SmallVector<Operation *> passThrough, others;
+  // Rules are built once; an op whose rule does not match its types (a bug
+  // in a rule) is skipped rather than trusted.
+  llvm::DenseMap<Operation *, ShardingRule> rules;
+  llvm::DenseMap<Operation *, bool> passThrough;
+  llvm::DenseMap<Operation *, SmallVector<Operation *>> callsOf; // func -> calls
   for (Operation *op : ops) {
+    if (auto call = dyn_cast<func::CallOp>(op)) {
+      if (auto callee = SymbolTable::lookupNearestSymbolFrom<func::FuncOp>(op, call.getCalleeAttr()))
+        callsOf[callee].push_back(op);
+      passThrough[op] = true;
+      continue;
+    }
     auto rule = ruleFor(op);
-    bool simple = rule && llvm::all_of(rule->factors, [](const Factor &f) {
+    if (!rule || !rule->verify(op).empty())
+      continue;
+    // Pass-through ops (no reduction or replication factor) go first: they
+    // never cause communication, so their information is the safest.
+    passThrough[op] = llvm::all_of(rule->factors, [](const Factor &f) {
       return f.kind == FactorKind::PassThrough;
     });
-    (simple ? passThrough : others).push_back(op);
+    rules.try_emplace(op, std::move(*rule));
   }
   auto visit = [&](Operation *op, int64_t p) {
     if (auto call = dyn_cast<func::CallOp>(op)) {
       auto callee = SymbolTable::lookupNearestSymbolFrom<func::FuncOp>(op, call.getCalleeAttr());
       if (!callee || callee.isExternal())
-        return false;
-      bool changed = false;
+        return;
       for (auto [v, arg] : llvm::zip(call.getOperands(), callee.getArguments()))
         if (isa<RankedTensorType>(v.getType()))
-          changed |= step({v, arg}, 1, identityRule(v.getType()), p);
+          step({v, arg}, 1, identityRule(v.getType()), p);
       Operation *ret = callee.getBody().back().getTerminator();
       for (auto [r, v] : llvm::zip(call.getResults(), ret->getOperands()))
         if (isa<RankedTensorType>(r.getType()))
-          changed |= step({v, r}, 1, identityRule(r.getType()), p);
-      return changed;
+          step({v, r}, 1, identityRule(r.getType()), p);
+      return;
     }
-    auto rule = ruleFor(op);
-    if (!rule || !rule->verify(op).empty())
-      return false;
+    auto it = rules.find(op);
+    if (it == rules.end())
+      return;
     SmallVector<Value> tensors(op->getOperands());
     tensors.append(op->result_begin(), op->result_end());
-    // Constraint results are fixed; only their operand learns.
-    return step(tensors, op->getNumOperands(), *rule, p);
+    step(tensors, op->getNumOperands(), it->second, p);
   };
+  // A worklist per priority level: every op once, then only the ops next to
+  // a value that changed. Pass-through ops are drained before the others.
   for (int64_t p : priorities) {
-    for (bool changed = true; changed;) {
-      changed = false;
-      for (Operation *op : passThrough)
-        changed |= visit(op, p);
-      for (Operation *op : others)
-        changed |= visit(op, p);
+    std::deque<Operation *> queues[2];
+    llvm::DenseSet<Operation *> queued;
+    auto enqueue = [&](Operation *op) {
+      if (!passThrough.count(op) || !queued.insert(op).second)
+        return;
+      queues[passThrough[op] ? 0 : 1].push_back(op);
+    };
+    for (Operation *op : ops)
+      enqueue(op);
+    while (!queues[0].empty() || !queues[1].empty()) {
+      std::deque<Operation *> &q = queues[0].empty() ? queues[1] : queues[0];
+      Operation *op = q.front();
+      q.pop_front();
+      queued.erase(op);
+      touched.clear();
+      visit(op, p);
+      for (Value v : SmallVector<Value>(touched)) {
+        if (Operation *def = v.getDefiningOp())
+          enqueue(def);
+        for (Operation *user : v.getUsers()) {
+          enqueue(user);
+          if (isa<func::ReturnOp>(user))
+            for (Operation *call : callsOf.lookup(user->getParentOp()))
+              enqueue(call);
+        }
+        if (auto arg = dyn_cast<BlockArgument>(v))
+          for (Operation *call : callsOf.lookup(arg.getOwner()->getParentOp()))
+            enqueue(call);
+      }
     }
   }
 }
