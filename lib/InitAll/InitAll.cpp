@@ -8,6 +8,8 @@
 #include "dialects/Sharding/IR/ShardingOps.h"
 #include "dialects/Sharding/Rules/GraphShardingRules.h"
 #include "passes/Propagation/Passes.h"
+#include "passes/Partition/Passes.h"
+#include "dialects/Collectives/IR/CollectivesOps.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/Passes.h"
@@ -18,7 +20,8 @@ void partita::registerAllDialects(mlir::DialectRegistry &registry) {
   registry.insert<graph::GraphDialect, mlir::func::FuncDialect,
                   mlir::arith::ArithDialect, mlir::linalg::LinalgDialect,
                   mlir::math::MathDialect, mlir::scf::SCFDialect,
-                  mlir::tensor::TensorDialect, sharding::ShardingDialect>();
+                  mlir::tensor::TensorDialect, sharding::ShardingDialect,
+                  collectives::CollectivesDialect>();
   sharding::registerGraphShardingRules(registry);
 }
 
@@ -29,6 +32,7 @@ void partita::registerAllPasses() {
   mlir::registerSymbolDCEPass();
   graph::registerGraphPasses();
   sharding::registerPropagationPasses();
+  sharding::registerPartitionPasses();
   // Lowering to linalg on tensors and the upstream passes its pipeline uses.
   lowering::registerLoweringPasses();
   lowering::registerGraphToLinalgPipeline();

@@ -30,6 +30,9 @@ namespace partita::sharding {
 
 /// Name of the sharding attribute on function arguments and results.
 constexpr llvm::StringLiteral kShardingAttr = "sharding.sharding";
+/// After sharding-partition: how a function argument's or result's global
+/// tensor maps onto the local one (arguments and results have local types).
+constexpr llvm::StringLiteral kPartitionedAttr = "sharding.partitioned";
 /// Name of the per-result sharding array on ops after propagation.
 constexpr llvm::StringLiteral kShardingsAttr = "sharding.shardings";
 

@@ -1,0 +1,404 @@
+//===- Partition.cpp - propagated module to SPMD program ------------------===//
+//
+// Rewrites each function in place. For every op (program order):
+//   1. factor axes: pass-through factors take the axes of the op's result
+//      shardings, reduction factors those of its operands; need-replication
+//      factors none; an axis shards at most one factor;
+//   2. every operand is resharded to the layout those factors imply (fully
+//      summed, dims split as the factors say);
+//   3. the op is recreated on the local operands (result types inferred, and
+//      checked against the local types its shardings imply);
+//   4. the local result is partial over the sharded reduction factors: sum
+//      partials stay unreduced if the propagated sharding says so, every
+//      other partial (max, min, prod) is combined at once; then it is
+//      resharded to its propagated sharding if it differs.
+// Resharding emits: all_reduce (partial -> summed), all_gather (axes the
+// target does not split), axis_slice (axes it splits further), both for
+// axes that move between dimensions.
+//
+//===----------------------------------------------------------------------===//
+
+#include "passes/Partition/Passes.h"
+
+#include "dialects/Graph/IR/GraphBuilder.h"
+#include "dialects/Sharding/IR/ShardingOps.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "llvm/ADT/StringSet.h"
+
+using namespace mlir;
+using namespace partita::collectives;
+
+namespace partita::sharding {
+#define GEN_PASS_DEF_SHARDINGPARTITION
+#include "passes/Partition/Passes.h.inc"
+
+namespace {
+
+/// Where a local value's elements live: per dimension the axes splitting it,
+/// plus partial (not yet combined) axes and how they combine.
+struct Layout {
+  SmallVector<AxisList> dims;
+  AxisList unreduced;
+  collectives::ReductionKind kind = collectives::ReductionKind::sum;
+};
+
+class Partitioner {
+public:
+  Partitioner(MeshOp meshOp)
+      : mesh(meshOp.getMesh()), meshRef(FlatSymbolRefAttr::get(meshOp.getSymNameAttr())) {}
+
+  LogicalResult partition(func::FuncOp func);
+
+private:
+  int64_t axisSize(StringAttr a) const { return *mesh.getAxisSize(a.getValue()); }
+  int64_t product(ArrayRef<StringAttr> axes) const {
+    int64_t p = 1;
+    for (StringAttr a : axes)
+      p *= axisSize(a);
+    return p;
+  }
+  Layout layoutOf(TensorShardingAttr s, int64_t rank) const {
+    Layout l;
+    l.dims.resize(rank);
+    if (!s)
+      return l;
+    for (auto [d, dim] : llvm::enumerate(s.getDims()))
+      l.dims[d].assign(dim.getAxes().begin(), dim.getAxes().end());
+    l.unreduced.assign(s.getUnreduced().begin(), s.getUnreduced().end());
+    return l;
+  }
+  RankedTensorType localType(RankedTensorType global, const Layout &l) const {
+    SmallVector<int64_t> shape(global.getShape());
+    for (auto [d, axes] : llvm::enumerate(l.dims))
+      shape[d] /= product(axes);
+    return global.clone(shape);
+  }
+  TensorShardingAttr toAttr(const Layout &l) const {
+    MLIRContext *ctx = meshRef.getContext();
+    SmallVector<DimShardingAttr> dims;
+    for (const AxisList &axes : l.dims)
+      dims.push_back(DimShardingAttr::get(ctx, axes, true));
+    return TensorShardingAttr::get(ctx, meshRef, dims, {}, {}, -1);
+  }
+  ArrayAttr axesAttr(OpBuilder &b, ArrayRef<StringAttr> axes) const {
+    SmallVector<Attribute> v(axes.begin(), axes.end());
+    return b.getArrayAttr(v);
+  }
+  /// The propagated sharding of result `r` of `op`.
+  TensorShardingAttr resultSharding(Operation *op, unsigned r) const {
+    auto attrs = op->getAttrOfType<ArrayAttr>(kShardingsAttr);
+    return attrs && r < attrs.size() ? dyn_cast<TensorShardingAttr>(attrs[r]) : nullptr;
+  }
+  Value reshard(OpBuilder &b, Location loc, Value local, RankedTensorType global,
+                Layout from, const Layout &to);
+  LogicalResult partitionOp(OpBuilder &b, Operation *op);
+  LogicalResult partitionConstant(OpBuilder &b, graph::ConstantOp op);
+
+  MeshAttr mesh;
+  FlatSymbolRefAttr meshRef;
+  /// global value -> (local value, its layout)
+  llvm::DenseMap<Value, std::pair<Value, Layout>> local;
+  /// Global types of function arguments (which take local types early).
+  llvm::DenseMap<Value, RankedTensorType> argGlobalTypes;
+  RankedTensorType globalType(Value v) const {
+    auto it = argGlobalTypes.find(v);
+    return it != argGlobalTypes.end() ? it->second : cast<RankedTensorType>(v.getType());
+  }
+  /// Each op's rule, taken on the global types.
+  llvm::DenseMap<Operation *, ShardingRule> rules;
+};
+
+Value Partitioner::reshard(OpBuilder &b, Location loc, Value v, RankedTensorType global,
+                           Layout from, const Layout &to) {
+  // Partial values are combined first: no consumer computes on summands
+  // unless its layout keeps them partial.
+  AxisList combine;
+  for (StringAttr a : from.unreduced)
+    if (!llvm::is_contained(to.unreduced, a) || from.kind != collectives::ReductionKind::sum)
+      combine.push_back(a);
+  if (!combine.empty()) {
+    v = AllReduceOp::create(b, loc, v.getType(), v, meshRef, axesAttr(b, combine),
+                            collectives::ReductionKindAttr::get(b.getContext(), from.kind));
+    from.unreduced.clear();
+  }
+  for (size_t d = 0; d < from.dims.size(); ++d) {
+    AxisList have = from.dims[d], want = to.dims[d];
+    if (have == want)
+      continue;
+    auto isPrefix = [](ArrayRef<StringAttr> a, ArrayRef<StringAttr> b) {
+      return a.size() <= b.size() && std::equal(a.begin(), a.end(), b.begin());
+    };
+    AxisList gather, slice;
+    if (isPrefix(want, have)) {
+      gather.assign(have.begin() + want.size(), have.end());
+    } else if (isPrefix(have, want)) {
+      slice.assign(want.begin() + have.size(), want.end());
+    } else {
+      gather = have;
+      slice = want;
+    }
+    if (!gather.empty()) {
+      from.dims[d].resize(from.dims[d].size() - gather.size());
+      v = AllGatherOp::create(b, loc, localType(global, from), v, meshRef,
+                              axesAttr(b, gather), b.getI64IntegerAttr(d));
+    }
+    if (!slice.empty()) {
+      from.dims[d].append(slice.begin(), slice.end());
+      v = AxisSliceOp::create(b, loc, localType(global, from), v, meshRef,
+                              axesAttr(b, slice), b.getI64IntegerAttr(d));
+    }
+  }
+  return v;
+}
+
+LogicalResult Partitioner::partitionConstant(OpBuilder &b, graph::ConstantOp op) {
+  // Every device holds the same program, so a sharded constant is the whole
+  // value followed by a local slice. (Loading only the local shard of the
+  // weights is the runtime's job.)
+  auto type = op.getType();
+  Layout want = layoutOf(resultSharding(op, 0), type.getRank());
+  b.setInsertionPointAfter(op);
+  Layout whole = layoutOf(nullptr, type.getRank());
+  Value v = reshard(b, op.getLoc(), op.getResult(), type, whole, want);
+  local[op.getResult()] = {v, want};
+  return success();
+}
+
+LogicalResult Partitioner::partitionOp(OpBuilder &b, Operation *op) {
+  auto ruleOp = dyn_cast<ShardingRuleOpInterface>(op);
+  if (!ruleOp)
+    return op->emitError() << "cannot partition '" << op->getName()
+                           << "': it has no sharding rule";
+  // Rules were computed before any argument took its local type.
+  const ShardingRule &rule = rules.find(op)->second;
+  auto size = [&](StringAttr a) { return axisSize(a); };
+  b.setInsertionPoint(op);
+
+  // 1. Axes per factor.
+  SmallVector<AxisList> factorAxes(rule.factors.size());
+  SmallVector<bool> decided(rule.factors.size(), false);
+  auto take = [&](const TensorMapping &m, const Layout &l, bool reductions) {
+    for (auto [d, factors] : llvm::enumerate(m)) {
+      auto split = splitAxesAmongFactors(l.dims[d], factors, rule, size);
+      for (auto [f, axes] : llvm::zip(factors, split)) {
+        bool isReduction = rule.factors[f].kind == FactorKind::Reduction;
+        if (decided[f] || isReduction != reductions ||
+            rule.factors[f].kind == FactorKind::NeedReplication)
+          continue;
+        factorAxes[f] = axes;
+        decided[f] = true;
+      }
+    }
+  };
+  for (unsigned r = 0; r < op->getNumResults(); ++r)
+    take(rule.results[r], layoutOf(resultSharding(op, r),
+                                   cast<RankedTensorType>(op->getResult(r).getType()).getRank()),
+         false);
+  for (unsigned i = 0; i < op->getNumOperands(); ++i) {
+    const Layout &l = local.lookup(op->getOperand(i)).second;
+    take(rule.operands[i], l, true);
+    take(rule.operands[i], l, false);
+  }
+  llvm::StringSet<> used;
+  for (AxisList &axes : factorAxes)
+    for (size_t k = 0; k < axes.size(); ++k)
+      if (!used.insert(axes[k].getValue()).second) {
+        axes.resize(k);
+        break;
+      }
+
+  // 2. Operands in the layout the factors imply.
+  SmallVector<Value> operands;
+  for (unsigned i = 0; i < op->getNumOperands(); ++i) {
+    Value global = op->getOperand(i);
+    auto [v, have] = local.lookup(global);
+    Layout want;
+    for (const auto &factors : rule.operands[i]) {
+      SmallVector<AxisList> fa;
+      for (int64_t f : factors)
+        fa.push_back(factorAxes[f]);
+      want.dims.push_back(joinFactorAxes(factors, fa, rule, size));
+    }
+    operands.push_back(reshard(b, op->getLoc(), v, globalType(global), have, want));
+  }
+
+  // 3. The op on local operands. Ops whose attributes spell out a result
+  // shape get the local one.
+  SmallVector<Layout> natural;
+  for (unsigned r = 0; r < op->getNumResults(); ++r) {
+    Layout l;
+    for (const auto &factors : rule.results[r]) {
+      SmallVector<AxisList> fa;
+      for (int64_t f : factors)
+        fa.push_back(factorAxes[f]);
+      l.dims.push_back(joinFactorAxes(factors, fa, rule, size));
+    }
+    for (auto [f, factor] : llvm::enumerate(rule.factors))
+      if (factor.kind == FactorKind::Reduction && !factorAxes[f].empty()) {
+        l.unreduced.append(factorAxes[f].begin(), factorAxes[f].end());
+        l.kind = factor.reduction == sharding::ReductionKind::Sum ? collectives::ReductionKind::sum
+                 : factor.reduction == sharding::ReductionKind::Max ? collectives::ReductionKind::max
+                 : factor.reduction == sharding::ReductionKind::Min ? collectives::ReductionKind::min
+                                                                    : collectives::ReductionKind::prod;
+      }
+    natural.push_back(l);
+  }
+  if (isa<graph::GatherOp>(op) && !natural[0].unreduced.empty())
+    return op->emitError() << "cannot partition a lookup over a split table axis yet "
+                              "(vocabulary-parallel gather needs a masked local lookup)";
+  SmallVector<NamedAttribute> attrs;
+  for (NamedAttribute a : op->getAttrs()) {
+    if (a.getName() == kShardingsAttr)
+      continue;
+    if (isa<graph::ReshapeOp, graph::ExpandOp>(op) && a.getName() == "shape")
+      a = b.getNamedAttr("shape", b.getDenseI64ArrayAttr(
+                                      localType(cast<RankedTensorType>(op->getResult(0).getType()),
+                                                natural[0])
+                                          .getShape()));
+    attrs.push_back(a);
+  }
+  Operation *newOp = graph::createInferred(b, op->getLoc(), op->getName().getStringRef(),
+                                           operands, attrs);
+  if (!newOp)
+    return op->emitError() << "cannot partition '" << op->getName()
+                           << "': the local op is ill-formed";
+  for (unsigned r = 0; r < op->getNumResults(); ++r) {
+    auto global = cast<RankedTensorType>(op->getResult(r).getType());
+    if (newOp->getResult(r).getType() != localType(global, natural[r]))
+      return op->emitError() << "cannot partition '" << op->getName() << "': local result "
+                             << newOp->getResult(r).getType() << " differs from the expected "
+                             << localType(global, natural[r]);
+  }
+
+  // 4. Partials and the propagated layout. A local mean over a split
+  // dimension is the mean of a block: scale it so that summing the partials
+  // gives the global mean.
+  for (unsigned r = 0; r < op->getNumResults(); ++r) {
+    Value v = newOp->getResult(r);
+    auto global = cast<RankedTensorType>(op->getResult(r).getType());
+    if (isa<graph::ReduceMeanOp, graph::GlobalAveragePoolOp>(op) && !natural[r].unreduced.empty()) {
+      auto scalar = RankedTensorType::get({}, global.getElementType());
+      Value scale = graph::createSplatConstant(b, op->getLoc(), scalar,
+                                               1.0 / product(natural[r].unreduced));
+      v = graph::createInferred<graph::MulOp>(b, op->getLoc(), {v, scale})->getResult(0);
+    }
+    Layout want = layoutOf(resultSharding(op, r), global.getRank());
+    v = reshard(b, op->getLoc(), v, global, natural[r], want);
+    local[op->getResult(r)] = {v, want};
+  }
+  return success();
+}
+
+LogicalResult Partitioner::partition(func::FuncOp func) {
+  if (func.isExternal())
+    return success();
+  OpBuilder b(func.getContext());
+  Block &entry = func.getBody().front();
+  for (Operation &op : entry)
+    if (auto r = dyn_cast<ShardingRuleOpInterface>(&op))
+      rules[&op] = r.getShardingRule();
+  // Arguments take their local types.
+  SmallVector<Type> argTypes;
+  for (BlockArgument arg : entry.getArguments()) {
+    auto type = dyn_cast<RankedTensorType>(arg.getType());
+    if (!type) {
+      argTypes.push_back(arg.getType());
+      continue;
+    }
+    Layout l = layoutOf(func.getArgAttrOfType<TensorShardingAttr>(arg.getArgNumber(), kShardingAttr),
+                        type.getRank());
+    l.unreduced.clear(); // inputs arrive whole-valued
+    argGlobalTypes[arg] = type;
+    arg.setType(localType(type, l));
+    argTypes.push_back(arg.getType());
+    local[arg] = {arg, l};
+    // Uses still expect the global type until rewritten; the map carries
+    // the local value, so nothing reads the argument directly.
+  }
+  SmallVector<Operation *> ops;
+  for (Operation &op : entry)
+    ops.push_back(&op);
+  for (Operation *op : ops) {
+    if (auto ret = dyn_cast<func::ReturnOp>(op)) {
+      b.setInsertionPoint(ret);
+      SmallVector<Type> resultTypes;
+      for (auto [i, v] : llvm::enumerate(ret.getOperands())) {
+        auto type = globalType(v);
+        auto [lv, have] = local.lookup(v);
+        Layout want = layoutOf(func.getResultAttrOfType<TensorShardingAttr>(i, kShardingAttr),
+                               type.getRank());
+        want.unreduced.clear(); // outputs leave summed
+        Value out = reshard(b, ret.getLoc(), lv, type, have, want);
+        ret->setOperand(i, out);
+        resultTypes.push_back(out.getType());
+        func.removeResultAttr(i, StringAttr::get(func.getContext(), kShardingAttr));
+        func.setResultAttr(i, kPartitionedAttr, toAttr(want));
+      }
+      func.setType(b.getFunctionType(argTypes, resultTypes));
+      continue;
+    }
+    if (auto c = dyn_cast<graph::ConstantOp>(op)) {
+      if (failed(partitionConstant(b, c)))
+        return failure();
+      continue;
+    }
+    if (isa<ConstraintOp, ReshardOp>(op)) {
+      Value in = op->getOperand(0);
+      auto [v, have] = local.lookup(in);
+      auto s = cast<TensorShardingAttr>(op->getAttr("sharding"));
+      auto type = globalType(in);
+      Layout want = layoutOf(s, type.getRank());
+      b.setInsertionPoint(op);
+      local[op->getResult(0)] = {reshard(b, op->getLoc(), v, type, have, want), want};
+      continue;
+    }
+    if (op->getNumRegions() != 0 || isa<func::CallOp>(op))
+      return op->emitError() << "cannot partition '" << op->getName() << "' yet";
+    if (failed(partitionOp(b, op)))
+      return failure();
+  }
+  // The global ops are dead now: drop them (users first).
+  for (Operation *op : llvm::reverse(ops)) {
+    if (isa<func::ReturnOp>(op))
+      continue;
+    if (auto c = dyn_cast<graph::ConstantOp>(op)) {
+      c.getResult().setType(c.getType()); // stays: the local slices read it
+      c->removeAttr(kShardingsAttr);
+      continue;
+    }
+    op->dropAllUses();
+    op->erase();
+  }
+  // Arguments and results now have local types; record how each global
+  // tensor is laid out so that the runtime can split inputs and assemble
+  // outputs.
+  for (BlockArgument arg : entry.getArguments())
+    if (isa<RankedTensorType>(arg.getType())) {
+      func.removeArgAttr(arg.getArgNumber(), kShardingAttr);
+      func.setArgAttr(arg.getArgNumber(), kPartitionedAttr, toAttr(local.lookup(arg).second));
+    }
+  return success();
+}
+
+struct ShardingPartitionPass : impl::ShardingPartitionBase<ShardingPartitionPass> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    MeshOp meshOp;
+    for (auto m : module.getOps<MeshOp>()) {
+      meshOp = m;
+      break;
+    }
+    if (!meshOp)
+      return; // nothing is sharded: the program is already per-device
+    Partitioner p(meshOp);
+    for (auto func : llvm::make_early_inc_range(module.getOps<func::FuncOp>()))
+      if (failed(p.partition(func)))
+        return signalPassFailure();
+  }
+};
+
+} // namespace
+} // namespace partita::sharding

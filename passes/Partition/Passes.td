@@ -1,0 +1,27 @@
+//===- Passes.td - SPMD partitioning ----------------------------*- tablegen -*-===//
+
+#ifndef PARTITA_PASSES_PARTITION_PASSES_TD
+#define PARTITA_PASSES_PARTITION_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def ShardingPartition : Pass<"sharding-partition", "::mlir::ModuleOp"> {
+  let summary = "Rewrite a propagated module into one SPMD program on local shapes";
+  let description = [{
+    Input: a module after sharding-propagate (every value has a sharding).
+    Output: the same computation on per-device tensors. Function arguments
+    and results take their local types; each op is recreated on local
+    operands; wherever an operand's layout differs from what its consumer
+    computes in, the pass inserts explicit collectives: all_reduce for
+    partial sums, all_gather for axes the consumer does not split,
+    axis_slice (no communication) for axes it splits further. Partial sums
+    stay partial until a consumer needs them summed; sharded max/min/prod
+    reductions are combined right after the local op. Ops whose local form
+    would need more than a re-typed op (a lookup over a split vocabulary,
+    for now) are rejected with a diagnostic naming the op and tensor.
+  }];
+  let dependentDialects = ["::partita::collectives::CollectivesDialect",
+                           "::partita::graph::GraphDialect"];
+}
+
+#endif // PARTITA_PASSES_PARTITION_PASSES_TD

@@ -1,0 +1,72 @@
+// RUN: partita-opt %s -split-input-file --sharding-propagate --sharding-partition | FileCheck %s
+
+// Megatron MLP: local weight blocks, local matmuls, exactly one all_reduce
+// (where the partial sum meets the residual).
+sharding.mesh @mesh = <["model"=2]>
+// CHECK-LABEL: func.func @megatron
+// CHECK-SAME: (%[[X:.*]]: tensor<8x16xf32> {{.*}}, %[[W1:.*]]: tensor<16x16xf32> {sharding.partitioned = #sharding.tensor<@mesh, [{}, {"model"}]>}, %[[W2:.*]]: tensor<16x16xf32> {sharding.partitioned = #sharding.tensor<@mesh, [{"model"}, {}]>})
+// CHECK-SAME: -> (tensor<8x16xf32>
+// CHECK: %[[H:.*]] = graph.matmul %[[X]], %[[W1]] : (tensor<8x16xf32>, tensor<16x16xf32>) -> tensor<8x16xf32>
+// CHECK: %[[G:.*]] = graph.tanh %[[H]] : tensor<8x16xf32>
+// CHECK: %[[Y:.*]] = graph.matmul %[[G]], %[[W2]]
+// CHECK: %[[R:.*]] = collectives.all_reduce %[[Y]] on @mesh ["model"] : tensor<8x16xf32>
+// CHECK: graph.add %[[R]], %[[X]]
+// CHECK-NOT: collectives.
+func.func @megatron(%x: tensor<8x16xf32>,
+    %w1: tensor<16x32xf32> {sharding.sharding = #sharding.tensor<@mesh, [{}, {"model"}]>},
+    %w2: tensor<32x16xf32> {sharding.sharding = #sharding.tensor<@mesh, [{"model"}, {}]>}) -> tensor<8x16xf32> {
+  %h = graph.matmul %x, %w1 : (tensor<8x16xf32>, tensor<16x32xf32>) -> tensor<8x32xf32>
+  %g = graph.tanh %h : tensor<8x32xf32>
+  %y = graph.matmul %g, %w2 : (tensor<8x32xf32>, tensor<32x16xf32>) -> tensor<8x16xf32>
+  %o = graph.add %y, %x : (tensor<8x16xf32>, tensor<8x16xf32>) -> tensor<8x16xf32>
+  return %o : tensor<8x16xf32>
+}
+
+// -----
+
+// Data parallel: local batch everywhere, constants sliced locally, no
+// communication; reshape gets its local target shape.
+sharding.mesh @mesh = <["data"=2]>
+// CHECK-LABEL: func.func @data_parallel
+// CHECK-SAME: (%{{.*}}: tensor<4x16xf32> {{.*}}) -> (tensor<4x2x2xf32>
+// CHECK-NOT: collectives.all
+// CHECK: graph.reshape %{{.*}} {shape = array<i64: 4, 2, 2>} : (tensor<4x4xf32>) -> tensor<4x2x2xf32>
+func.func @data_parallel(%x: tensor<8x16xf32> {sharding.sharding = #sharding.tensor<@mesh, [{"data"}, {}]>}) -> tensor<8x2x2xf32> {
+  %w = graph.constant {value = dense<1.0> : tensor<16x4xf32>} : tensor<16x4xf32>
+  %h = graph.matmul %x, %w : (tensor<8x16xf32>, tensor<16x4xf32>) -> tensor<8x4xf32>
+  %r = graph.reshape %h {shape = array<i64: 8, 2, 2>} : (tensor<8x4xf32>) -> tensor<8x2x2xf32>
+  return %r : tensor<8x2x2xf32>
+}
+
+// -----
+
+// A softmax over a split axis gathers it first; a max over a split axis is
+// combined right after the local max; a mean over a split axis is scaled so
+// that its partial sums add up to the global mean, then summed at the end.
+sharding.mesh @mesh = <["a"=2]>
+// CHECK-LABEL: func.func @reductions
+// CHECK: %[[G:.*]] = collectives.all_gather %{{.*}} on @mesh ["a"] {dim = 1 : i64} : (tensor<4x4xf32>) -> tensor<4x8xf32>
+// CHECK: graph.softmax %[[G]]
+// CHECK: %[[M:.*]] = graph.reduce_max %{{.*}} : (tensor<4x4xf32>) -> tensor<4x1xf32>
+// CHECK: collectives.all_reduce %[[M]] on @mesh ["a"] {reduction = #collectives<reduction max>}
+// CHECK: %[[MEAN:.*]] = graph.reduce_mean %{{.*}} : (tensor<4x4xf32>) -> tensor<4x1xf32>
+// CHECK: %[[HALF:.*]] = graph.constant {value = dense<5.000000e-01> : tensor<f32>}
+// CHECK: %[[S:.*]] = graph.mul %[[MEAN]], %[[HALF]]
+// CHECK: collectives.all_reduce %[[S]] on @mesh ["a"] : tensor<4x1xf32>
+func.func @reductions(%x: tensor<4x8xf32> {sharding.sharding = #sharding.tensor<@mesh, [{}, {"a"}]>}) -> (tensor<4x8xf32>, tensor<4x1xf32>, tensor<4x1xf32>) {
+  %s = graph.softmax %x {axis = 1 : i64} : (tensor<4x8xf32>) -> tensor<4x8xf32>
+  %m = graph.reduce_max %x {axes = array<i64: 1>} : (tensor<4x8xf32>) -> tensor<4x1xf32>
+  %n = graph.reduce_mean %x {axes = array<i64: 1>} : (tensor<4x8xf32>) -> tensor<4x1xf32>
+  return %s, %m, %n : tensor<4x8xf32>, tensor<4x1xf32>, tensor<4x1xf32>
+}
+
+// -----
+
+// A constraint that splits a (closed) replicated value is a local slice.
+sharding.mesh @mesh = <["a"=2]>
+// CHECK-LABEL: func.func @slice
+// CHECK: collectives.axis_slice %{{.*}} on @mesh ["a"] {dim = 0 : i64} : (tensor<8x4xf32>) -> tensor<4x4xf32>
+func.func @slice(%x: tensor<8x4xf32> {sharding.sharding = #sharding.tensor<@mesh, [{}, {}]>}) -> tensor<8x4xf32> {
+  %c = sharding.constraint %x <@mesh, [{"a"}, {}]> : tensor<8x4xf32>
+  return %c : tensor<8x4xf32>
+}
