@@ -1,12 +1,28 @@
 #!/usr/bin/env bash
-# Partita demo: installs what is missing, builds, and shows the embedded
-# default model (a 2-layer GPT decoder generated into build/models/gpt2l).
-# Until the CLI can compile and run models this imports it and prints the
-# graph summary.
+# Partita demo (the README's main job): installs what is missing, builds, and
+# on the embedded default model (a 2-layer GPT decoder generated into
+# build/models/gpt2l):
+#   1. imports it and prints its summary,
+#   2. plans Megatron tensor parallelism on a 2-device mesh from annotations
+#      on the weights only (propagation; 2 all-reduces per layer),
+#   3. compiles and runs it on this CPU and checks the outputs against the
+#      stored reference (single device: multi-rank runs are issue 5).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 partita_install_deps
 partita_build
 
-echo "== partita import --summary $PARTITA_BUILD/models/gpt2l"
-"$PARTITA_BUILD/bin/partita" import --summary "$PARTITA_BUILD/models/gpt2l"
+model="$PARTITA_BUILD/models/gpt2l"
+partita="$PARTITA_BUILD/bin/partita"
+
+echo "== partita import --summary $model"
+"$partita" import --summary "$model"
+
+echo
+echo "== partita plan (Megatron on model=2, annotations: models/gpt2l-megatron.json)"
+"$partita" plan "$model" --composites --shardings "$PARTITA_ROOT/models/gpt2l-megatron.json" \
+  | sed -n '/^reshards/,$p'
+
+echo
+echo "== partita run --check $model"
+"$partita" run "$model" --check --repeat 3
