@@ -12,6 +12,7 @@ PARTITA_PACKAGES=(
   nlohmann-json3-dev libgtest-dev
   python3 python3-numpy python3-pytest python3-onnx
   clang libclang-rt-14-dev
+  libopenmpi-dev openmpi-bin
 )
 
 partita_install_deps() {
