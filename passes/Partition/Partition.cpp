@@ -95,6 +95,8 @@ private:
   Value reshard(OpBuilder &b, Location loc, Value local, RankedTensorType global,
                 Layout from, const Layout &to);
   LogicalResult partitionOp(OpBuilder &b, Operation *op);
+  Value maskedLocalGather(OpBuilder &b, graph::GatherOp gather, Value table,
+                          Value indices, ArrayRef<StringAttr> axes);
   LogicalResult partitionConstant(OpBuilder &b, graph::ConstantOp op);
 
   MeshAttr mesh;
@@ -165,6 +167,62 @@ LogicalResult Partitioner::partitionConstant(OpBuilder &b, graph::ConstantOp op)
   Value v = reshard(b, op.getLoc(), op.getResult(), type, whole, want);
   local[op.getResult()] = {v, want};
   return success();
+}
+
+/// Megatron's vocabulary-parallel lookup: each device holds a block of the
+/// table's rows, looks up the indices that fall in its block (shifted to
+/// local row numbers) and writes zeros for the others; summing the partial
+/// results over the split axes gives the global lookup.
+Value Partitioner::maskedLocalGather(OpBuilder &b, graph::GatherOp gather, Value table,
+                                     Value indices, ArrayRef<StringAttr> axes) {
+  Location loc = gather.getLoc();
+  auto tableType = cast<RankedTensorType>(table.getType());
+  auto idxType = cast<RankedTensorType>(indices.getType());
+  int64_t axis = gather.getAxis() < 0 ? gather.getAxis() + tableType.getRank() : gather.getAxis();
+  int64_t rows = tableType.getDimSize(axis);
+  if (axis != 0) {
+    gather.emitError() << "cannot partition a lookup over a split axis other than 0 yet";
+    return nullptr;
+  }
+  auto i64 = [&](Value v) -> Value {
+    auto t = cast<RankedTensorType>(v.getType());
+    if (t.getElementType().isInteger(64))
+      return v;
+    return graph::createInferred<graph::CastOp>(
+               b, loc, v, {b.getNamedAttr("to", TypeAttr::get(b.getI64Type()))})
+        ->getResult(0);
+  };
+  auto make = [&](StringRef name, ValueRange operands) {
+    return graph::createInferred(b, loc, name, operands)->getResult(0);
+  };
+  auto scalar = RankedTensorType::get({}, b.getI64Type());
+  Value position = AxisIndexOp::create(b, loc, scalar, meshRef, axesAttr(b, axes));
+  Value blockRows = graph::createSplatConstant(b, loc, scalar, (double)rows);
+  Value offset = make(graph::MulOp::getOperationName(), {position, blockRows});
+  Value idx = i64(indices);
+  // ONNX indices may be negative (counted from the end of the whole table).
+  Value zero = graph::createSplatConstant(b, loc, scalar, 0.0);
+  Value total = graph::createSplatConstant(b, loc, scalar, (double)(rows * product(axes)));
+  Value negative = make(graph::LessOp::getOperationName(), {idx, zero});
+  Value wrapped = make(graph::WhereOp::getOperationName(),
+                       {negative, make(graph::AddOp::getOperationName(), {idx, total}), idx});
+  Value localIdx = make(graph::SubOp::getOperationName(), {wrapped, offset});
+  Value inBlock = make(graph::AndOp::getOperationName(),
+                       {make(graph::GreaterOrEqualOp::getOperationName(), {localIdx, zero}),
+                        make(graph::LessOp::getOperationName(), {localIdx, blockRows})});
+  Value safeIdx = make(graph::WhereOp::getOperationName(), {inBlock, localIdx, zero});
+  Value rowsFound = graph::createInferred<graph::GatherOp>(
+                        b, loc, {table, safeIdx}, {b.getNamedAttr("axis", b.getI64IntegerAttr(0))})
+                        ->getResult(0);
+  // Broadcast the mask over the looked-up rows.
+  SmallVector<int64_t> maskShape(idxType.getShape());
+  maskShape.append(tableType.getRank() - 1, 1);
+  Value mask = graph::createInferred<graph::ReshapeOp>(
+                   b, loc, inBlock, {b.getNamedAttr("shape", b.getDenseI64ArrayAttr(maskShape))})
+                   ->getResult(0);
+  auto eltScalar = RankedTensorType::get({}, tableType.getElementType());
+  Value zeroRow = graph::createSplatConstant(b, loc, eltScalar, 0.0);
+  return make(graph::WhereOp::getOperationName(), {mask, rowsFound, zeroRow});
 }
 
 LogicalResult Partitioner::partitionOp(OpBuilder &b, Operation *op) {
@@ -246,9 +304,15 @@ LogicalResult Partitioner::partitionOp(OpBuilder &b, Operation *op) {
       }
     natural.push_back(l);
   }
-  if (isa<graph::GatherOp>(op) && !natural[0].unreduced.empty())
-    return op->emitError() << "cannot partition a lookup over a split table axis yet "
-                              "(vocabulary-parallel gather needs a masked local lookup)";
+  if (auto gather = dyn_cast<graph::GatherOp>(op); gather && !natural[0].unreduced.empty()) {
+    Value v = maskedLocalGather(b, gather, operands[0], operands[1], natural[0].unreduced);
+    if (!v)
+      return failure();
+    Layout want = layoutOf(resultSharding(op, 0), gather.getType().getRank());
+    local[op->getResult(0)] = {reshard(b, op->getLoc(), v, gather.getType(), natural[0], want),
+                               want};
+    return success();
+  }
   SmallVector<NamedAttribute> attrs;
   for (NamedAttribute a : op->getAttrs()) {
     if (a.getName() == kShardingsAttr)

@@ -16,9 +16,10 @@ def ShardingPartition : Pass<"sharding-partition", "::mlir::ModuleOp"> {
     partial sums, all_gather for axes the consumer does not split,
     axis_slice (no communication) for axes it splits further. Partial sums
     stay partial until a consumer needs them summed; sharded max/min/prod
-    reductions are combined right after the local op. Ops whose local form
-    would need more than a re-typed op (a lookup over a split vocabulary,
-    for now) are rejected with a diagnostic naming the op and tensor.
+    reductions are combined right after the local op. A lookup over a split
+    table (vocabulary-parallel embedding) becomes a masked local lookup whose
+    partial results sum. Ops whose local form is not implemented are
+    rejected with a diagnostic naming the op.
   }];
   let dependentDialects = ["::partita::collectives::CollectivesDialect",
                            "::partita::graph::GraphDialect"];

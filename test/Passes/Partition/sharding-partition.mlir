@@ -70,3 +70,24 @@ func.func @slice(%x: tensor<8x4xf32> {sharding.sharding = #sharding.tensor<@mesh
   %c = sharding.constraint %x <@mesh, [{"a"}, {}]> : tensor<8x4xf32>
   return %c : tensor<8x4xf32>
 }
+
+// -----
+
+// Vocabulary-parallel embedding: a masked lookup in the local block of rows,
+// summed over the split axis.
+sharding.mesh @mesh = <["model"=2]>
+// CHECK-LABEL: func.func @embedding
+// CHECK: %[[POS:.*]] = collectives.axis_index on @mesh ["model"] : tensor<i64>
+// CHECK: %[[ROWS:.*]] = graph.constant {value = dense<128> : tensor<i64>}
+// CHECK: %[[OFF:.*]] = graph.mul %[[POS]], %[[ROWS]]
+// CHECK: graph.sub
+// CHECK: %[[G:.*]] = graph.gather %arg0, %{{.*}} : (tensor<128x64xf32>, tensor<2x16xi64>) -> tensor<2x16x64xf32>
+// CHECK: %[[M:.*]] = graph.reshape %{{.*}} {shape = array<i64: 2, 16, 1>}
+// CHECK: %[[W:.*]] = graph.where %[[M]], %[[G]], %{{.*}}
+// CHECK: collectives.all_reduce %[[W]] on @mesh ["model"] : tensor<2x16x64xf32>
+func.func @embedding(%t: tensor<256x64xf32> {sharding.sharding = #sharding.tensor<@mesh, [{"model"}, {}]>},
+                     %ids: tensor<2x16xi64>) -> tensor<2x16x64xf32> {
+  %e = graph.gather %t, %ids {axis = 0 : i64} : (tensor<256x64xf32>, tensor<2x16xi64>) -> tensor<2x16x64xf32>
+  %r = graph.relu %e : tensor<2x16x64xf32>
+  return %r : tensor<2x16x64xf32>
+}
