@@ -9,6 +9,7 @@
 #include "dialects/Sharding/Rules/GraphShardingRules.h"
 #include "passes/Propagation/Passes.h"
 #include "passes/Partition/Passes.h"
+#include "passes/Runtime/Passes.h"
 #include "dialects/Collectives/IR/CollectivesOps.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -33,6 +34,7 @@ void partita::registerAllPasses() {
   graph::registerGraphPasses();
   sharding::registerPropagationPasses();
   sharding::registerPartitionPasses();
+  collectives::registerRuntimePasses();
   // Lowering to linalg on tensors and the upstream passes its pipeline uses.
   lowering::registerLoweringPasses();
   lowering::registerGraphToLinalgPipeline();
