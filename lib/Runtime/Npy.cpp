@@ -160,7 +160,11 @@ std::string serializeNpy(const HostTensor &t) {
   if (t.shape.size() > 1)
     header.resize(header.size() - 2);
   os << "), }";
-  // Pad with spaces so that magic + len + header + '\n' is a multiple of 64.
+  // As numpy >= 1.23: room for the first dimension to grow to 21 digits
+  // (in-place appends), then spaces so that magic + len + header + '\n' is a
+  // multiple of 64. The bytes then equal np.save's.
+  if (!t.shape.empty())
+    header.append(21 - std::to_string(t.shape[0]).size(), ' ');
   size_t total = 10 + header.size() + 1;
   header.append((64 - total % 64) % 64, ' ');
   header.push_back('\n');

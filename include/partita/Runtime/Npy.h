@@ -19,7 +19,7 @@ namespace partita {
 llvm::Expected<HostTensor> parseNpy(llvm::StringRef bytes);
 llvm::Expected<HostTensor> readNpyFile(llvm::StringRef path);
 
-/// Serializes as .npy version 1.0 (header padded to 64 bytes).
+/// Serializes as .npy version 1.0, the same bytes as numpy's np.save.
 std::string serializeNpy(const HostTensor &t);
 llvm::Error writeNpyFile(llvm::StringRef path, const HostTensor &t);
 
