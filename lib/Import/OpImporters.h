@@ -15,6 +15,7 @@
 #include "mlir/IR/Diagnostics.h"
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/DenseSet.h"
+#include "llvm/ADT/StringMap.h"
 
 namespace partita::import {
 
@@ -101,6 +102,14 @@ public:
 };
 
 using OpHandler = mlir::LogicalResult (*)(NodeContext &);
+
+/// Normalizes ONNX axes (negative allowed) into sorted unique axes; a
+/// diagnostic at the node for an axis out of range.
+mlir::FailureOr<llvm::SmallVector<int64_t>>
+normalizeAxes(NodeContext &c, llvm::ArrayRef<int64_t> axes, int64_t rank);
+
+/// Registers the shape-computation and data-movement handlers.
+void addDataMovementHandlers(llvm::StringMap<OpHandler> &table);
 
 /// The handler for an ONNX op type, or null.
 OpHandler lookupOpHandler(llvm::StringRef opType);
