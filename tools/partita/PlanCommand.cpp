@@ -2,22 +2,29 @@
 //
 //   partita plan INPUT --mesh data=2,model=2 [--shardings FILE] [-o PLAN.json]
 //                [--explain] [--conservative] [--composites]
+//                [--cost --cluster PRESET|FILE] [--strategy none|auto]
 //
 // Imports the model, attaches the annotations, propagates, and prints the
-// sharding of every named tensor and the reshards it implies.
+// sharding of every named tensor and the reshards it implies. With --cost,
+// a copy of the propagated module is partitioned (sharding-partition) and
+// the cost model (lib/Planner, docs/planner.md) predicts the step time per
+// layer and the memory per device on the given cluster.
 //
 //===----------------------------------------------------------------------===//
 
 #include "Commands.h"
 
 #include "partita/Import/Importer.h"
+#include "partita/Planner/CostModel.h"
 #include "partita/Sharding/Annotations.h"
 #include "passes/Graph/Passes.h"
+#include "passes/Partition/Passes.h"
 #include "passes/Propagation/Passes.h"
 
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Support/FileUtilities.h"
 #include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/ToolOutputFile.h"
 
 using namespace mlir;
@@ -46,11 +53,56 @@ static cl::opt<bool> planComposites("composites",
 static cl::opt<bool> planPrintIR("print-ir", cl::desc("Print the propagated module"),
                                  cl::sub(planCmd));
 
+static cl::opt<bool> planCost("cost",
+                              cl::desc("Predict step time and memory per device "
+                                       "(needs --cluster)"),
+                              cl::sub(planCmd));
+static cl::opt<std::string> planCluster(
+    "cluster",
+    cl::desc("Cluster description: a preset (h100x8, h100-cluster, a100-megatron, "
+             "cpu-local) or a JSON file"),
+    cl::sub(planCmd));
+static cl::opt<std::string> planStrategy("strategy",
+                                         cl::desc("none (default): propagate the "
+                                                  "annotations; auto: not implemented yet"),
+                                         cl::init("none"), cl::sub(planCmd));
+
 bool partita::tools::planSelected() { return static_cast<bool>(planCmd); }
 
 int partita::tools::runPlan(MLIRContext &ctx) {
   std::optional<MeshSpec> mesh;
   std::string error;
+  if (planStrategy == "auto") {
+    llvm::errs() << "partita: error: --strategy auto: not implemented yet (the solver of "
+                    "issue 7); give shardings with --shardings and use --strategy none\n";
+    return 1;
+  }
+  if (planStrategy != "none") {
+    llvm::errs() << "partita: error: unknown --strategy '" << planStrategy
+                 << "' (expected none or auto)\n";
+    return 1;
+  }
+  std::optional<planner::Cluster> cluster;
+  if (planCost || !planCluster.empty()) {
+    if (planCluster.empty()) {
+      llvm::errs() << "partita: error: --cost needs --cluster (a preset: h100x8, "
+                      "h100-cluster, a100-megatron, cpu-local; or a JSON file)\n";
+      return 1;
+    }
+    std::string path = planner::resolveClusterPath(planCluster);
+    if (!llvm::sys::fs::exists(path) && path != planCluster.getValue()) {
+      llvm::errs() << "partita: error: unknown cluster preset '" << planCluster
+                   << "' (presets: h100x8, h100-cluster, a100-megatron, cpu-local; "
+                      "or give a JSON file)\n";
+      return 1;
+    }
+    auto c = planner::readClusterFile(path, error);
+    if (failed(c)) {
+      llvm::errs() << "partita: error: " << error << "\n";
+      return 1;
+    }
+    cluster = std::move(*c);
+  }
   if (!planMesh.empty()) {
     auto m = parseMeshFlag(planMesh, error);
     if (failed(m)) {
@@ -91,11 +143,33 @@ int partita::tools::runPlan(MLIRContext &ctx) {
       return 1;
     }
   }
+  std::optional<planner::CostReport> cost;
+  if (cluster) {
+    // Cost the SPMD program: partition a copy of the propagated module.
+    OwningOpRef<ModuleOp> partitioned(cast<ModuleOp>((*module)->clone()));
+    PassManager pm(&ctx);
+    pm.addPass(sharding::createShardingPartition());
+    if (failed(pm.run(*partitioned)))
+      return 1;
+    auto report = planner::estimateCost(*partitioned, *cluster, error);
+    if (failed(report)) {
+      llvm::errs() << "partita: error: " << error << "\n";
+      return 1;
+    }
+    cost = std::move(*report);
+  }
+  std::string planJsonText;
+  llvm::raw_string_ostream planJsonOS(planJsonText);
   if (planPrintIR)
     module->print(llvm::outs());
   else
-    printShardingPlan(*module, *reshards, llvm::outs(), json ? &json->os() : nullptr);
-  if (json)
+    printShardingPlan(*module, *reshards, llvm::outs(), json ? &planJsonOS : nullptr);
+  if (cost && !planPrintIR)
+    planner::printCostReport(*cost, *cluster, llvm::outs());
+  if (json) {
+    json->os() << (cost ? planner::addCostToPlanJson(planJsonText, *cost, *cluster)
+                        : planJsonText);
     json->keep();
+  }
   return 0;
 }

@@ -1,0 +1,104 @@
+//===- CostModel.h - predicted step time and memory per device --*- C++ -*-===//
+//
+// Runs on a partitioned module (the output of sharding-partition): every
+// tensor type is a per-device (local) shape, and communication is explicit
+// `collectives.*` ops. Compute: roofline per op, max(FLOPs / peak, bytes /
+// memory bandwidth). Communication: alpha-beta per collective on the link of
+// its mesh axes. Memory: parameters and inputs (local sizes) plus the peak
+// of live activations over the op order. Formulas: docs/planner.md.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef PARTITA_PLANNER_COSTMODEL_H
+#define PARTITA_PLANNER_COSTMODEL_H
+
+#include "partita/Planner/Cluster.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <string>
+#include <vector>
+
+namespace partita::planner {
+
+/// FLOPs of one graph op on the shapes of its operands/results (0 for data
+/// movement and unknown ops).
+double opFlops(mlir::Operation *op);
+/// Bytes an op reads and writes (operands + results; 0 for views such as
+/// reshape and for constants).
+double opBytes(mlir::Operation *op);
+/// Bytes of a ranked tensor type (sub-byte types round up to a byte).
+double tensorBytes(mlir::Type type);
+
+/// Alpha-beta time of one collective of `bytes` over a group of `n` devices
+/// on `link` (kind: all_reduce, all_gather, reduce_scatter, all_to_all,
+/// collective_permute). `bytes` is the full tensor: the all_reduce operand,
+/// the all_gather result, the reduce_scatter / all_to_all operand.
+double collectiveTime(const Cluster &cluster, llvm::StringRef kind, double bytes,
+                      int64_t n, const LinkSpec &link);
+
+struct OpCost {
+  std::string name;  ///< tensor name (first result), may be empty
+  std::string op;    ///< op name, e.g. graph.matmul
+  std::string layer; ///< layer group ("layers.0") or "other"
+  double flops = 0, bytes = 0, computeTime = 0;
+  // Collectives only.
+  std::string collective; ///< all_reduce, ... ; empty for compute ops
+  std::vector<std::string> axes;
+  int64_t groupSize = 1;
+  double commBytes = 0; ///< the S of the alpha-beta formula
+  double elements = 0;  ///< elements of that tensor
+  std::string link;
+  double commTime = 0;
+};
+
+struct LayerCost {
+  std::string layer;
+  double computeTime = 0, commTime = 0, flops = 0, commBytes = 0;
+  unsigned collectives = 0;
+};
+
+struct CostReport {
+  std::string cluster;
+  int64_t devices = 1;
+  std::vector<OpCost> ops;      ///< in program order
+  std::vector<LayerCost> layers; ///< in order of first appearance
+  double computeTime = 0, commTime = 0;
+  double stepTime() const { return computeTime + commTime; }
+  double flops = 0;
+  // Memory per device, bytes.
+  double parameterBytes = 0, inputBytes = 0, peakActivationBytes = 0;
+  std::string peakAfter; ///< tensor whose definition reached the peak
+  double memoryCapacity = 0;
+  double peakMemory() const { return parameterBytes + inputBytes + peakActivationBytes; }
+};
+
+/// The layer group of a tensor name: the prefix up to and including the
+/// first `.<digits>` component ("layers.0.attn.q" → "layers.0"), else
+/// "other".
+std::string layerOf(llvm::StringRef name);
+
+/// Costs `func` (default: the first func.func with a body, preferring
+/// @main) of a partitioned module on `cluster`. Fails with a one-line
+/// `error` when the mesh does not fit the cluster.
+mlir::FailureOr<CostReport> estimateCost(mlir::ModuleOp module, const Cluster &cluster,
+                                         std::string &error);
+
+/// Prints the report: per layer compute and communication, each collective
+/// with its bytes, the step time and the memory per device.
+void printCostReport(const CostReport &report, const Cluster &cluster, llvm::raw_ostream &os);
+/// The report as JSON (the "cost" object of `partita plan -o`).
+std::string costReportJson(const CostReport &report, const Cluster &cluster);
+/// Adds the report as "cost" to a plan JSON document (or a new one when
+/// `planJson` is empty); returns the document, indented, with a newline.
+std::string addCostToPlanJson(llvm::StringRef planJson, const CostReport &report,
+                              const Cluster &cluster);
+/// "12.3 us", "4.56 ms", ... (3 significant digits).
+std::string formatSeconds(double s);
+/// "8192 B", "1.50 MiB", ...
+std::string formatBytes(double b);
+
+} // namespace partita::planner
+
+#endif // PARTITA_PLANNER_COSTMODEL_H
