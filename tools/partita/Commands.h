@@ -8,6 +8,8 @@
 #ifndef PARTITA_TOOLS_PARTITA_COMMANDS_H
 #define PARTITA_TOOLS_PARTITA_COMMANDS_H
 
+#include "partita/Runtime/Driver.h"
+
 namespace mlir {
 class MLIRContext;
 } // namespace mlir
@@ -16,6 +18,9 @@ namespace partita::tools {
 
 bool planSelected();
 int runPlan(mlir::MLIRContext &ctx);
+/// `partita run --mesh` (RunDistributed.cpp).
+int runDistributed(mlir::MLIRContext &ctx, llvm::StringRef input, const RunOptions &run,
+                   llvm::StringRef mesh, llvm::StringRef shardings, const ModelLoader &load);
 
 } // namespace partita::tools
 

@@ -45,6 +45,8 @@ static cl::SubCommand exportCmd("export", "Write a model as a Partita JSON graph
 static cl::SubCommand opsCmd("ops", "List the supported ONNX ops");
 static cl::SubCommand compileCmd("compile", "Compile a model for the CPU into an artifact");
 static cl::SubCommand runCmd("run", "Run a model or artifact on the CPU");
+static cl::opt<std::string> runMesh("mesh", cl::desc("Run on a device mesh NAME=SIZE[,...] (one MPI rank per device)"), cl::value_desc("axes"), cl::sub(runCmd));
+static cl::opt<std::string> runShardings("shardings", cl::desc("Sharding annotations (JSON) for run --mesh"), cl::value_desc("file"), cl::sub(runCmd));
 
 static cl::opt<std::string> inputPath(cl::Positional, cl::desc("<input>"),
                                       cl::Required, cl::sub(importCmd),
@@ -258,6 +260,8 @@ int runCompileOrRun(MLIRContext &ctx) {
   run.repeat = runRepeat;
   run.seed = runSeed;
   run.printLimit = runPrintLimit;
+  if (!runMesh.empty())
+    return partita::tools::runDistributed(ctx, inputPath, run, runMesh, runShardings, load);
   return partita::runRunCommand(ctx, inputPath, run, load);
 }
 

@@ -1,0 +1,32 @@
+//===- Distributed.h - `partita run --mesh`: one SPMD program per rank -*- C++ -*-===//
+//
+// Without a launcher the command re-executes itself under
+// `mpirun -np N` (N = product of the mesh). Under a launcher each process is
+// one rank: import, annotate (--shardings), propagate, partition, lower the
+// collectives to runtime calls, compile, run on this rank's input blocks
+// (split as `sharding.partitioned` says); rank 0 gathers the output blocks,
+// prints them and, with --check, compares them with the expected outputs
+// (a backend-test directory's, --expected files, or else a single-device
+// run of the same model on rank 0).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef PARTITA_DISTRIBUTED_DISTRIBUTED_H
+#define PARTITA_DISTRIBUTED_DISTRIBUTED_H
+
+#include "partita/Runtime/Driver.h"
+
+namespace partita {
+
+struct DistributedOptions {
+  RunOptions run;
+  std::string mesh;          ///< "data=2,model=2"
+  std::string shardingsFile; ///< optional --shardings FILE
+};
+
+int runDistributedCommand(mlir::MLIRContext &ctx, llvm::StringRef input,
+                          const DistributedOptions &options, const ModelLoader &load);
+
+} // namespace partita
+
+#endif // PARTITA_DISTRIBUTED_DISTRIBUTED_H

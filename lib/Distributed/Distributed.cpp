@@ -1,0 +1,390 @@
+//===- Distributed.cpp - `partita run --mesh` --------------------------------===//
+
+#include "partita/Distributed/Distributed.h"
+
+#include "dialects/Sharding/IR/ShardingOps.h"
+#include "partita/Import/Importer.h"
+#include "partita/InitAll.h"
+#include "partita/Runtime/CollectivesABI.h"
+#include "partita/Runtime/Compare.h"
+#include "partita/Runtime/Executor.h"
+#include "partita/Runtime/Npy.h"
+#include "partita/Sharding/Annotations.h"
+#include "passes/Runtime/Passes.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/Program.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <mpi.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <unistd.h>
+
+extern char **environ;
+
+using namespace mlir;
+
+namespace partita {
+namespace {
+
+int fail(const llvm::Twine &msg) {
+  llvm::errs() << "partita: error: " << msg << "\n";
+  return 1;
+}
+
+bool underLauncher() {
+  return std::getenv("OMPI_COMM_WORLD_SIZE") || std::getenv("PMI_SIZE") ||
+         std::getenv("PMIX_RANK");
+}
+
+/// Re-executes this command line under `mpirun -np N`.
+int relaunch(int64_t ranks) {
+  auto mpirun = llvm::sys::findProgramByName("mpirun");
+  if (!mpirun)
+    return fail("--mesh needs " + std::to_string(ranks) +
+                " ranks, but mpirun is not installed (apt-get install openmpi-bin)");
+  auto cmdline = llvm::MemoryBuffer::getFileAsStream("/proc/self/cmdline");
+  if (!cmdline)
+    return fail("cannot read /proc/self/cmdline to start the ranks");
+  std::vector<std::string> self;
+  llvm::SmallVector<llvm::StringRef> parts;
+  (*cmdline)->getBuffer().split(parts, '\0', -1, /*KeepEmpty=*/false);
+  std::string exe = llvm::sys::fs::getMainExecutable(nullptr, (void *)&relaunch);
+  std::vector<std::string> args = {*mpirun, "--allow-run-as-root", "--oversubscribe",
+                                   "-np", std::to_string(ranks), exe};
+  for (size_t i = 1; i < parts.size(); ++i)
+    args.push_back(parts[i].str());
+  std::vector<llvm::StringRef> argRefs(args.begin(), args.end());
+  std::vector<std::string> env;
+  for (char **e = environ; *e; ++e)
+    env.push_back(*e);
+  env.push_back("OMPI_ALLOW_RUN_AS_ROOT=1");
+  env.push_back("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1");
+  std::vector<llvm::StringRef> envRefs(env.begin(), env.end());
+  std::string err;
+  int rc = llvm::sys::ExecuteAndWait(*mpirun, argRefs, envRefs, {}, 0, 0, &err);
+  if (rc < 0)
+    return fail("mpirun failed: " + err);
+  return rc;
+}
+
+/// Per dimension: the mesh axis indices splitting it.
+using Layout = std::vector<std::vector<int>>;
+
+FailureOr<Layout> layoutOf(Attribute a, const MeshSpec &mesh, size_t rank) {
+  Layout l(rank);
+  auto s = dyn_cast_or_null<sharding::TensorShardingAttr>(a);
+  if (!s)
+    return l;
+  for (auto [d, dim] : llvm::enumerate(s.getDims()))
+    for (StringAttr axis : dim.getAxes()) {
+      int idx = -1;
+      for (size_t i = 0; i < mesh.axes.size(); ++i)
+        if (mesh.axes[i].first == axis.getValue())
+          idx = (int)i;
+      if (idx < 0)
+        return failure();
+      l[d].push_back(idx);
+    }
+  return l;
+}
+
+std::vector<int64_t> coordsOf(int rank, const MeshSpec &mesh) {
+  std::vector<int64_t> c(mesh.axes.size());
+  for (int i = (int)mesh.axes.size() - 1; i >= 0; --i) {
+    c[i] = rank % mesh.axes[i].second;
+    rank /= (int)mesh.axes[i].second;
+  }
+  return c;
+}
+
+/// Block offsets (in elements, per dim) of `rank`'s block.
+std::vector<int64_t> blockOffsets(const Layout &l, const std::vector<int64_t> &localShape,
+                                  int rank, const MeshSpec &mesh) {
+  std::vector<int64_t> c = coordsOf(rank, mesh), off(l.size(), 0);
+  for (size_t d = 0; d < l.size(); ++d) {
+    int64_t pos = 0;
+    for (int a : l[d])
+      pos = pos * mesh.axes[a].second + c[a];
+    off[d] = pos * localShape[d];
+  }
+  return off;
+}
+
+/// Copies between a global tensor and one block (toBlock: global -> block).
+void copyBlock(HostTensor &global, HostTensor &block, const std::vector<int64_t> &off,
+               bool toBlock) {
+  size_t r = block.shape.size(), es = dtypeBytes(block.dtype);
+  if (r == 0) {
+    if (toBlock)
+      std::memcpy(block.data.data(), global.data.data(), es);
+    else
+      std::memcpy(global.data.data(), block.data.data(), es);
+    return;
+  }
+  int64_t row = block.shape[r - 1], rows = block.numElements() / std::max<int64_t>(row, 1);
+  std::vector<int64_t> idx(r, 0);
+  for (int64_t i = 0; i < rows; ++i) {
+    int64_t rem = i;
+    for (int d = (int)r - 2; d >= 0; --d) {
+      idx[d] = rem % block.shape[d];
+      rem /= block.shape[d];
+    }
+    int64_t g = 0;
+    for (size_t d = 0; d < r; ++d)
+      g = g * global.shape[d] + (d + 1 == r ? off[d] : idx[d] + off[d]);
+    uint8_t *gp = global.data.data() + g * es, *bp = block.data.data() + i * row * es;
+    if (toBlock)
+      std::memcpy(bp, gp, row * es);
+    else
+      std::memcpy(gp, bp, row * es);
+  }
+}
+
+std::optional<HostTensor> readTensor(MLIRContext &ctx, StringRef path) {
+  if (path.ends_with(".npy")) {
+    auto t = readNpyFile(path);
+    if (!t) {
+      fail(path + ": " + llvm::toString(t.takeError()));
+      return std::nullopt;
+    }
+    return std::move(*t);
+  }
+  auto attr = readOnnxTensorFile(ctx, path);
+  if (failed(attr))
+    return std::nullopt;
+  return tensorFromAttr(*attr);
+}
+
+LogicalResult runPipeline(ModuleOp module, StringRef pipeline) {
+  PassManager pm(module.getContext(), ModuleOp::getOperationName());
+  std::string err;
+  llvm::raw_string_ostream os(err);
+  if (failed(parsePassPipeline(pipeline, pm, os)))
+    return emitError(module.getLoc()) << "cannot build '" << pipeline << "': " << err;
+  return pm.run(module);
+}
+
+} // namespace
+
+int runDistributedCommand(MLIRContext &ctx, StringRef input, const DistributedOptions &opts,
+                          const ModelLoader &load) {
+  std::string err;
+  auto mesh = parseMeshFlag(opts.mesh, err);
+  if (failed(mesh))
+    return fail(err);
+  int64_t ranks = 1;
+  for (auto &[name, size] : mesh->axes)
+    ranks *= size;
+  if (!underLauncher())
+    return relaunch(ranks);
+  // Only the ranks register passes (the CLI's run path does it on demand).
+  registerAllPasses();
+
+  OwningOpRef<ModuleOp> module = load(ctx, input);
+  if (!module)
+    return 1;
+  auto globalSig = getSignature(*module);
+  if (failed(globalSig))
+    return 1;
+
+  // The runtime first: every rank must get here, or none runs.
+  std::vector<int64_t> meshSizes;
+  for (auto &[name, size] : mesh->axes)
+    meshSizes.push_back(size);
+  char initError[512];
+  if (partita_runtime_init(meshSizes.data(), (int32_t)meshSizes.size(), initError,
+                           sizeof initError))
+    return fail(initError);
+  int rank = partita_runtime_rank();
+
+  // Single-device reference (rank 0, --check without expected files).
+  OwningOpRef<ModuleOp> reference;
+  bool isDir = llvm::sys::fs::is_directory(input);
+  std::string dataDir = (input + "/test_data_set_0").str();
+  bool haveExpected = !opts.run.expectedFiles.empty() ||
+                      (isDir && llvm::sys::fs::exists(dataDir + "/output_0.pb"));
+  if (opts.run.check && !haveExpected && rank == 0)
+    reference = module->clone();
+
+  ShardingSpecs specs;
+  if (!opts.shardingsFile.empty()) {
+    auto s = readShardingsFile(opts.shardingsFile, err);
+    if (failed(s))
+      return fail(err);
+    specs = *s;
+  }
+  if (failed(applyShardingAnnotations(*module, *mesh, specs, opts.shardingsFile)))
+    return 1;
+  std::string pipeline;
+  if (PassInfo::lookup("graph-recognize-composites"))
+    pipeline += "graph-recognize-composites,";
+  pipeline += "sharding-propagate,sharding-partition,convert-collectives-to-runtime";
+  if (failed(runPipeline(*module, pipeline)))
+    return 1;
+
+  // Group table -> runtime ids.
+  if (auto table = (*module)->getAttrOfType<ArrayAttr>(collectives::kGroupsAttr))
+    for (Attribute g : table) {
+      std::vector<int32_t> axes;
+      for (Attribute a : cast<ArrayAttr>(g)) {
+        StringRef name = cast<StringAttr>(a).getValue();
+        for (size_t i = 0; i < mesh->axes.size(); ++i)
+          if (mesh->axes[i].first == name)
+            axes.push_back((int32_t)i);
+      }
+      partita_runtime_add_group(axes.data(), (int32_t)axes.size());
+    }
+
+  auto func = module->lookupSymbol<func::FuncOp>("main");
+  if (!func)
+    return fail("the module has no @main");
+  std::vector<Layout> inLayouts, outLayouts;
+  for (unsigned i = 0; i < func.getNumArguments(); ++i) {
+    auto l = layoutOf(func.getArgAttr(i, sharding::kPartitionedAttr), *mesh,
+                      globalSig->inputs[i].shape.size());
+    if (failed(l))
+      return fail("input " + std::to_string(i) + ": unknown mesh axis");
+    inLayouts.push_back(*l);
+  }
+  for (unsigned i = 0; i < func.getNumResults(); ++i) {
+    auto l = layoutOf(func.getResultAttr(i, sharding::kPartitionedAttr), *mesh,
+                      globalSig->outputs[i].shape.size());
+    if (failed(l))
+      return fail("output " + std::to_string(i) + ": unknown mesh axis");
+    outLayouts.push_back(*l);
+  }
+  auto localSig = getSignature(*module);
+  if (failed(localSig))
+    return 1;
+  // The mesh and the group table are read; the CPU pipeline takes plain
+  // upstream dialects.
+  for (auto m : llvm::make_early_inc_range(module->getOps<sharding::MeshOp>()))
+    m.erase();
+  (*module)->removeAttr(collectives::kGroupsAttr);
+  (*module)->removeAttr(collectives::kGroupsMeshAttr);
+  StageTimer timer;
+  timer.verbose = opts.run.compile.verbose;
+  if (failed(lowerToLLVM(*module, opts.run.compile, timer)))
+    return 1;
+  auto exec = Executor::create(*module, *localSig);
+  if (!exec)
+    return 1;
+
+  // Global inputs (every rank reads or generates the same), then blocks.
+  std::vector<HostTensor> globals;
+  for (size_t i = 0; i < globalSig->inputs.size(); ++i) {
+    const TensorSpec &spec = globalSig->inputs[i];
+    std::string file;
+    if (i < opts.run.inputFiles.size())
+      file = opts.run.inputFiles[i];
+    else if (isDir)
+      file = dataDir + "/input_" + std::to_string(i) + ".pb";
+    if (spec.value) {
+      globals.push_back(*spec.value);
+    } else if (!file.empty() && llvm::sys::fs::exists(file)) {
+      auto t = readTensor(ctx, file);
+      if (!t)
+        return 1;
+      globals.push_back(std::move(*t));
+    } else {
+      globals.push_back(randomTensor(spec.dtype, spec.shape, opts.run.seed + i));
+    }
+    if (globals.back().shape != spec.shape)
+      return fail("input '" + spec.name + "' has shape " + shapeString(globals.back().shape) +
+                  ", but the model expects " + shapeString(spec.shape));
+  }
+  std::vector<HostTensor> locals;
+  for (size_t i = 0; i < globals.size(); ++i) {
+    HostTensor block(localSig->inputs[i].dtype, localSig->inputs[i].shape);
+    copyBlock(globals[i], block,
+              blockOffsets(inLayouts[i], block.shape, rank, *mesh), /*toBlock=*/true);
+    locals.push_back(std::move(block));
+  }
+  std::vector<HostTensor> outs;
+  if (auto e = exec->run(locals, outs))
+    return fail("rank " + std::to_string(rank) + ": " + llvm::toString(std::move(e)));
+
+  // Rank 0 assembles the global outputs.
+  std::vector<HostTensor> assembled;
+  for (size_t i = 0; i < outs.size(); ++i) {
+    size_t bytes = outs[i].numBytes();
+    std::vector<uint8_t> all(rank == 0 ? bytes * ranks : 0);
+    MPI_Gather(outs[i].data.data(), (int)bytes, MPI_BYTE, all.data(), (int)bytes, MPI_BYTE, 0,
+               MPI_COMM_WORLD);
+    if (rank != 0)
+      continue;
+    HostTensor g(globalSig->outputs[i].dtype, globalSig->outputs[i].shape);
+    for (int r = 0; r < ranks; ++r) {
+      HostTensor block(outs[i].dtype, outs[i].shape);
+      std::memcpy(block.data.data(), all.data() + r * bytes, bytes);
+      copyBlock(g, block, blockOffsets(outLayouts[i], block.shape, r, *mesh),
+                /*toBlock=*/false);
+    }
+    assembled.push_back(std::move(g));
+  }
+  int rc = 0;
+  if (rank == 0) {
+    llvm::outs() << "partita: ran on " << ranks << " ranks (mesh " << mesh->str() << ")\n";
+    for (size_t i = 0; i < assembled.size(); ++i) {
+      llvm::outs() << "output '" << globalSig->outputs[i].name << "': "
+                   << dtypeName(assembled[i].dtype) << " " << shapeString(assembled[i].shape)
+                   << "\n";
+      if (!opts.run.outputDir.empty())
+        if (auto e = writeNpyFile(opts.run.outputDir + "/output_" + std::to_string(i) + ".npy",
+                                  assembled[i]))
+          return fail(llvm::toString(std::move(e)));
+    }
+    if (opts.run.check) {
+      std::vector<HostTensor> expected;
+      if (reference) {
+        auto refSig = getSignature(*reference);
+        StageTimer t2;
+        if (failed(refSig) || failed(lowerToLLVM(*reference, opts.run.compile, t2)))
+          return 1;
+        auto refExec = Executor::create(*reference, *refSig);
+        if (!refExec)
+          return 1;
+        if (auto e = refExec->run(globals, expected))
+          return fail(llvm::toString(std::move(e)));
+      } else {
+        for (size_t i = 0; i < assembled.size(); ++i) {
+          std::string f = i < opts.run.expectedFiles.size()
+                              ? opts.run.expectedFiles[i]
+                              : dataDir + "/output_" + std::to_string(i) + ".pb";
+          auto t = readTensor(ctx, f);
+          if (!t)
+            return 1;
+          expected.push_back(std::move(*t));
+        }
+      }
+      int bad = 0;
+      for (size_t i = 0; i < assembled.size(); ++i) {
+        Comparison c = compareTensors(assembled[i], expected[i],
+                                      defaultTolerance(expected[i].dtype));
+        llvm::outs() << "output '" << globalSig->outputs[i].name << "': ";
+        if (!c.structuralError.empty())
+          llvm::outs() << "MISMATCH: " << c.structuralError << "\n";
+        else
+          llvm::outs() << (c.ok ? "OK" : "MISMATCH") << " (max abs err " << c.maxAbsErr
+                       << ", max rel err " << c.maxRelErr << ")\n";
+        bad += !c.ok;
+      }
+      if (bad)
+        rc = fail(std::to_string(bad) + " of " + std::to_string(assembled.size()) +
+                  " outputs do not match the expected values");
+    }
+  }
+  partita_runtime_shutdown();
+  return rc;
+}
+
+} // namespace partita
