@@ -145,6 +145,8 @@ void collectGraphAttrs(ModuleOp module, ShardingSpecs &specs) {
     return dims;
   };
   module.walk([&](func::FuncOp func) {
+    if (func.isExternal())
+      return;
     for (unsigned i = 0; i < func.getNumArguments(); ++i)
       if (auto s = func.getArgAttrOfType<ArrayAttr>(i, "graph.sharding")) {
         specs.tensors.push_back({valueName(func.getArgument(i)), toDims(s)});
@@ -216,6 +218,8 @@ LogicalResult applyShardingAnnotations(ModuleOp module,
   llvm::StringMap<std::pair<func::FuncOp, unsigned>> results;
   module.walk([&](Operation *op) {
     if (auto func = dyn_cast<func::FuncOp>(op)) {
+      if (func.isExternal())
+        return;
       for (Value a : func.getArguments())
         if (std::string n = valueName(a); !n.empty())
           byName.try_emplace(n, a);

@@ -53,6 +53,8 @@ std::vector<Row> collectRows(ModuleOp module) {
     rows.push_back({name, type, s});
   };
   module.walk([&](func::FuncOp func) {
+    if (func.isExternal())
+      return;
     for (unsigned i = 0; i < func.getNumArguments(); ++i)
       add(func.getArgument(i), func.getArgAttrOfType<TensorShardingAttr>(i, kShardingAttr));
     func.walk([&](Operation *op) {

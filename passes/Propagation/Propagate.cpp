@@ -163,6 +163,8 @@ TensorShardingAttr Propagator::toAttr(Value v) {
 LogicalResult Propagator::seed() {
   bool ok = true;
   module.walk([&](func::FuncOp func) {
+    if (func.isExternal())
+      return; // a declaration: nothing inside to propagate through
     for (unsigned i = 0; i < func.getNumArguments(); ++i)
       if (auto s = func.getArgAttrOfType<TensorShardingAttr>(i, kShardingAttr)) {
         std::string name = valueName(func.getArgument(i));
@@ -519,11 +521,11 @@ void Propagator::writeBack() {
     op->setAttr(kShardingsAttr, ArrayAttr::get(ctx, attrs));
   });
   module.walk([&](func::FuncOp func) {
+    if (func.isExternal())
+      return;
     for (unsigned i = 0; i < func.getNumArguments(); ++i)
       if (isa<RankedTensorType>(func.getArgument(i).getType()))
         func.setArgAttr(i, kShardingAttr, toAttr(func.getArgument(i)));
-    if (func.isExternal())
-      return;
     Operation *ret = func.getBody().back().getTerminator();
     for (unsigned i = 0; i < func.getNumResults(); ++i)
       if (isa<RankedTensorType>(func.getResultTypes()[i]))

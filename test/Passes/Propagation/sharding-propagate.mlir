@@ -218,3 +218,17 @@ func.func @manual(%x: tensor<8x16xf32>) -> tensor<8x16xf32> {
   %s = graph.sqrt %0 : tensor<8x16xf32>
   return %s : tensor<8x16xf32>
 }
+
+// -----
+
+// Declarations (no body) are left alone; calls to them stop propagation.
+sharding.mesh @mesh = <["data"=2]>
+// CHECK-LABEL: func.func private @external
+func.func private @external(tensor<8x4xf32>) -> tensor<8x4xf32>
+// CHECK-LABEL: func.func @calls_external
+func.func @calls_external(%x: tensor<8x4xf32> {sharding.sharding = #sharding.tensor<@mesh, [{"data"}, {}]>}) -> tensor<8x4xf32> {
+  // CHECK: graph.neg {{.*}}[#sharding.tensor<@mesh, [{"data", ?}, {?}]>]
+  %n = graph.neg %x : tensor<8x4xf32>
+  %y = func.call @external(%n) : (tensor<8x4xf32>) -> tensor<8x4xf32>
+  return %y : tensor<8x4xf32>
+}
