@@ -307,7 +307,7 @@ int runRunCommand(MLIRContext &ctx, StringRef input, const RunOptions &opts,
       return 1;
   }
   auto start = Clock::now();
-  std::unique_ptr<Executor> exec = Executor::create(*module, sig);
+  std::unique_ptr<Executor> exec = Executor::create(*module, sig, opts.optLevel);
   if (!exec)
     return 1;
   timer.record("jit", secondsSince(start));

@@ -90,6 +90,8 @@ static cl::opt<uint64_t> runSeed("seed", cl::desc("Seed for random inputs"), cl:
 static cl::opt<unsigned> runPrintLimit("print-limit",
                                        cl::desc("Elements printed per output (0: none)"),
                                        cl::init(16), cl::sub(runCmd));
+static cl::opt<unsigned> runOptLevel("opt-level", cl::desc("LLVM optimization level of the JIT (0-3)"),
+                                     cl::init(2), cl::sub(runCmd));
 static cl::opt<bool> printIRAfterAll("print-ir-after-all",
                                      cl::desc("Print the IR after every pass"),
                                      cl::sub(compileCmd), cl::sub(runCmd));
@@ -260,6 +262,7 @@ int runCompileOrRun(MLIRContext &ctx) {
   run.repeat = runRepeat;
   run.seed = runSeed;
   run.printLimit = runPrintLimit;
+  run.optLevel = runOptLevel;
   if (!runMesh.empty())
     return partita::tools::runDistributed(ctx, inputPath, run, runMesh, runShardings, load);
   return partita::runRunCommand(ctx, inputPath, run, load);

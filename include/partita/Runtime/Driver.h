@@ -36,6 +36,8 @@ struct RunOptions {
   uint64_t seed = 0;
   /// Elements printed per output (0: print none).
   unsigned printLimit = 16;
+  /// LLVM optimization level for the JIT (see Executor::create).
+  unsigned optLevel = 2;
 };
 
 int runCompileCommand(mlir::MLIRContext &ctx, llvm::StringRef input,

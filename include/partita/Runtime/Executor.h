@@ -1,7 +1,7 @@
 //===- Executor.h - run a lowered @main in-process --------------*- C++ -*-===//
 //
 // JIT-compiles an LLVM-dialect module with mlir::ExecutionEngine (ORC, host
-// CPU features, -O3) and calls @main through its C interface: every input
+// CPU features, LLVM -O2 by default, -O3 codegen) and calls @main through its C interface: every input
 // and output is passed as a pointer to a ranked memref descriptor
 //   { T *allocated, T *aligned, int64 offset, int64 sizes[R], int64 strides[R] }
 // built here for any rank. Outputs are out-params (see
@@ -29,7 +29,7 @@ public:
   /// Emits a diagnostic and returns null when JIT compilation fails.
   static std::unique_ptr<Executor> create(mlir::ModuleOp llvmModule,
                                           ModelSignature signature,
-                                          unsigned optLevel = 3);
+                                          unsigned optLevel = 2);
   const ModelSignature &signature() const { return sig; }
   /// `inputs` must match the signature (the driver checks and reports);
   /// `outputs` is resized and filled.
