@@ -171,8 +171,17 @@ public:
           break;
         dims.push_back(*v);
       }
-      if (dims.size() == it->size())
+      if (dims.size() == it->size()) {
+        // Keep element counts (and byte sizes) far from int64 overflow.
+        int64_t n = 1;
+        for (int64_t d : dims)
+          if (d != 0 && n > (int64_t(1) << 40) / d)
+            return error(loc, path + ".shape")
+                   << "has more than 2^40 elements";
+          else
+            n *= d;
         return dims;
+      }
     }
     return error(loc, path + ".shape")
            << "expected a list of non-negative integers";
@@ -324,7 +333,7 @@ private:
     int64_t eltBytes = std::max<int64_t>(1, type.getElementTypeBitWidth() / 8);
     int64_t bytes = type.getNumElements() * eltBytes;
     int64_t size = (*buf)->getBufferSize();
-    if (offset + bytes > size)
+    if (offset > size || bytes > size - offset) // no overflow for huge offsets
       return error(loc, path + ".file")
              << "'" << *file << "' has " << size << " bytes; " << type
              << " at offset " << offset << " needs " << bytes;

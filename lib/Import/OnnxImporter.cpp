@@ -222,9 +222,13 @@ FailureOr<RankedTensorType> valueType(MLIRContext *ctx, const onnx::ValueInfoPro
     return RankedTensorType::get(given->second, elt);
   }
   SmallVector<int64_t> shape;
+  int64_t numel = 1;
   for (int i = 0; i < tt.shape().dim_size(); ++i) {
     const auto &d = tt.shape().dim(i);
     if (d.has_dim_value() && d.dim_value() >= 0) {
+      if (d.dim_value() != 0 && numel > (int64_t(1) << 40) / d.dim_value())
+        return emitError(loc) << "value '" << v.name() << "' has more than 2^40 elements";
+      numel *= std::max<int64_t>(d.dim_value(), 1);
       shape.push_back(d.dim_value());
       continue;
     }
