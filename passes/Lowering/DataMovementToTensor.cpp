@@ -344,6 +344,15 @@ Value buildScatterLoops(OpBuilder &b, Location loc, ArrayRef<int64_t> shape, Val
   return nest.results.front();
 }
 
+/// Writes `upd` at `pos` of `acc`, combined with the value there unless
+/// the reduction is none (shared by scatter_elements and scatter_nd).
+static Value scatterOne(OpBuilder &b, Location l, graph::ScatterReduction red,
+                        ElemKind k, Value acc, ValueRange pos, Value upd) {
+  if (red != graph::ScatterReduction::none)
+    upd = combineScatter(b, l, red, k, tensor::ExtractOp::create(b, l, acc, pos), upd);
+  return tensor::InsertOp::create(b, l, upd, acc, pos);
+}
+
 struct ScatterElementsLowering : OpConversionPattern<graph::ScatterElementsOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult
@@ -361,11 +370,8 @@ struct ScatterElementsLowering : OpConversionPattern<graph::ScatterElementsOp> {
           SmallVector<Value> pos(ivs);
           pos[axis] = wrapIndex(b, l, tensor::ExtractOp::create(b, l, indices, ivs),
                                 it.getDimSize(axis));
-          Value upd = tensor::ExtractOp::create(b, l, updates, ivs);
-          if (red != graph::ScatterReduction::none)
-            upd = combineScatter(b, l, red, k, tensor::ExtractOp::create(b, l, acc, pos),
-                                 upd);
-          return tensor::InsertOp::create(b, l, upd, acc, pos);
+          return scatterOne(b, l, red, k, acc, pos,
+                            tensor::ExtractOp::create(b, l, updates, ivs));
         });
     rw.replaceOp(op, r);
     return success();
@@ -396,11 +402,8 @@ struct ScatterNDLowering : OpConversionPattern<graph::ScatterNDOp> {
                                     it.getDimSize(j)));
           }
           pos.append(ivs.begin() + batch, ivs.end());
-          Value upd = tensor::ExtractOp::create(b, l, updates, ivs);
-          if (red != graph::ScatterReduction::none)
-            upd = combineScatter(b, l, red, k, tensor::ExtractOp::create(b, l, acc, pos),
-                                 upd);
-          return tensor::InsertOp::create(b, l, upd, acc, pos);
+          return scatterOne(b, l, red, k, acc, pos,
+                            tensor::ExtractOp::create(b, l, updates, ivs));
         });
     rw.replaceOp(op, r);
     return success();
