@@ -4,6 +4,18 @@
 // fatal: one line on stderr naming the rank and the collective, then
 // MPI_Abort through the communicator's world, so no rank hangs waiting.
 //
+// Faults (docs/runtime.md, "Faults"): every collective is numbered (#1, #2,
+// ... per rank, in program order) and runs inside a CollectiveScope. A
+// watchdog thread stops the rank when one collective takes longer than the
+// timeout (PARTITA_COLLECTIVE_TIMEOUT seconds, default 30, 0 = none);
+// handlers for fatal signals and an atexit hook name the rank and the
+// collective it was in. Every such line goes to stderr, or, when
+// PARTITA_FAULT_REPORT names a file (set by `partita run --mesh`, which
+// prints the lines itself once mpirun returns), is appended to that file.
+// The rank then ends without MPI_Finalize, and mpirun stops the others.
+// PARTITA_FAULT_INJECT=rank:K,collective:M[,mode:abort|exit|segv|hang]
+// makes rank K fail on entering its M-th collective (a debug option).
+//
 //===----------------------------------------------------------------------===//
 
 #include "partita/Runtime/CollectivesABI.h"
@@ -11,9 +23,15 @@
 
 #include <mpi.h>
 
+#include <atomic>
+#include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fcntl.h>
+#include <thread>
+#include <unistd.h>
 
 using namespace partita::runtime;
 
@@ -23,10 +41,214 @@ std::unique_ptr<Communicator> &global() {
   return c;
 }
 
+//===--- fault state (read by signal handlers: plain atomics, no locks) ---===//
+
+std::atomic<int> gRank{-1};
+std::atomic<int64_t> gCount{0};          ///< collectives entered so far
+std::atomic<const char *> gKind{nullptr}; ///< the collective in progress, or null
+std::atomic<int> gGroup{-1};
+std::atomic<int64_t> gStartMs{0};
+std::atomic<int64_t> gTimeoutMs{30000};
+std::atomic<bool> gRunning{false}; ///< between init and shutdown
+std::atomic<bool> gReported{false};
+char gReportPath[1024];            ///< PARTITA_FAULT_REPORT, or empty
+int gInjectRank = -1;
+int64_t gInjectAt = -1;
+char gInjectMode[16] = "abort";
+
+int64_t nowMs() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count();
+}
+
+// Async-signal-safe formatting into a fixed buffer.
+struct Line {
+  char buf[512];
+  size_t n = 0;
+  Line &operator<<(const char *s) {
+    while (s && *s && n + 1 < sizeof buf)
+      buf[n++] = *s++;
+    return *this;
+  }
+  Line &operator<<(int64_t v) {
+    char tmp[24];
+    int k = 0;
+    bool neg = v < 0;
+    uint64_t u = neg ? (uint64_t)(-(v + 1)) + 1 : (uint64_t)v;
+    do {
+      tmp[k++] = (char)('0' + u % 10);
+      u /= 10;
+    } while (u);
+    if (neg && n + 1 < sizeof buf)
+      buf[n++] = '-';
+    while (k && n + 1 < sizeof buf)
+      buf[n++] = tmp[--k];
+    return *this;
+  }
+};
+
+/// "collective #3 (all_reduce, group 1)" or "no collective (2 completed)".
+void describeCollective(Line &l) {
+  const char *kind = gKind.load();
+  int64_t count = gCount.load();
+  if (kind) {
+    l << "collective #" << count << " (" << kind;
+    if (gGroup.load() >= 0)
+      l << ", group " << (int64_t)gGroup.load();
+    l << ")";
+  } else {
+    l << "no collective (after " << count << " completed)";
+  }
+}
+
+/// Writes one fault line (once per process) to the report file or stderr.
+void report(Line &l) {
+  if (gReported.exchange(true))
+    return;
+  l << "\n";
+  int fd = gReportPath[0] ? open(gReportPath, O_WRONLY | O_APPEND | O_CREAT, 0644) : -1;
+  ssize_t unused;
+  if (fd >= 0) {
+    unused = write(fd, l.buf, l.n);
+    close(fd);
+  } else {
+    unused = write(2, l.buf, l.n);
+  }
+  (void)unused;
+}
+
+const char *signalName(int sig) {
+  switch (sig) {
+  case SIGSEGV: return "SIGSEGV";
+  case SIGBUS: return "SIGBUS";
+  case SIGFPE: return "SIGFPE";
+  case SIGILL: return "SIGILL";
+  case SIGABRT: return "SIGABRT";
+  }
+  return "a fatal signal";
+}
+
+void onFatalSignal(int sig) {
+  if (gRunning.load()) {
+    Line l;
+    l << "partita: error: rank " << (int64_t)gRank.load() << " failed (" << signalName(sig)
+      << ") in ";
+    describeCollective(l);
+    report(l);
+  }
+  std::signal(sig, SIG_DFL);
+  std::raise(sig);
+}
+
+void onExit() {
+  if (!gRunning.load())
+    return;
+  Line l;
+  l << "partita: error: rank " << (int64_t)gRank.load() << " exited in ";
+  describeCollective(l);
+  l << " before the run finished";
+  report(l);
+  // Not MPI_Finalize (the communicator's destructor): it waits for the
+  // other ranks, which wait in collectives for this one. mpirun stops them.
+  _exit(1);
+}
+
+void watchdog() {
+  while (true) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    int64_t limit = gTimeoutMs.load();
+    if (!gRunning.load() || !gKind.load() || limit <= 0)
+      continue;
+    int64_t start = gStartMs.load(), elapsed = nowMs() - start;
+    if (elapsed <= limit)
+      continue;
+    Line l;
+    l << "partita: error: rank " << (int64_t)gRank.load() << ": ";
+    describeCollective(l);
+    l << " timed out after " << elapsed / 1000 << "." << (elapsed % 1000) / 100
+      << " s (--collective-timeout " << limit / 1000 << "."
+      << (limit % 1000) / 100 << "): another rank of its group failed or is stuck";
+    report(l);
+    gRunning = false; // no second line from atexit
+    _exit(124);
+  }
+}
+
+void parseFaultInjection() {
+  const char *spec = std::getenv("PARTITA_FAULT_INJECT");
+  if (!spec || !*spec)
+    return;
+  std::string s(spec);
+  size_t pos = 0;
+  while (pos <= s.size()) {
+    size_t comma = s.find(',', pos);
+    std::string item = s.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
+    size_t colon = item.find(':');
+    std::string key = item.substr(0, colon),
+                value = colon == std::string::npos ? "" : item.substr(colon + 1);
+    if (key == "rank")
+      gInjectRank = std::atoi(value.c_str());
+    else if (key == "collective")
+      gInjectAt = std::atoll(value.c_str());
+    else if (key == "mode")
+      std::snprintf(gInjectMode, sizeof gInjectMode, "%s", value.c_str());
+    else if (!item.empty())
+      std::fprintf(stderr, "partita: warning: PARTITA_FAULT_INJECT: unknown key '%s' "
+                           "(expected rank:K,collective:M[,mode:abort|exit|segv|hang])\n",
+                   key.c_str());
+    if (comma == std::string::npos)
+      break;
+    pos = comma + 1;
+  }
+}
+
+void injectFault() {
+  std::fprintf(stderr, "partita: note: rank %d: PARTITA_FAULT_INJECT: %s at collective #%lld "
+                       "(%s)\n",
+               gRank.load(), gInjectMode, (long long)gCount.load(), gKind.load());
+  std::fflush(stderr);
+  if (!std::strcmp(gInjectMode, "exit"))
+    std::exit(3);
+  if (!std::strcmp(gInjectMode, "hang"))
+    while (true)
+      pause();
+  if (!std::strcmp(gInjectMode, "segv"))
+    std::raise(SIGSEGV);
+  std::abort();
+}
+
+void startFaultHandling(int rank) {
+  static bool started = false;
+  gRank = rank;
+  gCount = 0;
+  gKind = nullptr;
+  gReported = false;
+  gRunning = true;
+  if (started)
+    return;
+  started = true;
+  if (const char *p = std::getenv("PARTITA_FAULT_REPORT"))
+    std::snprintf(gReportPath, sizeof gReportPath, "%s", p);
+  if (const char *t = std::getenv("PARTITA_COLLECTIVE_TIMEOUT"))
+    gTimeoutMs = (int64_t)(std::atof(t) * 1000);
+  parseFaultInjection();
+  // The communicator's static must be destroyed after onExit has run
+  // (atexit order is the reverse of registration).
+  (void)global();
+  for (int sig : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT})
+    std::signal(sig, onFatalSignal);
+  std::atexit(onExit);
+  std::thread(watchdog).detach();
+}
+
 [[noreturn]] void die(const char *what, const std::string &cause) {
   int rank = global() ? global()->rank() : -1;
-  std::fprintf(stderr, "partita: error: rank %d: %s: %s\n", rank, what, cause.c_str());
-  std::fflush(stderr);
+  {
+    Line l;
+    l << "partita: error: rank " << (int64_t)rank << ": " << what << ": " << cause.c_str();
+    report(l);
+    gRunning = false;
+  }
   int initialized = 0;
   MPI_Initialized(&initialized);
   if (initialized)
@@ -53,6 +275,16 @@ void check(const char *what, bool ok) {
 } // namespace
 
 namespace partita::runtime {
+CollectiveScope::CollectiveScope(const char *kind, int group) {
+  int64_t n = gCount.fetch_add(1) + 1;
+  gGroup = group;
+  gStartMs = nowMs();
+  gKind = kind;
+  if (gRunning.load() && gInjectAt == n && gInjectRank == gRank.load())
+    injectFault();
+}
+CollectiveScope::~CollectiveScope() { gKind = nullptr; }
+
 void setGlobalCommunicator(std::unique_ptr<Communicator> c) { global() = std::move(c); }
 Communicator *globalCommunicator() { return global().get(); }
 } // namespace partita::runtime
@@ -62,18 +294,21 @@ extern "C" {
 void partita_all_reduce(const void *in, void *out, int64_t count, int32_t t, int32_t reduction,
                         int32_t group) {
   const char *w = "all_reduce";
+  CollectiveScope scope(w, group);
   check(w, comm(w).allReduceRaw(in, out, count, dtype(w, t), (ReduceOp)reduction, group));
 }
 
 void partita_all_gather(const void *in, void *out, int64_t outer, int64_t inner, int32_t t,
                         int32_t group) {
   const char *w = "all_gather";
+  CollectiveScope scope(w, group);
   check(w, comm(w).allGatherRaw(in, out, outer, inner, dtype(w, t), group));
 }
 
 void partita_reduce_scatter(const void *in, void *out, int64_t outer, int64_t inner, int32_t t,
                             int32_t reduction, int32_t group) {
   const char *w = "reduce_scatter";
+  CollectiveScope scope(w, group);
   check(w, comm(w).reduceScatterRaw(in, out, outer, inner, dtype(w, t), (ReduceOp)reduction,
                                     group));
 }
@@ -81,6 +316,7 @@ void partita_reduce_scatter(const void *in, void *out, int64_t outer, int64_t in
 void partita_all_to_all(const void *in, void *out, int64_t splitOuter, int64_t splitInner,
                         int64_t concatOuter, int64_t concatInner, int32_t t, int32_t group) {
   const char *w = "all_to_all";
+  CollectiveScope scope(w, group);
   check(w, comm(w).allToAllRaw(in, out, splitOuter, splitInner, concatOuter, concatInner,
                                dtype(w, t), group));
 }
@@ -88,11 +324,13 @@ void partita_all_to_all(const void *in, void *out, int64_t splitOuter, int64_t s
 void partita_collective_permute(const void *in, void *out, int64_t count, int64_t shift,
                                 int32_t t, int32_t group) {
   const char *w = "collective_permute";
+  CollectiveScope scope(w, group);
   check(w, comm(w).collectivePermuteRaw(in, out, count, shift, dtype(w, t), group));
 }
 
 void partita_barrier(int32_t group) {
   const char *w = "barrier";
+  CollectiveScope scope(w, group);
   check(w, comm(w).barrier(group));
 }
 
@@ -120,8 +358,13 @@ int partita_runtime_init(const int64_t *meshSizes, int32_t meshRank, char *error
       std::snprintf(error, (size_t)errorSize, "%s", err.c_str());
     return 1;
   }
+  startFaultHandling(c->rank());
   global() = std::move(c);
   return 0;
+}
+
+void partita_runtime_set_collective_timeout(double seconds) {
+  gTimeoutMs = (int64_t)(seconds * 1000);
 }
 
 int32_t partita_runtime_add_group(const int32_t *axes, int32_t numAxes) {
@@ -134,6 +377,9 @@ int32_t partita_runtime_add_group(const int32_t *axes, int32_t numAxes) {
 
 int32_t partita_runtime_rank(void) { return global() ? global()->rank() : 0; }
 
-void partita_runtime_shutdown(void) { global().reset(); }
+void partita_runtime_shutdown(void) {
+  gRunning = false;
+  global().reset();
+}
 
 } // extern "C"

@@ -11,6 +11,17 @@ namespace partita::runtime {
 void setGlobalCommunicator(std::unique_ptr<Communicator> c);
 Communicator *globalCommunicator();
 
+/// Marks a collective in progress for the fault handling of CollectivesABI.cpp
+/// (numbering, fault injection, the watchdog's timeout, crash messages).
+/// `kind` must outlive the scope (a string literal).
+class CollectiveScope {
+public:
+  CollectiveScope(const char *kind, int group);
+  ~CollectiveScope();
+  CollectiveScope(const CollectiveScope &) = delete;
+  CollectiveScope &operator=(const CollectiveScope &) = delete;
+};
+
 } // namespace partita::runtime
 
 #endif // PARTITA_RUNTIME_RUNTIME_H

@@ -11,6 +11,7 @@
 #include "partita/Runtime/Npy.h"
 #include "partita/Sharding/Annotations.h"
 #include "passes/Runtime/Passes.h"
+#include "runtime/Runtime.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinOps.h"
@@ -24,8 +25,10 @@
 
 #include <mpi.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <set>
 #include <unistd.h>
 
 extern char **environ;
@@ -45,7 +48,9 @@ bool underLauncher() {
          std::getenv("PMIX_RANK");
 }
 
-/// Re-executes this command line under `mpirun -np N`.
+/// Re-executes this command line under `mpirun -np N`. The ranks append
+/// their fault lines (CollectivesABI.cpp) to a temporary file, printed here
+/// once mpirun has returned.
 int relaunch(int64_t ranks) {
   auto mpirun = llvm::sys::findProgramByName("mpirun");
   if (!mpirun)
@@ -68,11 +73,44 @@ int relaunch(int64_t ranks) {
     env.push_back(*e);
   env.push_back("OMPI_ALLOW_RUN_AS_ROOT=1");
   env.push_back("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1");
+  llvm::SmallString<128> faultFile;
+  int fd = -1;
+  if (!llvm::sys::fs::createTemporaryFile("partita-faults", "txt", fd, faultFile)) {
+    ::close(fd);
+    env.push_back(("PARTITA_FAULT_REPORT=" + faultFile).str());
+  }
   std::vector<llvm::StringRef> envRefs(env.begin(), env.end());
   std::string err;
+  auto start = std::chrono::steady_clock::now();
   int rc = llvm::sys::ExecuteAndWait(*mpirun, argRefs, envRefs, {}, 0, 0, &err);
+  double secs =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::vector<std::string> faults;
+  if (!faultFile.empty()) {
+    if (auto buf = llvm::MemoryBuffer::getFile(faultFile)) {
+      llvm::SmallVector<llvm::StringRef> lines;
+      (*buf)->getBuffer().split(lines, '\n', -1, /*KeepEmpty=*/false);
+      std::set<std::string> seen;
+      for (llvm::StringRef l : lines)
+        if (seen.insert(l.str()).second)
+          faults.push_back(l.str());
+    }
+    llvm::sys::fs::remove(faultFile);
+  }
+  // The root cause first: a rank that crashed or exited, then timeouts.
+  std::stable_sort(faults.begin(), faults.end(), [](const std::string &a, const std::string &b) {
+    return a.find("timed out") == std::string::npos && b.find("timed out") != std::string::npos;
+  });
+  for (const std::string &f : faults)
+    llvm::errs() << f << "\n";
   if (rc < 0)
     return fail("mpirun failed: " + err);
+  if (rc != 0 && !faults.empty()) {
+    char when[32];
+    std::snprintf(when, sizeof when, "%.1f", secs);
+    fail("the run on " + std::to_string(ranks) + " ranks failed; all ranks stopped after " +
+         when + " s");
+  }
   return rc;
 }
 
@@ -205,6 +243,7 @@ int runDistributedCommand(MLIRContext &ctx, StringRef input, const DistributedOp
                            sizeof initError))
     return fail(initError);
   int rank = partita_runtime_rank();
+  partita_runtime_set_collective_timeout(opts.collectiveTimeout);
 
   // Single-device reference (rank 0, --check without expected files).
   OwningOpRef<ModuleOp> reference;
@@ -318,6 +357,7 @@ int runDistributedCommand(MLIRContext &ctx, StringRef input, const DistributedOp
   for (size_t i = 0; i < outs.size(); ++i) {
     size_t bytes = outs[i].numBytes();
     std::vector<uint8_t> all(rank == 0 ? bytes * ranks : 0);
+    runtime::CollectiveScope scope("gather_outputs", -1);
     MPI_Gather(outs[i].data.data(), (int)bytes, MPI_BYTE, all.data(), (int)bytes, MPI_BYTE, 0,
                MPI_COMM_WORLD);
     if (rank != 0)

@@ -20,7 +20,8 @@ bool planSelected();
 int runPlan(mlir::MLIRContext &ctx);
 /// `partita run --mesh` (RunDistributed.cpp).
 int runDistributed(mlir::MLIRContext &ctx, llvm::StringRef input, const RunOptions &run,
-                   llvm::StringRef mesh, llvm::StringRef shardings, const ModelLoader &load);
+                   llvm::StringRef mesh, llvm::StringRef shardings, double collectiveTimeout,
+                   llvm::StringRef report, const ModelLoader &load);
 
 } // namespace partita::tools
 

@@ -16,12 +16,15 @@
 namespace partita::tools {
 
 int runDistributed(mlir::MLIRContext &ctx, llvm::StringRef input, const RunOptions &run,
-                   llvm::StringRef mesh, llvm::StringRef shardings, const ModelLoader &load) {
+                   llvm::StringRef mesh, llvm::StringRef shardings, double collectiveTimeout,
+                   llvm::StringRef report, const ModelLoader &load) {
 #ifdef PARTITA_HAVE_DISTRIBUTED
   DistributedOptions opts;
   opts.run = run;
   opts.mesh = mesh.str();
   opts.shardingsFile = shardings.str();
+  opts.collectiveTimeout = collectiveTimeout;
+  opts.reportFile = report.str();
   return runDistributedCommand(ctx, input, opts, load);
 #else
   llvm::errs() << "partita: error: run --mesh needs the MPI runtime, which this build "

@@ -47,6 +47,8 @@ static cl::SubCommand compileCmd("compile", "Compile a model for the CPU into an
 static cl::SubCommand runCmd("run", "Run a model or artifact on the CPU");
 static cl::opt<std::string> runMesh("mesh", cl::desc("Run on a device mesh NAME=SIZE[,...] (one MPI rank per device)"), cl::value_desc("axes"), cl::sub(runCmd));
 static cl::opt<std::string> runShardings("shardings", cl::desc("Sharding annotations (JSON) for run --mesh"), cl::value_desc("file"), cl::sub(runCmd));
+static cl::opt<double> runCollectiveTimeout("collective-timeout", cl::desc("run --mesh: seconds one collective may take before every rank stops (0: no limit)"), cl::init(30), cl::value_desc("seconds"), cl::sub(runCmd));
+static cl::opt<std::string> runReport("report", cl::desc("run --mesh: write the collectives of the partitioned program as JSON"), cl::value_desc("file"), cl::sub(runCmd));
 
 static cl::opt<std::string> inputPath(cl::Positional, cl::desc("<input>"),
                                       cl::Required, cl::sub(importCmd),
@@ -264,7 +266,8 @@ int runCompileOrRun(MLIRContext &ctx) {
   run.printLimit = runPrintLimit;
   run.optLevel = runOptLevel;
   if (!runMesh.empty())
-    return partita::tools::runDistributed(ctx, inputPath, run, runMesh, runShardings, load);
+    return partita::tools::runDistributed(ctx, inputPath, run, runMesh, runShardings,
+                                          runCollectiveTimeout, runReport, load);
   return partita::runRunCommand(ctx, inputPath, run, load);
 }
 

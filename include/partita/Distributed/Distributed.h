@@ -22,6 +22,8 @@ struct DistributedOptions {
   RunOptions run;
   std::string mesh;          ///< "data=2,model=2"
   std::string shardingsFile; ///< optional --shardings FILE
+  double collectiveTimeout = 30; ///< seconds per collective (0: none)
+  std::string reportFile;        ///< --report FILE.json (rank 0 writes it)
 };
 
 int runDistributedCommand(mlir::MLIRContext &ctx, llvm::StringRef input,

@@ -78,6 +78,10 @@ int partita_runtime_init(const int64_t *meshSizes, int32_t meshRank, char *error
 /* Registers the next group id: `axes` are indices into the mesh axes. */
 int32_t partita_runtime_add_group(const int32_t *axes, int32_t numAxes);
 int32_t partita_runtime_rank(void);
+/* Per-collective timeout in seconds (0: none); the default is 30, or the
+ * environment's PARTITA_COLLECTIVE_TIMEOUT. A rank whose collective runs
+ * longer prints one line and exits, and mpirun stops the others. */
+void partita_runtime_set_collective_timeout(double seconds);
 void partita_runtime_shutdown(void);
 
 #ifdef __cplusplus
