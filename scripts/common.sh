@@ -13,6 +13,7 @@ PARTITA_PACKAGES=(
   python3 python3-numpy python3-pytest python3-onnx
   clang libclang-rt-14-dev
   libopenmpi-dev openmpi-bin
+  libglpk-dev
 )
 
 partita_install_deps() {

@@ -3,12 +3,15 @@
 //   partita plan INPUT --mesh data=2,model=2 [--shardings FILE] [-o PLAN.json]
 //                [--explain] [--conservative] [--composites]
 //                [--cost --cluster PRESET|FILE] [--strategy none|auto]
+//                [--solver-time-limit S] [--memory-budget-gb G]
 //
 // Imports the model, attaches the annotations, propagates, and prints the
 // sharding of every named tensor and the reshards it implies. With --cost,
 // a copy of the propagated module is partitioned (sharding-partition) and
 // the cost model (lib/Planner, docs/planner.md) predicts the step time per
-// layer and the memory per device on the given cluster.
+// layer and the memory per device on the given cluster. With --strategy
+// auto, the solver (lib/Planner/Solver.cpp) first adds constraints for every
+// tensor the user left open, so the rest of the pipeline is unchanged.
 //
 //===----------------------------------------------------------------------===//
 
@@ -16,6 +19,7 @@
 
 #include "partita/Import/Importer.h"
 #include "partita/Planner/CostModel.h"
+#include "partita/Planner/Solver.h"
 #include "partita/Sharding/Annotations.h"
 #include "passes/Graph/Passes.h"
 #include "passes/Partition/Passes.h"
@@ -25,6 +29,7 @@
 #include "mlir/Support/FileUtilities.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Format.h"
 #include "llvm/Support/ToolOutputFile.h"
 
 using namespace mlir;
@@ -64,20 +69,30 @@ static cl::opt<std::string> planCluster(
     cl::sub(planCmd));
 static cl::opt<std::string> planStrategy("strategy",
                                          cl::desc("none (default): propagate the "
-                                                  "annotations; auto: not implemented yet"),
+                                                  "annotations; auto: choose the other "
+                                                  "shardings by ILP (needs --cluster)"),
                                          cl::init("none"), cl::sub(planCmd));
+static cl::opt<double> planSolverTimeLimit(
+    "solver-time-limit",
+    cl::desc("--strategy auto: seconds for the ILP; then the best plan found so far"),
+    cl::init(60), cl::sub(planCmd));
+static cl::opt<double> planMemoryBudget(
+    "memory-budget-gb",
+    cl::desc("--strategy auto: per-device memory budget in GB (default: the cluster's)"),
+    cl::init(0), cl::sub(planCmd));
 
 bool partita::tools::planSelected() { return static_cast<bool>(planCmd); }
 
 int partita::tools::runPlan(MLIRContext &ctx) {
   std::optional<MeshSpec> mesh;
   std::string error;
-  if (planStrategy == "auto") {
-    llvm::errs() << "partita: error: --strategy auto: not implemented yet (the solver of "
-                    "issue 7); give shardings with --shardings and use --strategy none\n";
+  bool autoStrategy = planStrategy == "auto";
+  if (autoStrategy && planCluster.empty()) {
+    llvm::errs() << "partita: error: --strategy auto needs --cluster (a preset: h100x8, "
+                    "h100-cluster, a100-megatron, cpu-local; or a JSON file)\n";
     return 1;
   }
-  if (planStrategy != "none") {
+  if (!autoStrategy && planStrategy != "none") {
     llvm::errs() << "partita: error: unknown --strategy '" << planStrategy
                  << "' (expected none or auto)\n";
     return 1;
@@ -132,6 +147,21 @@ int partita::tools::runPlan(MLIRContext &ctx) {
   if (failed(applyShardingAnnotations(*module, mesh, specs,
                                       planShardings.empty() ? std::string("the model") : std::string(planShardings))))
     return 1;
+  std::optional<planner::SolverResult> solved;
+  if (autoStrategy) {
+    planner::SolverOptions options;
+    options.timeLimit = planSolverTimeLimit;
+    options.memoryBudget = planMemoryBudget * 1e9;
+    options.log = &llvm::errs();
+    auto r = planner::solveShardings(*module, *cluster, options, error);
+    if (failed(r)) {
+      llvm::errs() << "partita: error: " << error << "\n";
+      return 1;
+    }
+    solved = *r;
+    if (!r->optimal)
+      llvm::errs() << "partita: warning: --strategy auto: " << r->status << "\n";
+  }
   auto reshards = sharding::propagateShardings(*module, {planConservative, planExplain});
   if (failed(reshards))
     return 1;
@@ -160,6 +190,15 @@ int partita::tools::runPlan(MLIRContext &ctx) {
   }
   std::string planJsonText;
   llvm::raw_string_ostream planJsonOS(planJsonText);
+  if (solved && !planPrintIR)
+    llvm::outs() << "strategy auto: " << solved->ops << " ops in " << solved->groups
+                 << " groups (" << solved->tiedLayers << " layers tied to an identical one), "
+                 << solved->variables << " variables, " << solved->constraints
+                 << " constraints; " << solved->status << " in "
+                 << llvm::format("%.3f", solved->solveSeconds) << " s; solver's estimate "
+                 << planner::formatSeconds(solved->predictedTime) << ", "
+                 << planner::formatBytes(solved->predictedMemory) << " per device"
+                 << (solved->fitsBudget ? "" : " (over budget)") << "\n";
   if (planPrintIR)
     module->print(llvm::outs());
   else
