@@ -1,0 +1,324 @@
+"""compile(): annotations -> propagated plan -> (lowered, JIT-ed) program."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from typing import Mapping, Sequence
+
+import numpy as np
+
+from . import _dtypes
+from ._errors import CompileError, ExecutionError, NotImplementedYetError
+from .graph import Graph
+from .mesh import Mesh, PartitionSpec, as_mesh
+from .model import Model
+
+
+def _core():
+    from . import _core as core
+    return core
+
+
+STAGES = ("imported", "annotated", "propagated", "lowered")
+
+
+class TensorSharding:
+    """The propagated layout of one tensor over the mesh."""
+
+    __slots__ = ("name", "shape", "spec", "unreduced", "local_shape", "mesh")
+
+    def __init__(self, d: dict, mesh: Mesh):
+        self.name = d["name"]
+        self.shape = tuple(d["shape"])
+        dims = [None if not a else (a[0] if len(a) == 1 else tuple(a)) for a in d["sharding"]]
+        self.spec = PartitionSpec(*dims)
+        self.unreduced = tuple(d.get("unreduced", ()))
+        self.local_shape = tuple(d["local_shape"])
+        self.mesh = mesh
+
+    @property
+    def replicated(self) -> bool:
+        return not self.spec.axes() and not self.unreduced
+
+    def block(self, device: int) -> tuple[slice, ...]:
+        """The part of the (global) tensor device ``device`` holds."""
+        coords = self.mesh.coords(device)
+        out = []
+        for size, local, (axes, _) in zip(self.shape, self.local_shape, self.spec.dims()):
+            index = 0
+            for a in axes:
+                index = index * self.mesh[a] + coords[a]
+            out.append(slice(index * local, (index + 1) * local))
+        return tuple(out)
+
+    def blocks(self) -> dict[tuple, list[int]]:
+        """block (as ((start, stop), ...)) -> devices holding it."""
+        out: dict[tuple, list[int]] = {}
+        for d in range(self.mesh.size):
+            key = tuple((s.start, s.stop) for s in self.block(d))
+            out.setdefault(key, []).append(d)
+        return out
+
+    def __repr__(self):
+        extra = f", unreduced={self.unreduced}" if self.unreduced else ""
+        return f"TensorSharding({self.name!r}, {self.shape}, {self.spec!r}{extra})"
+
+
+class Reshard:
+    """A place where a value changes layout: the collective it implies."""
+
+    __slots__ = ("collective", "axes", "tensor", "op", "location", "from_", "to", "origin",
+                 "dtype", "shape", "bytes", "local_bytes", "group_size", "sent_bytes")
+
+    def __init__(self, d: dict, sizes: dict):
+        self.collective = d["collective"]
+        self.axes = tuple(d["axes"])
+        self.tensor = d["tensor"]
+        self.op = d["op"]
+        self.location = d["location"]
+        self.from_ = d["from"]
+        self.to = d["to"]
+        self.origin = d.get("origin", "")
+        self.dtype = sizes.get("dtype")
+        self.shape = tuple(sizes.get("shape", ()))
+        #: the whole tensor's size
+        self.bytes = sizes.get("bytes", 0)
+        #: each device's buffer before the collective
+        self.local_bytes = sizes.get("local_bytes", 0)
+        #: devices taking part in one collective
+        self.group_size = sizes.get("group_size", 1)
+        #: bytes each device sends with ring algorithms (0 for local slices)
+        self.sent_bytes = sizes.get("sent_bytes_per_device", 0)
+
+    def __repr__(self):
+        return (f"Reshard({self.collective}{{{', '.join(self.axes)}}} of {self.tensor!r} "
+                f"at {self.location}: {self.from_} -> {self.to}, {self.local_bytes} B/device)")
+
+
+class Plan:
+    """Per-tensor shardings and the collectives they imply."""
+
+    def __init__(self, mesh: Mesh, plan_json: dict, sizes: list, text: str):
+        self.mesh = mesh
+        self.tensors: dict[str, TensorSharding] = {
+            t["name"]: TensorSharding(t, mesh) for t in plan_json.get("tensors", [])}
+        self.reshards: list[Reshard] = [Reshard(r, s) for r, s in
+                                        zip(plan_json.get("reshards", []), sizes)]
+        self.counts: dict[str, int] = dict(plan_json.get("counts", {}))
+        self.text = text
+        #: predicted cost: needs the auto-planner's cost model (issue 7)
+        self.cost = None
+
+    def count(self, collective: str) -> int:
+        return sum(1 for r in self.reshards if r.collective == collective)
+
+    @property
+    def collectives(self) -> list[Reshard]:
+        """The reshards that communicate (local slices excluded)."""
+        return [r for r in self.reshards if r.collective != "slice"]
+
+    @property
+    def communicated_bytes(self) -> int:
+        """Bytes each device sends over all collectives (ring estimate)."""
+        return sum(r.sent_bytes for r in self.reshards)
+
+    def __getitem__(self, name: str) -> TensorSharding:
+        try:
+            return self.tensors[name]
+        except KeyError:
+            raise KeyError(f"the plan has no tensor {name!r}") from None
+
+    def __str__(self):
+        return self.text
+
+    def __repr__(self):
+        return (f"Plan(mesh={self.mesh}, {len(self.tensors)} tensors, "
+                f"{len(self.reshards)} reshards {self.counts})")
+
+
+class Compiled:
+    """The result of :func:`compile`: ``plan``, ``mlir(stage)``, ``run(inputs)``."""
+
+    def __init__(self, model, kind, source, name, input_shapes, composites, mesh,
+                 result, keep, strategy):
+        self.model = model
+        self.mesh = mesh
+        self.strategy = strategy
+        self._kind, self._source, self._name = kind, source, name
+        self._input_shapes, self._composites = input_shapes, composites
+        self._result = result
+        self._keep = keep  # temporary parameter files
+        self._exe = None
+        self.diagnostics = list(result.get("diagnostics", []))
+        self.plan: Plan | None = None
+        if result.get("has_mesh"):
+            self.plan = Plan(mesh, json.loads(result["plan_json"]),
+                             result.get("reshard_sizes", []), result["plan_text"])
+
+    @property
+    def stages(self) -> tuple[str, ...]:
+        return STAGES
+
+    def mlir(self, stage: str = "propagated") -> str:
+        """MLIR text after a stage: imported, annotated, propagated (the same
+        as annotated without a mesh) or lowered (LLVM dialect; compiles
+        on first use). Large constants are elided."""
+        if stage in ("imported", "annotated"):
+            return self._result[stage]
+        if stage == "propagated":
+            return self._result.get("propagated", self._result["annotated"])
+        if stage == "lowered":
+            return self._executable().lowered()
+        if stage == "partitioned":
+            raise NotImplementedYetError(
+                "the 'partitioned' stage needs the SPMD partitioner (issue 5), which does "
+                "not exist yet; 'propagated' shows the per-tensor shardings")
+        raise ValueError(f"unknown stage {stage!r} (expected one of {', '.join(STAGES)})")
+
+    def _executable(self):
+        if self._exe is None:
+            try:
+                self._exe = _core().Executable(self._kind, self._source, self._name,
+                                               self._input_shapes, self._composites)
+            except CompileError as e:
+                raise _relocate(e, self.model) from None
+        return self._exe
+
+    @property
+    def input_names(self) -> list[str]:
+        return [n for n, *_ in self._executable().inputs()]
+
+    @property
+    def output_names(self) -> list[str]:
+        return [n for n, *_ in self._executable().outputs()]
+
+    def run(self, inputs=None, *, ranks: int = 1) -> list[np.ndarray]:
+        """Runs the whole program on one CPU device, in-process.
+
+        ``inputs``: a dict name -> array, a list in input order, or one array.
+        Arrays are converted to the model's dtypes where numpy allows it
+        ("same_kind" casting); inputs the importer specialized may be left out.
+        Returns the outputs as numpy arrays, in order.
+
+        ``ranks > 1`` (multi-device execution) needs the partitioner and the
+        launcher, which do not exist yet: it raises NotImplementedYetError.
+        """
+        if ranks != 1:
+            raise NotImplementedYetError(
+                f"running on {ranks} ranks needs SPMD partitioning and the multi-rank "
+                f"runtime (issue 5), which do not exist yet; run(inputs) executes the "
+                f"unpartitioned program on one CPU device")
+        exe = self._executable()
+        specs = exe.inputs()
+        defaults = exe.defaults()
+        names = [s[0] for s in specs]
+        if inputs is None:
+            inputs = {}
+        if isinstance(inputs, np.ndarray):
+            inputs = [inputs]
+        if isinstance(inputs, Mapping):
+            unknown = [k for k in inputs if k not in names]
+            if unknown:
+                raise ValueError(f"unknown input{'s' if len(unknown) > 1 else ''} "
+                                 f"{', '.join(map(repr, unknown))}; the model takes "
+                                 f"{', '.join(map(repr, names)) or 'no inputs'}")
+            values = [inputs.get(n) for n in names]
+        elif isinstance(inputs, Sequence):
+            if len(inputs) > len(names):
+                raise ValueError(f"the model takes {len(names)} inputs "
+                                 f"({', '.join(names)}), got {len(inputs)}")
+            values = list(inputs) + [None] * (len(names) - len(inputs))
+        else:
+            raise TypeError("inputs must be a dict of arrays, a list of arrays or an array")
+        arrays = []
+        for (name, dtype, shape, npname), value, default in zip(specs, values, defaults):
+            if value is None:
+                if default is None:
+                    raise ValueError(f"missing input {name!r} ({_dtypes.canonical(dtype)}, "
+                                     f"shape {tuple(shape)})")
+                value = default
+            arr = np.asarray(value)
+            want = np.dtype(npname)
+            if arr.dtype != want:
+                if not np.can_cast(arr.dtype, want, casting="same_kind"):
+                    raise ValueError(f"input {name!r} has dtype {arr.dtype}, the model "
+                                     f"expects {want} ({_dtypes.canonical(dtype)})")
+                arr = arr.astype(want)
+            if tuple(arr.shape) != tuple(shape):
+                raise ValueError(f"input {name!r} has shape {tuple(arr.shape)}, the model "
+                                 f"expects {tuple(shape)}")
+            arrays.append(np.ascontiguousarray(arr))
+        return exe.run(arrays)
+
+    def __repr__(self):
+        return (f"Compiled({self._name!r}, mesh={self.mesh}, "
+                f"{'plan: ' + repr(self.plan) if self.plan else 'no plan'})")
+
+
+def _source_of(model, keep: list):
+    """(kind, source, name, input_shapes, composites) for a Graph or Model."""
+    if isinstance(model, Graph):
+        tmp = tempfile.TemporaryDirectory(prefix="partita-params-")
+        keep.append(tmp)
+        doc = model.to_json(param_dir=tmp.name)
+        return "json", json.dumps(doc), f"{model.name}.json", {}, False
+    if isinstance(model, Model):
+        kind, source, name = model._source()
+        return kind, source, name, model.input_shapes, model.composites
+    raise TypeError(f"compile() takes a partita Graph or Model (load_onnx, from_torch), "
+                    f"got {model!r}")
+
+
+def _relocate(e: CompileError, model) -> CompileError:
+    """For graphs built in Python, point node diagnostics at the Python line."""
+    if isinstance(model, Graph):
+        for d in e.diagnostics:
+            if d.get("severity") == "error" and d.get("node", -1) > 0:
+                site = model.node_callsite(d["node"])
+                if site:
+                    names = ", ".join(d.get("names", []))
+                    return CompileError(e.message, f"{site} ({names})" if names else site,
+                                        e.diagnostics)
+                break
+    return e
+
+
+def compile(model, mesh=None, strategy: str = "none", *, conservative: bool = False,
+            explain: bool = False) -> Compiled:
+    """Compiles ``model`` (a :class:`Graph` or a loaded :class:`Model`).
+
+    ``mesh``: a :class:`Mesh` or dict (default: the model's). With a mesh the
+    annotations are propagated to every tensor and the plan lists the
+    collectives; outputs nobody annotated stay open (any layout, but reduced).
+    ``strategy="none"`` uses only the annotations; ``"auto"`` (the
+    auto-planner) does not exist yet and raises NotImplementedYetError.
+    ``conservative`` resolves conflicts by the common prefix; ``explain``
+    records a remark per reshard in ``diagnostics``.
+    """
+    if strategy == "auto":
+        raise NotImplementedYetError(
+            "strategy='auto' needs the auto-planner (issue 7), which does not exist yet; "
+            "annotate tensors (shard/annotate) and use strategy='none'")
+    if strategy != "none":
+        raise ValueError(f"unknown strategy {strategy!r} (expected 'none' or 'auto')")
+    mesh = as_mesh(mesh) if mesh is not None else getattr(model, "mesh", None)
+    annotations = dict(getattr(model, "annotations", {}))
+    if annotations and mesh is None:
+        first = next(iter(annotations))
+        raise CompileError(f"sharding annotations (e.g. on '{first}') need a mesh: "
+                           f"compile(model, mesh=Mesh({{...}}))",
+                           getattr(model, "name", ""))
+    keep: list = []
+    kind, source, name, input_shapes, composites = _source_of(model, keep)
+    specs = [(n, s.dims(), -1 if s.priority is None else s.priority)
+             for n, s in annotations.items()]
+    try:
+        result = _core().plan(kind, source, name, input_shapes,
+                              mesh._pairs() if mesh is not None else None, specs,
+                              conservative, explain, composites)
+    except CompileError as e:
+        raise _relocate(e, model) from None
+    return Compiled(model, kind, source, name, input_shapes, composites, mesh, result,
+                    keep, strategy)
