@@ -241,9 +241,7 @@ LogicalResult unary(NodeContext &c) {
       if (OpTy::getAttributeNames().end() !=
           llvm::find(OpTy::getAttributeNames(), name))
         attrs.push_back(c.f32(name, *v));
-  Value r = c.make(OpTy::getOperationName(), x, attrs);
-  c.results.push_back(r);
-  return success(r != nullptr);
+  return c.push(c.make(OpTy::getOperationName(), x, attrs));
 }
 
 template <typename OpTy>
@@ -254,9 +252,7 @@ LogicalResult binary(NodeContext &c) {
   SmallVector<NamedAttribute> attrs;
   if (auto fmod = c.node.getInt("fmod"))
     attrs.push_back(c.boolean("fmod", *fmod != 0));
-  Value r = c.make(OpTy::getOperationName(), {a, b}, attrs);
-  c.results.push_back(r);
-  return success(r != nullptr);
+  return c.push(c.make(OpTy::getOperationName(), {a, b}, attrs));
 }
 
 /// Sum, Max, Min: a left fold of the binary op over all inputs.
@@ -279,9 +275,7 @@ LogicalResult importMean(NodeContext &c) {
   }
   auto scalar = RankedTensorType::get({}, c.type(sum).getElementType());
   Value n = createSplatConstant(c.b, c.loc, scalar, (double)c.ins.size());
-  Value r = c.make(DivOp::getOperationName(), {sum, n});
-  c.results.push_back(r);
-  return success(r != nullptr);
+  return c.push(c.make(DivOp::getOperationName(), {sum, n}));
 }
 
 /// ReduceX: axes from the attribute (older opsets) or input 1 (ReduceSum
@@ -310,10 +304,8 @@ LogicalResult reduce(NodeContext &c) {
       return failure();
     norm = *n;
   }
-  Value r = c.make(OpTy::getOperationName(), x,
-                   {c.i64s("axes", norm), c.boolean("keepdims", c.attrInt("keepdims", 1))});
-  c.results.push_back(r);
-  return success(r != nullptr);
+  return c.push(c.make(OpTy::getOperationName(), x,
+                   {c.i64s("axes", norm), c.boolean("keepdims", c.attrInt("keepdims", 1))}));
 }
 
 template <typename OpTy>
@@ -321,12 +313,10 @@ LogicalResult argReduce(NodeContext &c) {
   Value x = c.in(0);
   if (!x)
     return failure();
-  Value r = c.make(OpTy::getOperationName(), x,
+  return c.push(c.make(OpTy::getOperationName(), x,
                    {c.i64("axis", c.attrInt("axis", 0)),
                     c.boolean("keepdims", c.attrInt("keepdims", 1)),
-                    c.boolean("select_last_index", c.attrInt("select_last_index", 0))});
-  c.results.push_back(r);
-  return success(r != nullptr);
+                    c.boolean("select_last_index", c.attrInt("select_last_index", 0))}));
 }
 
 /// Softmax/LogSoftmax. Before opset 13 the input is coerced to 2-D at
@@ -338,9 +328,7 @@ LogicalResult softmaxLike(NodeContext &c) {
     return failure();
   int64_t rank = c.rank(x);
   if (c.opset >= 13) {
-    Value r = c.make(OpTy::getOperationName(), x, {c.i64("axis", c.attrInt("axis", -1))});
-    c.results.push_back(r);
-    return success(r != nullptr);
+    return c.push(c.make(OpTy::getOperationName(), x, {c.i64("axis", c.attrInt("axis", -1))}));
   }
   auto axis = normalizeAxis(c.attrInt("axis", 1), rank);
   if (failed(axis))
@@ -399,10 +387,8 @@ LogicalResult importCast(NodeContext &c) {
     return c.error() << "cast to " << onnxTypeName(*to)
                      << " is not supported (supported: FLOAT, DOUBLE, FLOAT16, "
                         "BFLOAT16, BOOL, INT8/16/32/64, UINT8/16/32/64)";
-  Value r = c.make(CastOp::getOperationName(), x,
-                   {c.b.getNamedAttr("to", TypeAttr::get(elt))});
-  c.results.push_back(r);
-  return success(r != nullptr);
+  return c.push(c.make(CastOp::getOperationName(), x,
+                   {c.b.getNamedAttr("to", TypeAttr::get(elt))}));
 }
 
 LogicalResult importClip(NodeContext &c) {
@@ -426,15 +412,11 @@ LogicalResult importClip(NodeContext &c) {
         attrs.push_back(c.b.getNamedAttr(name, c.b.getF64FloatAttr(*v)));
       }
   }
-  Value r = c.make(ClipOp::getOperationName(), x, attrs);
-  c.results.push_back(r);
-  return success(r != nullptr);
+  return c.push(c.make(ClipOp::getOperationName(), x, attrs));
 }
 
 LogicalResult importWhere(NodeContext &c) {
-  Value r = c.make(WhereOp::getOperationName(), {c.in(0), c.in(1), c.in(2)});
-  c.results.push_back(r);
-  return success(r != nullptr);
+  return c.push(c.make(WhereOp::getOperationName(), {c.in(0), c.in(1), c.in(2)}));
 }
 
 LogicalResult importCumSum(NodeContext &c) {
@@ -445,12 +427,10 @@ LogicalResult importCumSum(NodeContext &c) {
                        : c.constScalar(1, "axis");
   if (!x || failed(axis))
     return failure();
-  Value r = c.make(CumSumOp::getOperationName(), x,
+  return c.push(c.make(CumSumOp::getOperationName(), x,
                    {c.i64("axis", (int64_t)*axis),
                     c.boolean("exclusive", c.attrInt("exclusive", 0)),
-                    c.boolean("reverse", c.attrInt("reverse", 0))});
-  c.results.push_back(r);
-  return success(r != nullptr);
+                    c.boolean("reverse", c.attrInt("reverse", 0))}));
 }
 
 LogicalResult importTopK(NodeContext &c) {
@@ -485,18 +465,14 @@ LogicalResult importBatchNorm(NodeContext &c) {
     if (c.outputWanted(i))
       return c.error() << "running statistics outputs are not supported "
                           "(inference only)";
-  Value r = c.make(BatchNormOp::getOperationName(),
+  return c.push(c.make(BatchNormOp::getOperationName(),
                    {c.in(0), c.in(1), c.in(2), c.in(3), c.in(4)},
-                   {c.f32("epsilon", c.attrFloat("epsilon", 1e-5))});
-  c.results.push_back(r);
-  return success(r != nullptr);
+                   {c.f32("epsilon", c.attrFloat("epsilon", 1e-5))}));
 }
 
 LogicalResult importInstanceNorm(NodeContext &c) {
-  Value r = c.make(InstanceNormOp::getOperationName(), {c.in(0), c.in(1), c.in(2)},
-                   {c.f32("epsilon", c.attrFloat("epsilon", 1e-5))});
-  c.results.push_back(r);
-  return success(r != nullptr);
+  return c.push(c.make(InstanceNormOp::getOperationName(), {c.in(0), c.in(1), c.in(2)},
+                   {c.f32("epsilon", c.attrFloat("epsilon", 1e-5))}));
 }
 
 LogicalResult importLayerNorm(NodeContext &c) {
@@ -542,13 +518,11 @@ LogicalResult importGemm(NodeContext &c) {
   SmallVector<Value> operands{c.in(0), c.in(1)};
   if (c.has(2))
     operands.push_back(c.in(2));
-  Value r = c.make(GemmOp::getOperationName(), operands,
+  return c.push(c.make(GemmOp::getOperationName(), operands,
                    {c.f32("alpha", c.attrFloat("alpha", 1.0)),
                     c.f32("beta", c.attrFloat("beta", 1.0)),
                     c.boolean("transA", c.attrInt("transA", 0)),
-                    c.boolean("transB", c.attrInt("transB", 0))});
-  c.results.push_back(r);
-  return success(r != nullptr);
+                    c.boolean("transB", c.attrInt("transB", 0))}));
 }
 
 LogicalResult importEinsum(NodeContext &c) {
@@ -558,10 +532,8 @@ LogicalResult importEinsum(NodeContext &c) {
   SmallVector<Value> operands;
   for (unsigned i = 0; i < c.ins.size(); ++i)
     operands.push_back(c.in(i));
-  Value r = c.make(EinsumOp::getOperationName(), operands,
-                   {c.b.getNamedAttr("equation", c.b.getStringAttr(*eq))});
-  c.results.push_back(r);
-  return success(r != nullptr);
+  return c.push(c.make(EinsumOp::getOperationName(), operands,
+                   {c.b.getNamedAttr("equation", c.b.getStringAttr(*eq))}));
 }
 
 /// Window attributes shared by Conv and the pools, with auto_pad resolved.
@@ -626,12 +598,10 @@ LogicalResult importConv(NodeContext &c) {
   SmallVector<Value> operands{x, wt};
   if (c.has(2))
     operands.push_back(c.in(2));
-  Value r = c.make(ConvOp::getOperationName(), operands,
+  return c.push(c.make(ConvOp::getOperationName(), operands,
                    {c.i64s("strides", w->strides), c.i64s("pads", w->pads),
                     c.i64s("dilations", w->dilations),
-                    c.i64("group", c.attrInt("group", 1))});
-  c.results.push_back(r);
-  return success(r != nullptr);
+                    c.i64("group", c.attrInt("group", 1))}));
 }
 
 template <typename OpTy>
@@ -655,16 +625,12 @@ LogicalResult pool(NodeContext &c) {
   else if (c.attrInt("storage_order", 0) != 0)
     return c.error() << "storage_order = 1 only affects the Indices output, "
                         "which is not supported";
-  Value r = c.make(OpTy::getOperationName(), x, attrs);
-  c.results.push_back(r);
-  return success(r != nullptr);
+  return c.push(c.make(OpTy::getOperationName(), x, attrs));
 }
 
 template <typename OpTy>
 LogicalResult globalPool(NodeContext &c) {
-  Value r = c.make(OpTy::getOperationName(), c.in(0));
-  c.results.push_back(r);
-  return success(r != nullptr);
+  return c.push(c.make(OpTy::getOperationName(), c.in(0)));
 }
 
 //===----------------------------------------------------------------------===//

@@ -77,6 +77,13 @@ public:
   mlir::FailureOr<std::optional<llvm::SmallVector<int64_t>>>
   intsFromAttrOrInput(llvm::StringRef attr, unsigned i) const;
 
+  /// Records `v` as the node's next output; failure when it is null (its
+  /// diagnostic has been emitted).
+  mlir::LogicalResult push(mlir::Value v) {
+    results.push_back(v);
+    return mlir::success(v != nullptr);
+  }
+
   /// Creates graph op `name` with inferred result types; folds it when all
   /// operands are constants. Null after a diagnostic on failure.
   mlir::Operation *create(llvm::StringRef name, mlir::ValueRange operands,

@@ -185,9 +185,7 @@ LogicalResult importReshape(NodeContext &c) {
                        << " elements do not divide by " << known;
     out[inferred] = total / known;
   }
-  Value r = c.make(ReshapeOp::getOperationName(), x, {c.i64s("shape", out)});
-  c.results.push_back(r);
-  return success(r != nullptr);
+  return c.push(c.make(ReshapeOp::getOperationName(), x, {c.i64s("shape", out)}));
 }
 
 LogicalResult importFlatten(NodeContext &c) {
@@ -203,9 +201,7 @@ LogicalResult importFlatten(NodeContext &c) {
   int64_t outer = 1, inner = 1;
   for (int64_t d = 0; d < rank; ++d)
     (d < axis ? outer : inner) *= c.type(x).getDimSize(d);
-  Value r = c.reshape(x, {outer, inner});
-  c.results.push_back(r);
-  return success(r != nullptr);
+  return c.push(c.reshape(x, {outer, inner}));
 }
 
 LogicalResult importSqueeze(NodeContext &c) {
@@ -234,9 +230,7 @@ LogicalResult importSqueeze(NodeContext &c) {
   for (auto [i, d] : llvm::enumerate(in))
     if (!llvm::is_contained(drop, (int64_t)i))
       out.push_back(d);
-  Value r = c.reshape(x, out);
-  c.results.push_back(r);
-  return success(r != nullptr);
+  return c.push(c.reshape(x, out));
 }
 
 LogicalResult importUnsqueeze(NodeContext &c) {
@@ -259,9 +253,7 @@ LogicalResult importUnsqueeze(NodeContext &c) {
   auto it = in.begin();
   for (int64_t d = 0; d < outRank; ++d)
     out.push_back(llvm::is_contained(*n, d) ? 1 : *it++);
-  Value r = c.reshape(x, out);
-  c.results.push_back(r);
-  return success(r != nullptr);
+  return c.push(c.reshape(x, out));
 }
 
 LogicalResult importTranspose(NodeContext &c) {
@@ -275,9 +267,7 @@ LogicalResult importTranspose(NodeContext &c) {
     for (int64_t d = c.rank(x) - 1; d >= 0; --d)
       perm.push_back(d);
   }
-  Value r = c.make(TransposeOp::getOperationName(), x, {c.i64s("perm", perm)});
-  c.results.push_back(r);
-  return success(r != nullptr);
+  return c.push(c.make(TransposeOp::getOperationName(), x, {c.i64s("perm", perm)}));
 }
 
 LogicalResult importExpand(NodeContext &c) {
@@ -287,9 +277,7 @@ LogicalResult importExpand(NodeContext &c) {
     return failure();
   if (!*shape)
     return c.error() << "missing shape";
-  Value r = c.make(ExpandOp::getOperationName(), x, {c.i64s("shape", **shape)});
-  c.results.push_back(r);
-  return success(r != nullptr);
+  return c.push(c.make(ExpandOp::getOperationName(), x, {c.i64s("shape", **shape)}));
 }
 
 LogicalResult importTile(NodeContext &c) {
@@ -299,9 +287,7 @@ LogicalResult importTile(NodeContext &c) {
     return failure();
   if (!*reps)
     return c.error() << "missing repeats";
-  Value r = c.make(TileOp::getOperationName(), x, {c.i64s("repeats", **reps)});
-  c.results.push_back(r);
-  return success(r != nullptr);
+  return c.push(c.make(TileOp::getOperationName(), x, {c.i64s("repeats", **reps)}));
 }
 
 LogicalResult importConcat(NodeContext &c) {
@@ -318,9 +304,7 @@ LogicalResult importConcat(NodeContext &c) {
   if (failed(n))
     return c.error() << "axis " << *axis << " is out of range for rank "
                      << c.rank(operands[0]);
-  Value r = c.make(ConcatOp::getOperationName(), operands, {c.i64("axis", *n)});
-  c.results.push_back(r);
-  return success(r != nullptr);
+  return c.push(c.make(ConcatOp::getOperationName(), operands, {c.i64("axis", *n)}));
 }
 
 LogicalResult importSplit(NodeContext &c) {
@@ -420,10 +404,8 @@ LogicalResult importSlice(NodeContext &c) {
     if (step < 0 && dim == 0)
       nStart[*a] = nEnd[*a] = -1;
   }
-  Value r = c.make(SliceOp::getOperationName(), x,
-                   {c.i64s("starts", nStart), c.i64s("ends", nEnd), c.i64s("steps", nStep)});
-  c.results.push_back(r);
-  return success(r != nullptr);
+  return c.push(c.make(SliceOp::getOperationName(), x,
+                   {c.i64s("starts", nStart), c.i64s("ends", nEnd), c.i64s("steps", nStep)}));
 }
 
 LogicalResult importPad(NodeContext &c) {
@@ -466,20 +448,16 @@ LogicalResult importPad(NodeContext &c) {
   if (!m)
     return c.error() << "pad mode '" << mode
                      << "' is not one of constant, reflect, edge, wrap";
-  Value r = c.make(PadOp::getOperationName(), x,
+  return c.push(c.make(PadOp::getOperationName(), x,
                    {c.i64s("pads", full),
                     c.b.getNamedAttr("mode", PadModeAttr::get(c.b.getContext(), *m)),
-                    c.b.getNamedAttr("value", c.b.getF64FloatAttr(value))});
-  c.results.push_back(r);
-  return success(r != nullptr);
+                    c.b.getNamedAttr("value", c.b.getF64FloatAttr(value))}));
 }
 
 template <typename OpTy>
 LogicalResult gatherLike(NodeContext &c) {
-  Value r = c.make(OpTy::getOperationName(), {c.in(0), c.in(1)},
-                   {c.i64("axis", c.attrInt("axis", 0))});
-  c.results.push_back(r);
-  return success(r != nullptr);
+  return c.push(c.make(OpTy::getOperationName(), {c.in(0), c.in(1)},
+                   {c.i64("axis", c.attrInt("axis", 0))}));
 }
 
 FailureOr<ScatterReductionAttr> scatterReduction(NodeContext &c) {
@@ -495,21 +473,17 @@ LogicalResult importScatterElements(NodeContext &c) {
   auto red = scatterReduction(c);
   if (failed(red))
     return failure();
-  Value r = c.make(ScatterElementsOp::getOperationName(), {c.in(0), c.in(1), c.in(2)},
+  return c.push(c.make(ScatterElementsOp::getOperationName(), {c.in(0), c.in(1), c.in(2)},
                    {c.i64("axis", c.attrInt("axis", 0)),
-                    c.b.getNamedAttr("reduction", *red)});
-  c.results.push_back(r);
-  return success(r != nullptr);
+                    c.b.getNamedAttr("reduction", *red)}));
 }
 
 LogicalResult importScatterND(NodeContext &c) {
   auto red = scatterReduction(c);
   if (failed(red))
     return failure();
-  Value r = c.make(ScatterNDOp::getOperationName(), {c.in(0), c.in(1), c.in(2)},
-                   {c.b.getNamedAttr("reduction", *red)});
-  c.results.push_back(r);
-  return success(r != nullptr);
+  return c.push(c.make(ScatterNDOp::getOperationName(), {c.in(0), c.in(1), c.in(2)},
+                   {c.b.getNamedAttr("reduction", *red)}));
 }
 
 LogicalResult importOneHot(NodeContext &c) {
@@ -518,10 +492,8 @@ LogicalResult importOneHot(NodeContext &c) {
                          : c.constScalar(1, "depth");
   if (failed(depth))
     return failure();
-  Value r = c.make(OneHotOp::getOperationName(), {c.in(0), c.in(2)},
-                   {c.i64("depth", (int64_t)*depth), c.i64("axis", c.attrInt("axis", -1))});
-  c.results.push_back(r);
-  return success(r != nullptr);
+  return c.push(c.make(OneHotOp::getOperationName(), {c.in(0), c.in(2)},
+                   {c.i64("depth", (int64_t)*depth), c.i64("axis", c.attrInt("axis", -1))}));
 }
 
 LogicalResult importTrilu(NodeContext &c) {
@@ -532,10 +504,8 @@ LogicalResult importTrilu(NodeContext &c) {
       return failure();
     k = (int64_t)*kv;
   }
-  Value r = c.make(TriluOp::getOperationName(), c.in(0),
-                   {c.boolean("upper", c.attrInt("upper", 1)), c.i64("k", k)});
-  c.results.push_back(r);
-  return success(r != nullptr);
+  return c.push(c.make(TriluOp::getOperationName(), c.in(0),
+                   {c.boolean("upper", c.attrInt("upper", 1)), c.i64("k", k)}));
 }
 
 } // namespace
