@@ -2,6 +2,7 @@
 
 #include "partita/Distributed/Distributed.h"
 
+#include "dialects/Collectives/IR/CollectivesOps.h"
 #include "dialects/Sharding/IR/ShardingOps.h"
 #include "partita/Import/Importer.h"
 #include "partita/InitAll.h"
@@ -18,6 +19,8 @@
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/JSON.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Program.h"
@@ -28,6 +31,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <map>
 #include <set>
 #include <unistd.h>
 
@@ -211,6 +215,112 @@ LogicalResult runPipeline(ModuleOp module, StringRef pipeline) {
   return pm.run(module);
 }
 
+/// "file:line:col", a NameLoc's name (with its child location), fused
+/// locations joined by " + "; "" when unknown.
+std::string locString(Location loc) {
+  if (auto f = dyn_cast<FileLineColLoc>(loc))
+    return (f.getFilename().getValue() + ":" + llvm::Twine(f.getLine()) + ":" +
+            llvm::Twine(f.getColumn()))
+        .str();
+  if (auto n = dyn_cast<NameLoc>(loc)) {
+    std::string child = locString(n.getChildLoc());
+    return child.empty() ? n.getName().str() : n.getName().str() + " (" + child + ")";
+  }
+  if (auto c = dyn_cast<CallSiteLoc>(loc))
+    return locString(c.getCallee());
+  if (auto f = dyn_cast<FusedLoc>(loc)) {
+    std::string out;
+    for (Location l : f.getLocations()) {
+      std::string part = locString(l);
+      if (part.empty())
+        continue;
+      out += (out.empty() ? "" : " + ") + part;
+    }
+    return out;
+  }
+  return "";
+}
+
+/// The name of the tensor a collective communicates: the producer's name
+/// location, else "argN"/"opname".
+std::string tensorName(Value v) {
+  if (auto arg = dyn_cast<BlockArgument>(v))
+    return "arg" + std::to_string(arg.getArgNumber());
+  Operation *def = v.getDefiningOp();
+  Location loc = def->getLoc();
+  if (auto f = dyn_cast<FusedLoc>(loc))
+    for (Location l : f.getLocations())
+      if (isa<NameLoc>(l)) {
+        loc = l;
+        break;
+      }
+  if (auto n = dyn_cast<NameLoc>(loc))
+    return n.getName().str();
+  return def->getName().getStringRef().str();
+}
+
+/// `partita run --report`: every collective of the partitioned program in
+/// program order (`index` = the runtime's collective number, see
+/// docs/runtime.md "Faults"), and the count and bytes per kind.
+/// bytes_per_rank = the local input block each rank sends.
+LogicalResult writeCollectivesReport(ModuleOp module, const MeshSpec &mesh, int64_t ranks,
+                                     StringRef path) {
+  std::map<std::string, std::pair<int64_t, int64_t>> perKind; // count, bytes
+  llvm::json::Array list;
+  int64_t index = 0, total = 0;
+  module.walk([&](Operation *op) {
+    if (op->getDialect() == nullptr ||
+        op->getDialect()->getNamespace() != collectives::CollectivesDialect::getDialectNamespace())
+      return;
+    if (isa<collectives::AxisSliceOp, collectives::AxisIndexOp>(op))
+      return;
+    auto type = cast<RankedTensorType>(op->getOperand(0).getType());
+    int64_t bytes = type.getNumElements() *
+                    std::max<int64_t>(1, (type.getElementTypeBitWidth() + 7) / 8);
+    std::string kind = op->getName().stripDialect().str();
+    llvm::json::Object o;
+    o["index"] = ++index;
+    o["kind"] = kind;
+    o["location"] = locString(op->getLoc());
+    o["tensor"] = tensorName(op->getOperand(0));
+    llvm::json::Array axes;
+    if (auto a = op->getAttrOfType<ArrayAttr>("axes"))
+      for (Attribute x : a)
+        axes.push_back(cast<StringAttr>(x).getValue().str());
+    o["axes"] = std::move(axes);
+    llvm::json::Array shape;
+    for (int64_t d : type.getShape())
+      shape.push_back(d);
+    o["local_shape"] = std::move(shape);
+    std::string et;
+    llvm::raw_string_ostream(et) << type.getElementType();
+    o["dtype"] = et;
+    o["bytes_per_rank"] = bytes;
+    list.push_back(std::move(o));
+    perKind[kind].first += 1;
+    perKind[kind].second += bytes;
+    total += bytes;
+  });
+  llvm::json::Object counts, bytesPerKind;
+  for (auto &[k, v] : perKind) {
+    counts[k] = v.first;
+    bytesPerKind[k] = v.second;
+  }
+  llvm::json::Object root;
+  root["mesh"] = mesh.str();
+  root["ranks"] = ranks;
+  root["collectives"] = std::move(list);
+  root["counts"] = std::move(counts);
+  root["bytes_per_rank_by_kind"] = std::move(bytesPerKind);
+  root["total_bytes_per_rank"] = total;
+  std::error_code ec;
+  llvm::raw_fd_ostream os(path, ec);
+  if (ec)
+    return emitError(module.getLoc()) << "cannot write '" << path << "': " << ec.message();
+  os << llvm::formatv("{0:2}", llvm::json::Value(std::move(root))) << "\n";
+  return success();
+}
+
 } // namespace
 
 int runDistributedCommand(MLIRContext &ctx, StringRef input, const DistributedOptions &opts,
@@ -266,8 +376,13 @@ int runDistributedCommand(MLIRContext &ctx, StringRef input, const DistributedOp
   std::string pipeline;
   if (PassInfo::lookup("graph-recognize-composites"))
     pipeline += "graph-recognize-composites,";
-  pipeline += "sharding-propagate,sharding-partition,convert-collectives-to-runtime";
+  pipeline += "sharding-propagate,sharding-partition";
   if (failed(runPipeline(*module, pipeline)))
+    return 1;
+  if (!opts.reportFile.empty() && rank == 0 &&
+      failed(writeCollectivesReport(*module, *mesh, ranks, opts.reportFile)))
+    return 1;
+  if (failed(runPipeline(*module, "convert-collectives-to-runtime")))
     return 1;
 
   // Group table -> runtime ids.
