@@ -133,9 +133,12 @@ public:
          const SolverOptions &options)
       : module(module), func(func), meshOp(meshOp), cluster(cluster), options(options) {}
 
-  FailureOr<SolverResult> run(std::string &error);
+  /// Solves; `attach`: sources used once take their consumer's layout.
+  FailureOr<SolverResult> run(bool attach, std::string &error);
+  void materialize() { materialize(choice); }
 
 private:
+  std::vector<unsigned> choice;
   // Mesh and costs.
   int64_t axisSize(StringAttr a) const { return *meshOp.getMesh().getAxisSize(a.getValue()); }
   int64_t product(ArrayRef<StringAttr> axes) const {
@@ -163,6 +166,7 @@ private:
   Layout layoutFromFactors(const TensorMapping &m, ArrayRef<AxisList> fa,
                            const ShardingRule &rule) const;
   void planOp(Operation *op, unsigned g, unsigned c, const SmallVector<AxisList> &fa);
+  SmallVector<AxisList> realized(Operation *op, const SmallVector<AxisList> &wanted) const;
   void accumulate();
   FailureOr<std::vector<unsigned>> solveIlp(SolverResult &result, std::string &error);
   void materialize(const std::vector<unsigned> &choice);
@@ -179,6 +183,7 @@ private:
   ModuleOp module;
   func::FuncOp func;
   mutable MeshOp meshOp;
+  bool attachOnce = true;
   const Cluster &cluster;
   const SolverOptions &options;
   std::map<std::string, const LinkSpec *> links;
@@ -244,8 +249,11 @@ double Solver::reshard(Type t, Layout from, const Layout &to) {
   for (StringAttr a : from.unreduced)
     if (!llvm::is_contained(to.unreduced, a))
       combine.push_back(a);
+  // Ties (an all_reduce = reduce_scatter + all_gather in the alpha-beta
+  // model) go to the plan with fewer collectives: 1 ns per collective.
+  const double tieBreak = 1e-9;
   if (!combine.empty())
-    time += collective("all_reduce", localBytes(t, from), combine);
+    time += collective("all_reduce", localBytes(t, from), combine) + tieBreak;
   for (size_t d = 0; d < from.dims.size() && d < to.dims.size(); ++d) {
     AxisList have = from.dims[d], want = to.dims[d];
     if (have == want)
@@ -262,7 +270,7 @@ double Solver::reshard(Type t, Layout from, const Layout &to) {
       gather = have, slice = want;
     if (!gather.empty()) {
       from.dims[d].resize(from.dims[d].size() - gather.size());
-      time += collective("all_gather", localBytes(t, from), gather);
+      time += collective("all_gather", localBytes(t, from), gather) + tieBreak;
     }
     if (!slice.empty())
       from.dims[d].append(slice.begin(), slice.end());
@@ -314,8 +322,11 @@ void Solver::classify() {
     rules.try_emplace(&op, std::move(rule));
   }
   // Sources used once by an op that does not follow them take its layout.
+  // (Without attaching, a source is a group of its own and may be stored
+  // sharded and gathered on use, ZeRO/FSDP style; run() retries that way
+  // when the attached model does not fit the budget.)
   auto consider = [&](Value v) {
-    if (fixedLayout.count(v) || !v.hasOneUse())
+    if (fixedLayout.count(v) || !v.hasOneUse() || !attachOnce)
       return;
     OpOperand &use = *v.use_begin();
     Operation *user = use.getOwner();
@@ -409,8 +420,47 @@ Layout Solver::layoutFromFactors(const TensorMapping &m, ArrayRef<AxisList> fa,
   return l;
 }
 
-void Solver::planOp(Operation *op, unsigned g, unsigned c, const SmallVector<AxisList> &fa) {
+SmallVector<AxisList> Solver::realized(Operation *op, const SmallVector<AxisList> &wanted) const {
+  // What sharding-partition will compute with: pass-through factors as the
+  // results can express them (a compound dimension stops at the first
+  // factor that is not split completely), reductions as the operands can.
   const ShardingRule &rule = rules.find(op)->second;
+  auto size = [&](StringAttr a) { return axisSize(a); };
+  SmallVector<AxisList> fa(rule.factors.size());
+  SmallVector<bool> decided(rule.factors.size(), false);
+  auto take = [&](const TensorMapping &m, bool reductions) {
+    Layout l = layoutFromFactors(m, wanted, rule);
+    for (auto [d, factors] : llvm::enumerate(m)) {
+      auto split = splitAxesAmongFactors(l.dims[d], factors, rule, size);
+      for (auto [f, axes] : llvm::zip(factors, split)) {
+        bool isReduction = rule.factors[f].kind == FactorKind::Reduction;
+        if (decided[f] || isReduction != reductions ||
+            rule.factors[f].kind == FactorKind::NeedReplication)
+          continue;
+        fa[f] = axes;
+        decided[f] = true;
+      }
+    }
+  };
+  for (const TensorMapping &m : rule.results)
+    take(m, false);
+  for (const TensorMapping &m : rule.operands) {
+    take(m, true);
+    take(m, false);
+  }
+  llvm::StringSet<> used;
+  for (AxisList &axes : fa)
+    for (size_t k = 0; k < axes.size(); ++k)
+      if (!used.insert(axes[k].getValue()).second) {
+        axes.resize(k);
+        break;
+      }
+  return fa;
+}
+
+void Solver::planOp(Operation *op, unsigned g, unsigned c, const SmallVector<AxisList> &wanted) {
+  const ShardingRule &rule = rules.find(op)->second;
+  SmallVector<AxisList> fa = realized(op, wanted);
   unsigned n = groups[g].numCands;
   double flops = opFlops(op), bytes = 0, extra = 0;
   bool countBytes = opBytes(op) > 0;
@@ -582,7 +632,9 @@ std::string Solver::build() {
         sizes.push_back(f.size);
         eligible.push_back(f.kind != FactorKind::NeedReplication);
       }
-      groups[g].factorAxes = enumerateAssignments(splitAxes, axisSizes, sizes, eligible);
+      for (auto &fa : enumerateAssignments(splitAxes, axisSizes, sizes, eligible))
+        if (realized(op, fa) == fa) // not expressible on its tensors: a duplicate
+          groups[g].factorAxes.push_back(fa);
       groups[g].numCands = groups[g].factorAxes.size();
       groupOfOp[op] = g;
       for (unsigned c = 0; c < groups[g].numCands; ++c)
@@ -1086,7 +1138,8 @@ void Solver::materialize(const std::vector<unsigned> &choice) {
   }
 }
 
-FailureOr<SolverResult> Solver::run(std::string &error) {
+FailureOr<SolverResult> Solver::run(bool attach, std::string &error) {
+  attachOnce = attach;
   auto start = Clock::now();
   SolverResult result;
   std::vector<std::pair<std::string, int64_t>> axes;
@@ -1149,10 +1202,10 @@ FailureOr<SolverResult> Solver::run(std::string &error) {
   result.ops = ops.size();
   result.groups = groups.size();
   result.tiedLayers = tied;
-  auto choice = solveIlp(result, error);
-  if (failed(choice))
+  auto chosen = solveIlp(result, error);
+  if (failed(chosen))
     return failure();
-  materialize(*choice);
+  choice = *chosen;
   result.solveSeconds = std::chrono::duration<double>(Clock::now() - start).count();
   return result;
 }
@@ -1182,7 +1235,26 @@ FailureOr<SolverResult> solveShardings(ModuleOp module, const Cluster &cluster,
     return failure();
   }
   Solver solver(module, func, meshOp, cluster, options);
-  return solver.run(error);
+  auto result = solver.run(/*attach=*/true, error);
+  if (failed(result))
+    return failure();
+  if (result->fitsBudget) {
+    solver.materialize();
+    return result;
+  }
+  // Weights may fit when stored sharded and gathered on use: every source
+  // becomes a decision of its own (a larger ILP).
+  Solver fsdp(module, func, meshOp, cluster, options);
+  auto second = fsdp.run(/*attach=*/false, error);
+  if (failed(second))
+    return failure();
+  second->solveSeconds += result->solveSeconds;
+  if (!second->fitsBudget && second->predictedMemory >= result->predictedMemory) {
+    solver.materialize();
+    return result;
+  }
+  fsdp.materialize();
+  return second;
 }
 
 } // namespace partita::planner
