@@ -385,7 +385,11 @@ void Solver::findLayers() {
       os << "arg " << a.getType() << (fixedLayout.count(a) ? " fixed" : "") << ";";
     }
     for (Operation *op : layerOps.lookup(l)) {
-      os << op->getName() << " " << op->getAttrDictionary() << " (";
+      // Constants differ in their values only: weights of identical layers.
+      if (kind[op] == Kind::Source)
+        os << op->getName() << " (";
+      else
+        os << op->getName() << " " << op->getAttrDictionary() << " (";
       for (Value v : op->getOperands()) {
         os << v.getType() << " ";
         if (auto it = index.find(v); it != index.end())
