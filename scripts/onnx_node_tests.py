@@ -9,14 +9,24 @@ Examples:
   scripts/onnx_node_tests.py
   scripts/onnx_node_tests.py --filter softmax --partita build/bin/partita
   scripts/onnx_node_tests.py --markdown docs/onnx-node-coverage.md --min-rate 0.95
+  scripts/onnx_node_tests.py --mode distributed [--sample 60]
+
+--mode distributed runs, for every selected test whose first input has a
+leading dimension divisible by 2, `partita run TESTDIR --mesh data=2
+--shardings FILE --check` with FILE sharding that dimension on `data`
+(two MPI ranks; the outputs are assembled on rank 0 and compared with the
+test's expected outputs). --sample N keeps N of those tests, evenly spaced
+in name order (deterministic).
 """
 
 import argparse
 import collections
 import concurrent.futures
 import os
+import json
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass, field
 
 import onnx
@@ -66,6 +76,64 @@ def select_tests(data_dir, allowed_ops, name_filter=None):
     return selected
 
 
+def first_input_leading_dim(test_dir):
+    """Returns (name, leading dim) of the model's first graph input that is
+    not an initializer, taking the dimension from test_data_set_0/input_0.pb
+    when the model leaves it symbolic; None if there is no such input or it
+    is a scalar."""
+    try:
+        model = onnx.load(os.path.join(test_dir, "model.onnx"), load_external_data=False)
+    except Exception:
+        return None
+    inits = {i.name for i in model.graph.initializer}
+    inputs = [i for i in model.graph.input if i.name not in inits]
+    if not inputs or not inputs[0].type.HasField("tensor_type"):
+        return None
+    dims = inputs[0].type.tensor_type.shape.dim
+    if not dims:
+        return None
+    if dims[0].HasField("dim_value"):
+        return inputs[0].name, dims[0].dim_value
+    pb = os.path.join(test_dir, "test_data_set_0", "input_0.pb")
+    try:
+        t = onnx.TensorProto()
+        with open(pb, "rb") as f:
+            t.ParseFromString(f.read())
+    except Exception:
+        return None
+    return (inputs[0].name, t.dims[0]) if t.dims else None
+
+
+def select_distributed(data_dir, tests, sample=None):
+    """The tests whose first input's leading dimension is divisible by 2,
+    with their shardings ({name: input}); `sample` keeps that many, evenly
+    spaced."""
+    picked = []
+    for name, ops in tests:
+        lead = first_input_leading_dim(os.path.join(data_dir, name))
+        if lead and lead[1] > 0 and lead[1] % 2 == 0:
+            picked.append(((name, ops), lead[0]))
+    eligible = len(picked)
+    if sample and sample < len(picked):
+        picked = [picked[i * len(picked) // sample] for i in range(sample)]
+    return [t for t, _ in picked], {t[0]: inp for t, inp in picked}, eligible
+
+
+SHARD_DIR = None
+
+
+def shardings_file(test_name, input_name, rank):
+    """Writes {"mesh": {"data": 2}, "shardings": {input: ["data", null...]}}."""
+    global SHARD_DIR
+    if SHARD_DIR is None:
+        SHARD_DIR = tempfile.mkdtemp(prefix="partita-node-shardings-")
+    path = os.path.join(SHARD_DIR, test_name + ".json")
+    with open(path, "w") as f:
+        json.dump({"mesh": {"data": 2},
+                   "shardings": {input_name: ["data"] + [None] * (rank - 1)}}, f)
+    return path
+
+
 def first_line(text):
     """First non-empty line of text, stripped (or '')."""
     for line in text.splitlines():
@@ -74,12 +142,16 @@ def first_line(text):
     return ""
 
 
-def run_import(partita, test_dir, timeout, mode="import"):
+def run_import(partita, test_dir, timeout, mode="import", shardings=None):
     """Runs `partita import test_dir -o /dev/null` (mode "import") or
     `partita run test_dir --check` (mode "run": compile, run, compare with the
-    expected outputs); returns (passed, diagnostic)."""
+    expected outputs; mode "distributed": the same on --mesh data=2 with
+    `shardings`); returns (passed, diagnostic)."""
     if mode == "run":
         cmd = [partita, "run", test_dir, "--check", "--print-limit", "0"]
+    elif mode == "distributed":
+        cmd = [partita, "run", test_dir, "--check", "--print-limit", "0",
+               "--mesh", "data=2", "--shardings", shardings]
     else:
         cmd = [partita, "import", test_dir, "-o", os.devnull]
     try:
@@ -94,6 +166,11 @@ def run_import(partita, test_dir, timeout, mode="import"):
     # The test directory is implied by the test name: drop it from the diagnostic.
     text = proc.stderr if proc.stderr.strip() else proc.stdout
     # With --check the failing comparison is on stdout ("check y: ... MISMATCH").
+    if mode == "distributed":
+        # mpirun's banners are noise: the first partita line is the cause.
+        lines = [l for l in (proc.stderr + "\n" + proc.stdout).splitlines()
+                 if "error:" in l or "MISMATCH" in l]
+        text = lines[0] if lines else text
     if mode == "run" and not proc.stderr.strip():
         text = "\n".join(l for l in proc.stdout.splitlines() if "mismatch" in l.lower()) or text
     diag = first_line(text).replace(test_dir + os.sep, "")
@@ -102,15 +179,35 @@ def run_import(partita, test_dir, timeout, mode="import"):
     return False, diag or f"exit code {proc.returncode} with no diagnostic"
 
 
-def run_all(partita, data_dir, tests, jobs, timeout, mode="import"):
+def run_all(partita, data_dir, tests, jobs, timeout, mode="import", shard_inputs=None):
     """Runs every selected test with `jobs` workers; returns [Result] in order."""
     def one(test):
         name, ops = test
-        passed, diag = run_import(partita, os.path.join(data_dir, name), timeout, mode)
+        shardings = None
+        if mode == "distributed":
+            shardings = shardings_file(name, shard_inputs[name], rank_of_first_input(
+                os.path.join(data_dir, name)))
+        passed, diag = run_import(partita, os.path.join(data_dir, name), timeout, mode,
+                                  shardings)
         return Result(name, ops, passed, diag)
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
         return list(pool.map(one, tests))
+
+
+def rank_of_first_input(test_dir):
+    """Rank of the first non-initializer input (from input_0.pb if present)."""
+    pb = os.path.join(test_dir, "test_data_set_0", "input_0.pb")
+    try:
+        t = onnx.TensorProto()
+        with open(pb, "rb") as f:
+            t.ParseFromString(f.read())
+        return len(t.dims)
+    except Exception:
+        model = onnx.load(os.path.join(test_dir, "model.onnx"), load_external_data=False)
+        inits = {i.name for i in model.graph.initializer}
+        first = [i for i in model.graph.input if i.name not in inits][0]
+        return len(first.type.tensor_type.shape.dim)
 
 
 def per_op_stats(results):
@@ -152,7 +249,7 @@ def format_markdown(results, stats, data_dir, mode="import"):
     out = [
         "# ONNX node-test " + ("import" if mode == "import" else "run (--check)") + " coverage",
         "",
-        "Generated by `scripts/onnx_node_tests.py " + ("" if mode == "import" else "--mode run ") + "--markdown`; do not edit by hand.",
+        "Generated by `scripts/onnx_node_tests.py " + ("" if mode == "import" else "--mode " + mode + " ") + "--markdown`; do not edit by hand.",
         f"Tests: every node test in `{data_dir}` whose ops are all in the",
         "foundation list (`scripts/partita_ops.py`). A test counts for each op it uses.",
         "",
@@ -193,9 +290,12 @@ def parse_args(argv):
     parser.add_argument("-j", "--jobs", type=int, default=2, help="parallel workers")
     parser.add_argument("--timeout", type=float, default=60.0,
                         help="seconds per test (default 60)")
-    parser.add_argument("--mode", choices=["import", "run"], default="import",
+    parser.add_argument("--mode", choices=["import", "run", "distributed"], default="import",
                         help="import and verify (default), or compile, run and "
-                             "--check against the expected outputs")
+                             "--check against the expected outputs (on one device, or "
+                             "on --mesh data=2 with the first input's leading dim sharded)")
+    parser.add_argument("--sample", type=int, default=None, metavar="N",
+                        help="distributed mode: run N of the eligible tests, evenly spaced")
     parser.add_argument("-q", "--quiet", action="store_true",
                         help="print only failures and the total")
     return parser.parse_args(argv)
@@ -210,11 +310,20 @@ def main(argv=None):
     if not tests:
         print("onnx_node_tests: no test selected", file=sys.stderr)
         return 2
+    shard_inputs = None
+    if args.mode == "distributed":
+        total_selected = len(tests)
+        tests, shard_inputs, eligible = select_distributed(args.data, tests, args.sample)
+        print(f"{eligible} of {total_selected} tests have a first input whose leading "
+              f"dimension is divisible by 2" + (f" (sample of {args.sample})" if args.sample
+                                                else ""))
     print(f"selected {len(tests)} node tests; running {args.partita} {args.mode} "
           f"with {args.jobs} workers", flush=True)
-    results = run_all(args.partita, args.data, tests, args.jobs, args.timeout, args.mode)
+    results = run_all(args.partita, args.data, tests, args.jobs, args.timeout, args.mode,
+                      shard_inputs)
     stats = per_op_stats(results)
-    verb = "imported" if args.mode == "import" else "passed (run --check)"
+    verb = {"import": "imported", "run": "passed (run --check)",
+            "distributed": "passed (run --mesh data=2 --check)"}[args.mode]
     print(format_text(results, stats, per_op=not args.quiet, verb=verb))
     if args.markdown:
         with open(args.markdown, "w") as f:

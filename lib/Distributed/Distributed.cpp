@@ -332,8 +332,22 @@ int runDistributedCommand(MLIRContext &ctx, StringRef input, const DistributedOp
   int64_t ranks = 1;
   for (auto &[name, size] : mesh->axes)
     ranks *= size;
-  if (!underLauncher())
+  if (!underLauncher()) {
+    // Check the annotations (a dimension that does not split evenly, an
+    // unknown tensor or axis) here, in one line, before any rank starts.
+    ShardingSpecs specs;
+    if (!opts.shardingsFile.empty()) {
+      auto s = readShardingsFile(opts.shardingsFile, err);
+      if (failed(s))
+        return fail(err);
+      specs = *s;
+    }
+    OwningOpRef<ModuleOp> module = load(ctx, input);
+    if (!module ||
+        failed(applyShardingAnnotations(*module, *mesh, specs, opts.shardingsFile)))
+      return 1;
     return relaunch(ranks);
+  }
   // Only the ranks register passes (the CLI's run path does it on demand).
   registerAllPasses();
 
