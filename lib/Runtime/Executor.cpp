@@ -1,6 +1,7 @@
 //===- Executor.cpp - run a lowered @main in-process ----------------------===//
 
 #include "partita/Runtime/Executor.h"
+#include "partita/Runtime/Contraction.h"
 
 #include "mlir/ExecutionEngine/ExecutionEngine.h"
 #include "mlir/ExecutionEngine/OptUtils.h"
@@ -9,6 +10,9 @@
 #include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/TargetSelect.h"
+
+#include <algorithm>
+#include <cstdlib>
 
 using namespace mlir;
 
@@ -70,6 +74,25 @@ std::unique_ptr<Executor> Executor::create(ModuleOp llvmModule, ModelSignature s
   }
   std::unique_ptr<Executor> ex(new Executor());
   ex->engine = std::move(*engine);
+  // The BLAS runtime (partita_contract_*) lives in this process; registered
+  // before initialize(), which materializes the module.
+  ex->engine->registerSymbols([](llvm::orc::MangleAndInterner interner) {
+    llvm::orc::SymbolMap map;
+    map[interner("partita_contract_f32")] = {
+        llvm::orc::ExecutorAddr::fromPtr(&partita_contract_f32), llvm::JITSymbolFlags::Exported};
+    map[interner("partita_contract_f64")] = {
+        llvm::orc::ExecutorAddr::fromPtr(&partita_contract_f64), llvm::JITSymbolFlags::Exported};
+    return map;
+  });
+  // BLAS threads: PARTITA_NUM_THREADS, default 2.
+  static bool threadsSet = [] {
+    int n = 2;
+    if (const char *env = std::getenv("PARTITA_NUM_THREADS"))
+      n = std::max(1, std::atoi(env));
+    partita_set_num_threads(n);
+    return true;
+  }();
+  (void)threadsSet;
   ex->engine->initialize();
   ex->sig = std::move(signature);
   if (auto fn = ex->engine->lookupPacked("_mlir_ciface_main"); !fn) {

@@ -5,11 +5,14 @@
 //      the pass is looked up by name so this library does not depend on it.
 //   2. bufferize: tensors -> memrefs; @main's results become out-params the
 //      executor allocates, so no buffer ever changes hands across the ABI.
-//   3. lower to LLVM: linalg -> loops -> cf -> llvm.
+//   3. contractions (f32/f64 matmuls, batch matmuls, contraction generics)
+//      become calls into the BLAS runtime (PARTITA_BLAS=0 keeps them loops);
+//   4. lower to LLVM: linalg -> loops -> cf -> llvm.
 //
 //===----------------------------------------------------------------------===//
 
 #include "partita/Runtime/Compiler.h"
+#include "partita/Runtime/Contraction.h"
 
 #include "mlir/Conversion/AffineToStandard/AffineToStandard.h"
 #include "mlir/Conversion/Passes.h"
@@ -50,6 +53,7 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <chrono>
+#include <cstdlib>
 
 using namespace mlir;
 
@@ -131,6 +135,7 @@ void registerCpuPipelines() {
   PassPipelineRegistration<>("partita-cpu-lower-to-llvm",
                              "CPU backend: bufferized linalg to the LLVM dialect",
                              buildCpuLowerToLLVMPipeline);
+  registerContractionsToCallsPass();
 }
 
 static std::string nameOf(DictionaryAttr attrs, StringRef prefix, unsigned i) {
@@ -264,6 +269,13 @@ LogicalResult lowerToLLVM(ModuleOp module, const CompileOptions &options,
 
   if (failed(runStage(module, "bufferize", options, timer, [](OpPassManager &pm) {
         buildCpuBufferizePipeline(pm);
+        return success();
+      })))
+    return failure();
+  const char *blasEnv = std::getenv("PARTITA_BLAS");
+  if (!(blasEnv && StringRef(blasEnv) == "0") &&
+      failed(runStage(module, "contractions-to-calls", options, timer, [](OpPassManager &pm) {
+        pm.addPass(createContractionsToCallsPass());
         return success();
       })))
     return failure();

@@ -1,0 +1,49 @@
+//===- Contraction.h - GEMM-class linalg ops as calls into BLAS -*- C++ -*-===//
+//
+// After bufferization, every f32/f64 contraction (linalg.matmul,
+// linalg.batch_matmul, a contraction linalg.generic: projected-permutation
+// maps, body `out + a * b`) becomes one call
+//
+//   partita_contract_f32(memref<*xf32> A, memref<*xf32> B, memref<*xf32> C,
+//                        i64 numLoops, i64 mapA, i64 mapB, i64 mapC)
+//
+// where nibble i of mapX is the loop dimension that indexes dimension i of X.
+// The runtime (ContractionRuntime.cpp) classifies the loops into batch, M, N
+// and K, collapses each group where the strides allow, loops over the rest and
+// calls cblas_sgemm/dgemm (OpenBLAS) with beta = 1; layouts BLAS cannot take
+// run a strided reference loop instead.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef PARTITA_RUNTIME_CONTRACTION_H
+#define PARTITA_RUNTIME_CONTRACTION_H
+
+#include <cstdint>
+#include <memory>
+
+namespace mlir {
+class Pass;
+} // namespace mlir
+
+namespace partita {
+
+/// The rewrite described above (pass argument `partita-contractions-to-calls`).
+std::unique_ptr<mlir::Pass> createContractionsToCallsPass();
+void registerContractionsToCallsPass();
+
+} // namespace partita
+
+extern "C" {
+void partita_contract_f32(int64_t rankA, void *a, int64_t rankB, void *b, int64_t rankC,
+                          void *c, int64_t numLoops, int64_t mapA, int64_t mapB,
+                          int64_t mapC);
+void partita_contract_f64(int64_t rankA, void *a, int64_t rankB, void *b, int64_t rankC,
+                          void *c, int64_t numLoops, int64_t mapA, int64_t mapB,
+                          int64_t mapC);
+/// BLAS threads (OpenBLAS); returns the number in effect.
+int partita_set_num_threads(int n);
+/// Whether BLAS calls were compiled in (else the reference loops run).
+int partita_have_blas();
+}
+
+#endif
