@@ -12,7 +12,6 @@ PARTITA_PACKAGES=(
   nlohmann-json3-dev libgtest-dev
   python3 python3-numpy python3-pytest python3-onnx
   libopenblas-dev
-  libopenblas-dev
   pybind11-dev python3-pybind11
   clang libclang-rt-14-dev
   libopenmpi-dev openmpi-bin
