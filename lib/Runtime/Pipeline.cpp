@@ -279,7 +279,11 @@ LogicalResult lowerToLLVM(ModuleOp module, const CompileOptions &options,
         return success();
       })))
     return failure();
-  if (failed(runStage(module, "lower-to-llvm", options, timer, [](OpPassManager &pm) {
+  const char *approxEnv = std::getenv("PARTITA_MATH_APPROX");
+  bool approximate = !(approxEnv && StringRef(approxEnv) == "0");
+  if (failed(runStage(module, "lower-to-llvm", options, timer, [&](OpPassManager &pm) {
+        if (approximate)
+          pm.addPass(createMathApproximationPass());
         buildCpuLowerToLLVMPipeline(pm);
         return success();
       })))

@@ -18,7 +18,12 @@
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Func/Transforms/FuncConversions.h"
+#include "mlir/Dialect/Affine/IR/AffineOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/Dialect/Tensor/Transforms/Transforms.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
 
@@ -86,6 +91,48 @@ struct ConvertGraphToLinalgPass
   }
 };
 
+/// linalg-fuse-elementwise-ops with one more rule: a producer is never fused
+/// into a consumer with reduction loops unless that consumer reads it at
+/// every loop index. Otherwise LayerNorm/GELU would be recomputed inside a
+/// matmul's N (or K) loops and the matmul would no longer be a contraction
+/// the CPU backend hands to BLAS.
+struct FuseElementwiseNoRecompute
+    : PassWrapper<FuseElementwiseNoRecompute, OperationPass<>> {
+  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(FuseElementwiseNoRecompute)
+  StringRef getArgument() const final { return "partita-fuse-elementwise"; }
+  StringRef getDescription() const final {
+    return "Elementwise producer-consumer fusion without recomputation in reductions";
+  }
+  void getDependentDialects(DialectRegistry &registry) const override {
+    registry.insert<affine::AffineDialect, linalg::LinalgDialect>();
+  }
+  void runOnOperation() override {
+    MLIRContext *ctx = &getContext();
+    RewritePatternSet patterns(ctx);
+    linalg::ControlFusionFn control = [](OpOperand *fused) {
+      Operation *producer = fused->get().getDefiningOp();
+      if (!producer || !producer->hasOneUse())
+        return false;
+      auto consumer = dyn_cast<linalg::LinalgOp>(fused->getOwner());
+      if (!consumer || consumer.getNumReductionLoops() == 0)
+        return true;
+      return consumer.getMatchingIndexingMap(fused).getNumResults() ==
+             consumer.getNumLoops();
+    };
+    linalg::ControlFusionFn always = [](OpOperand *fused) {
+      Operation *producer = fused->get().getDefiningOp();
+      return producer && producer->hasOneUse();
+    };
+    linalg::populateElementwiseOpsFusionPatterns(patterns, control);
+    linalg::populateFoldReshapeOpsByExpansionPatterns(patterns, always);
+    affine::AffineApplyOp::getCanonicalizationPatterns(patterns, ctx);
+    tensor::populateFoldTensorEmptyPatterns(patterns);
+    linalg::populateConstantFoldLinalgOperations(patterns, always);
+    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+      signalPassFailure();
+  }
+};
+
 } // namespace
 
 void buildGraphToLinalgPipeline(OpPassManager &pm) {
@@ -96,7 +143,7 @@ void buildGraphToLinalgPipeline(OpPassManager &pm) {
   // Broadcasts, casts and activation chains each became one generic; fuse
   // producer-consumer chains into single loop nests before bufferization so
   // no intermediate buffers are allocated.
-  pm.addPass(createLinalgElementwiseOpFusionPass());
+  pm.addPass(std::make_unique<FuseElementwiseNoRecompute>());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
 }

@@ -31,6 +31,9 @@ namespace partita {
 std::unique_ptr<mlir::Pass> createContractionsToCallsPass();
 void registerContractionsToCallsPass();
 
+/// f32 math.exp/math.erf as polynomial approximations (MathApproximation.cpp).
+std::unique_ptr<mlir::Pass> createMathApproximationPass();
+
 } // namespace partita
 
 extern "C" {
