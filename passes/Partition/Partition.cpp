@@ -28,6 +28,9 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/ADT/StringSet.h"
 
+#include <functional>
+#include <map>
+
 using namespace mlir;
 using namespace partita::collectives;
 
@@ -94,6 +97,17 @@ private:
   }
   Value reshard(OpBuilder &b, Location loc, Value local, RankedTensorType global,
                 Layout from, const Layout &to);
+  Value reshardUncached(OpBuilder &b, Location loc, Value local, RankedTensorType global,
+                        Layout from, const Layout &to);
+  /// (local value, target layout) -> the resharded value already emitted.
+  std::map<std::pair<Value, std::string>, Value,
+           std::function<bool(const std::pair<Value, std::string> &,
+                              const std::pair<Value, std::string> &)>>
+      reshardCache{[](const auto &a, const auto &b) {
+        if (a.first != b.first)
+          return a.first.getAsOpaquePointer() < b.first.getAsOpaquePointer();
+        return a.second < b.second;
+      }};
   LogicalResult partitionOp(OpBuilder &b, Operation *op);
   Value maskedLocalGather(OpBuilder &b, graph::GatherOp gather, Value table,
                           Value indices, ArrayRef<StringAttr> axes);
@@ -113,8 +127,37 @@ private:
   llvm::DenseMap<Operation *, ShardingRule> rules;
 };
 
+/// A printable key for a layout (reshard cache).
+static std::string layoutKey(const Layout &l) {
+  std::string key;
+  for (const AxisList &axes : l.dims) {
+    key += "[";
+    for (StringAttr a : axes)
+      key += a.str() + ",";
+    key += "]";
+  }
+  key += "u";
+  for (StringAttr a : l.unreduced)
+    key += a.str() + ",";
+  return key;
+}
+
 Value Partitioner::reshard(OpBuilder &b, Location loc, Value v, RankedTensorType global,
                            Layout from, const Layout &to) {
+  // The same value needed in the same layout twice is communicated once:
+  // every later consumer comes after the first reshard in the block.
+  std::string key = layoutKey(to);
+  auto cached = reshardCache.find({v, key});
+  if (cached != reshardCache.end())
+    return cached->second;
+  Value input = v;
+  Value out = reshardUncached(b, loc, v, global, std::move(from), to);
+  reshardCache[{input, key}] = out;
+  return out;
+}
+
+Value Partitioner::reshardUncached(OpBuilder &b, Location loc, Value v,
+                                   RankedTensorType global, Layout from, const Layout &to) {
   // Partial values are combined first: no consumer computes on summands
   // unless its layout keeps them partial.
   AxisList combine;

@@ -91,3 +91,18 @@ func.func @embedding(%t: tensor<256x64xf32> {sharding.sharding = #sharding.tenso
   %r = graph.relu %e : tensor<2x16x64xf32>
   return %r : tensor<2x16x64xf32>
 }
+
+// -----
+
+// A value needed in the same layout by two consumers is resharded once.
+sharding.mesh @mesh = <["data"=2]>
+// CHECK-LABEL: func.func @shared_reshard
+// CHECK: %[[R:.*]] = collectives.all_reduce
+// CHECK-NOT: collectives.all_reduce
+// CHECK: graph.sub %{{.*}}, %[[R]]
+// CHECK: return %[[R]]
+func.func @shared_reshard(%x: tensor<4x2xf32> {sharding.sharding = #sharding.tensor<@mesh, [{"data"}, {}]>}) -> (tensor<1x1xf32>, tensor<4x2xf32>) {
+  %m = graph.reduce_sum %x {axes = array<i64: 0, 1>} : (tensor<4x2xf32>) -> tensor<1x1xf32>
+  %d = graph.sub %x, %m : (tensor<4x2xf32>, tensor<1x1xf32>) -> tensor<4x2xf32>
+  return %m, %d : tensor<1x1xf32>, tensor<4x2xf32>
+}
