@@ -360,6 +360,16 @@ LogicalResult Partitioner::partitionOp(OpBuilder &b, Operation *op) {
   for (NamedAttribute a : op->getAttrs()) {
     if (a.getName() == kShardingsAttr)
       continue;
+    // A slice may only be split on dimensions it keeps whole: their end is
+    // the local size.
+    if (isa<graph::SliceOp>(op) && a.getName() == "ends") {
+      SmallVector<int64_t> ends(cast<DenseI64ArrayAttr>(a.getValue()).asArrayRef());
+      auto in = cast<RankedTensorType>(operands[0].getType());
+      for (auto [d, axes] : llvm::enumerate(natural[0].dims))
+        if (!axes.empty())
+          ends[d] = in.getDimSize(d);
+      a = b.getNamedAttr("ends", b.getDenseI64ArrayAttr(ends));
+    }
     if (isa<graph::ReshapeOp, graph::ExpandOp>(op) && a.getName() == "shape")
       a = b.getNamedAttr("shape", b.getDenseI64ArrayAttr(
                                       localType(cast<RankedTensorType>(op->getResult(0).getType()),
@@ -367,8 +377,37 @@ LogicalResult Partitioner::partitionOp(OpBuilder &b, Operation *op) {
                                           .getShape()));
     attrs.push_back(a);
   }
+  // A bias inside a split contraction would be added once per device: the
+  // partial sums get 1/P of it each (gemm: beta/P; conv: bias/P added after
+  // a bias-free local conv).
+  int64_t splitReduction = product(natural[0].unreduced);
+  Value convBias;
+  if (splitReduction > 1 && isa<graph::GemmOp>(op) && op->getNumOperands() > 2) {
+    for (NamedAttribute &a : attrs)
+      if (a.getName() == "beta")
+        a = b.getNamedAttr("beta", b.getF32FloatAttr(
+                                       cast<FloatAttr>(a.getValue()).getValueAsDouble() /
+                                       splitReduction));
+    if (!op->getAttr("beta"))
+      attrs.push_back(b.getNamedAttr("beta", b.getF32FloatAttr(1.0 / splitReduction)));
+  }
+  if (splitReduction > 1 && isa<graph::ConvOp>(op) && operands.size() > 2)
+    convBias = operands.pop_back_val();
   Operation *newOp = graph::createInferred(b, op->getLoc(), op->getName().getStringRef(),
                                            operands, attrs);
+  if (newOp && convBias) {
+    auto outType = cast<RankedTensorType>(newOp->getResult(0).getType());
+    SmallVector<int64_t> shape(outType.getRank(), 1);
+    shape[1] = outType.getDimSize(1);
+    Value bias = graph::createInferred<graph::ReshapeOp>(
+                     b, op->getLoc(), convBias,
+                     {b.getNamedAttr("shape", b.getDenseI64ArrayAttr(shape))})
+                     ->getResult(0);
+    auto scalar = RankedTensorType::get({}, outType.getElementType());
+    Value scale = graph::createSplatConstant(b, op->getLoc(), scalar, 1.0 / splitReduction);
+    bias = graph::createInferred<graph::MulOp>(b, op->getLoc(), {bias, scale})->getResult(0);
+    newOp = graph::createInferred<graph::AddOp>(b, op->getLoc(), {newOp->getResult(0), bias});
+  }
   if (!newOp)
     return op->emitError() << "cannot partition '" << op->getName()
                            << "': the local op is ill-formed";

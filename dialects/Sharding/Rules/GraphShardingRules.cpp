@@ -472,8 +472,11 @@ ShardingRule oneHotRule(Operation *op) {
   int64_t axis = cast<OneHotOp>(op).getAxis();
   if (axis < 0)
     axis += rank;
+  // The class dimension stays whole: a device holding a block of classes
+  // would need its block's offset to compare indices against.
   for (int64_t d = 0, in = 0; d < rank; ++d) {
-    int64_t f = b.addFactor(b.resultDim(0, d));
+    int64_t f = b.addFactor(b.resultDim(0, d), d == axis ? FactorKind::NeedReplication
+                                                         : FactorKind::PassThrough);
     b.result(0, d, f);
     if (d != axis)
       b.operand(0, in++, f);

@@ -106,3 +106,25 @@ func.func @shared_reshard(%x: tensor<4x2xf32> {sharding.sharding = #sharding.ten
   %d = graph.sub %x, %m : (tensor<4x2xf32>, tensor<1x1xf32>) -> tensor<4x2xf32>
   return %m, %d : tensor<1x1xf32>, tensor<4x2xf32>
 }
+
+// -----
+
+// A bias inside a split contraction is added once in total, not once per
+// device: gemm's beta and conv's bias are scaled by 1/P on each partial sum.
+sharding.mesh @mesh = <["k"=2]>
+// CHECK-LABEL: func.func @bias_in_split_contraction
+// CHECK: graph.gemm {{.*}}beta = 1.750000e-01 : f32
+// CHECK: %[[C:.*]] = graph.conv %{{.*}}, %{{.*}} {{{.*}}} : (tensor<1x2x5x5xf32>, tensor<3x2x3x3xf32>) -> tensor<1x3x3x3xf32>
+// CHECK: %[[B:.*]] = graph.reshape %{{.*}} {shape = array<i64: 1, 3, 1, 1>}
+// CHECK: %[[H:.*]] = graph.constant {value = dense<5.000000e-01> : tensor<f32>}
+// CHECK: %[[S:.*]] = graph.mul %[[B]], %[[H]]
+// CHECK: graph.add %[[C]], %[[S]]
+func.func @bias_in_split_contraction(
+    %a: tensor<2x8xf32> {sharding.sharding = #sharding.tensor<@mesh, [{}, {"k"}]>},
+    %w: tensor<8x3xf32>, %c: tensor<3xf32>,
+    %x: tensor<1x4x5x5xf32> {sharding.sharding = #sharding.tensor<@mesh, [{}, {"k"}, {}, {}]>},
+    %f: tensor<3x4x3x3xf32>, %bias: tensor<3xf32>) -> (tensor<2x3xf32>, tensor<1x3x3x3xf32>) {
+  %g = graph.gemm %a, %w, %c {beta = 3.5e-01 : f32} : (tensor<2x8xf32>, tensor<8x3xf32>, tensor<3xf32>) -> tensor<2x3xf32>
+  %y = graph.conv %x, %f, %bias {dilations = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>} : (tensor<1x4x5x5xf32>, tensor<3x4x3x3xf32>, tensor<3xf32>) -> tensor<1x3x3x3xf32>
+  return %g, %y : tensor<2x3xf32>, tensor<1x3x3x3xf32>
+}
