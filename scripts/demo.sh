@@ -6,7 +6,9 @@
 #   2. plans Megatron tensor parallelism on a 2-device mesh from annotations
 #      on the weights only (propagation; 2 all-reduces per layer),
 #   3. compiles and runs it on this CPU and checks the outputs against the
-#      stored reference (single device: multi-rank runs are issue 5).
+#      stored reference,
+#   4. runs it tensor-parallel on 2 MPI ranks (one process per device,
+#      started by partita through mpirun) and checks it again.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 partita_install_deps
@@ -26,3 +28,8 @@ echo "== partita plan (Megatron on model=2, annotations: models/gpt2l-megatron.j
 echo
 echo "== partita run --check $model"
 "$partita" run "$model" --check --repeat 3
+
+echo
+echo "== partita run --mesh model=2 (2 MPI ranks, Megatron) --check $model"
+"$partita" run "$model" --mesh model=2 \
+  --shardings "$PARTITA_ROOT/models/gpt2l-megatron.json" --check --report "$PARTITA_BUILD/demo-report.json"
