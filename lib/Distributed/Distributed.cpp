@@ -396,6 +396,10 @@ int runDistributedCommand(MLIRContext &ctx, StringRef input, const DistributedOp
   if (!opts.reportFile.empty() && rank == 0 &&
       failed(writeCollectivesReport(*module, *mesh, ranks, opts.reportFile)))
     return 1;
+  // Each rank keeps only its blocks of the sharded weights.
+  if (failed(runPipeline(*module, "sharding-localize-constants{rank=" +
+                                      std::to_string(rank) + "}")))
+    return 1;
   if (failed(runPipeline(*module, "convert-collectives-to-runtime")))
     return 1;
 

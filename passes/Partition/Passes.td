@@ -25,4 +25,21 @@ def ShardingPartition : Pass<"sharding-partition", "::mlir::ModuleOp"> {
                            "::partita::graph::GraphDialect"];
 }
 
+def ShardingLocalizeConstants : Pass<"sharding-localize-constants", "::mlir::ModuleOp"> {
+  let summary = "Fold each constant's local slice for one rank";
+  let description = [{
+    After sharding-partition, a sharded weight is the whole constant
+    followed by collectives.axis_slice ops (the same program on every
+    device). When the program is compiled for one known rank, this pass
+    folds those slices: each rank's module then holds only its own block of
+    every sharded weight, so a rank loads and keeps just its shards. The
+    rank's mesh coordinates are row-major over the mesh axes (the first
+    axis is the most significant), as the runtime numbers ranks.
+  }];
+  let options = [
+    Option<"rank", "rank", "int64_t", "0", "The rank the module is compiled for">,
+  ];
+  let dependentDialects = ["::partita::graph::GraphDialect"];
+}
+
 #endif // PARTITA_PASSES_PARTITION_PASSES_TD
