@@ -499,7 +499,12 @@ ShardingRule attentionRule(Operation *op) {
     int64_t f = b.addFactor(b.operandDim(0, d));
     b.operand(0, d, f).operand(1, d, f).operand(2, d, f).result(0, d, f);
   }
-  int64_t sq = b.addFactor(b.operandDim(0, r - 2));
+  // A causal mask is aligned to the end of the key sequence (query i sees
+  // keys j <= i + Sk - Sq), so a block of queries would need its global
+  // offset: with `causal`, the query sequence stays whole too.
+  int64_t sq = b.addFactor(b.operandDim(0, r - 2), cast<AttentionOp>(op).getCausal()
+                                                       ? FactorKind::NeedReplication
+                                                       : FactorKind::PassThrough);
   int64_t dk = b.addFactor(b.operandDim(0, r - 1), FactorKind::NeedReplication);
   int64_t sk = b.addFactor(b.operandDim(1, r - 2), FactorKind::NeedReplication);
   int64_t dv = b.addFactor(b.operandDim(2, r - 1));

@@ -232,3 +232,18 @@ func.func @calls_external(%x: tensor<8x4xf32> {sharding.sharding = #sharding.ten
   %y = func.call @external(%n) : (tensor<8x4xf32>) -> tensor<8x4xf32>
   return %y : tensor<8x4xf32>
 }
+
+// -----
+
+// Causal attention keeps the query sequence whole (its mask is aligned to
+// the end of the keys); without `causal` the queries may be split.
+sharding.mesh @mesh = <["s"=2]>
+// CHECK-LABEL: func.func @causal_queries
+func.func @causal_queries(%q: tensor<1x2x8x4xf32> {sharding.sharding = #sharding.tensor<@mesh, [{}, {}, {"s", ?}, {}]>},
+                          %k: tensor<1x2x8x4xf32>, %v: tensor<1x2x8x4xf32>) -> (tensor<1x2x8x4xf32>, tensor<1x2x8x4xf32>) {
+  // CHECK: graph.attention {{.*}}causal = true{{.*}}[#sharding.tensor<@mesh, [{?}, {?}, {?}, {?}]>]
+  %a = graph.attention %q, %k, %v {causal = true, scale = 5.0e-01 : f64} : (tensor<1x2x8x4xf32>, tensor<1x2x8x4xf32>, tensor<1x2x8x4xf32>) -> tensor<1x2x8x4xf32>
+  // CHECK: graph.attention {{.*}}[#sharding.tensor<@mesh, [{?}, {?}, {"s", ?}, {?}]>]
+  %b = graph.attention %q, %k, %v {scale = 5.0e-01 : f64} : (tensor<1x2x8x4xf32>, tensor<1x2x8x4xf32>, tensor<1x2x8x4xf32>) -> tensor<1x2x8x4xf32>
+  return %a, %b : tensor<1x2x8x4xf32>, tensor<1x2x8x4xf32>
+}
