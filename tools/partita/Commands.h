@@ -18,10 +18,17 @@ namespace partita::tools {
 
 bool planSelected();
 int runPlan(mlir::MLIRContext &ctx);
+/// `partita run --mesh --strategy auto --cluster PRESET`.
+struct AutoStrategyOptions {
+  std::string strategy = "none"; ///< none | auto
+  std::string cluster;           ///< preset or JSON file
+  double solverTimeLimit = 60;   ///< seconds
+};
 /// `partita run --mesh` (RunDistributed.cpp).
 int runDistributed(mlir::MLIRContext &ctx, llvm::StringRef input, const RunOptions &run,
                    llvm::StringRef mesh, llvm::StringRef shardings, double collectiveTimeout,
-                   llvm::StringRef report, const ModelLoader &load);
+                   llvm::StringRef report, const ModelLoader &load,
+                   const AutoStrategyOptions &autoOpts);
 
 } // namespace partita::tools
 

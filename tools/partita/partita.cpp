@@ -48,6 +48,9 @@ static cl::SubCommand runCmd("run", "Run a model or artifact on the CPU");
 static cl::opt<std::string> runMesh("mesh", cl::desc("Run on a device mesh NAME=SIZE[,...] (one MPI rank per device)"), cl::value_desc("axes"), cl::sub(runCmd));
 static cl::opt<std::string> runShardings("shardings", cl::desc("Sharding annotations (JSON) for run --mesh"), cl::value_desc("file"), cl::sub(runCmd));
 static cl::opt<double> runCollectiveTimeout("collective-timeout", cl::desc("run --mesh: seconds one collective may take before every rank stops (0: no limit)"), cl::init(30), cl::value_desc("seconds"), cl::sub(runCmd));
+static cl::opt<std::string> runStrategy("strategy", cl::desc("run --mesh: none (default): the --shardings annotations; auto: choose the shardings by ILP (needs --cluster), --shardings kept as constraints"), cl::init("none"), cl::sub(runCmd));
+static cl::opt<std::string> runCluster("cluster", cl::desc("run --mesh --strategy auto: cluster preset (h100x8, h100-cluster, a100-megatron, cpu-local) or JSON file"), cl::sub(runCmd));
+static cl::opt<double> runSolverTimeLimit("solver-time-limit", cl::desc("run --strategy auto: seconds for the ILP"), cl::init(60), cl::sub(runCmd));
 static cl::opt<std::string> runReport("report", cl::desc("run --mesh: write the collectives of the partitioned program as JSON"), cl::value_desc("file"), cl::sub(runCmd));
 
 static cl::opt<std::string> inputPath(cl::Positional, cl::desc("<input>"),
@@ -265,9 +268,18 @@ int runCompileOrRun(MLIRContext &ctx) {
   run.seed = runSeed;
   run.printLimit = runPrintLimit;
   run.optLevel = runOptLevel;
-  if (!runMesh.empty())
+  if (!runMesh.empty()) {
+    partita::tools::AutoStrategyOptions autoOpts;
+    autoOpts.strategy = runStrategy;
+    autoOpts.cluster = runCluster;
+    autoOpts.solverTimeLimit = runSolverTimeLimit;
     return partita::tools::runDistributed(ctx, inputPath, run, runMesh, runShardings,
-                                          runCollectiveTimeout, runReport, load);
+                                          runCollectiveTimeout, runReport, load, autoOpts);
+  }
+  if (runStrategy != "none") {
+    llvm::errs() << "partita: error: run --strategy needs --mesh\n";
+    return 1;
+  }
   return partita::runRunCommand(ctx, inputPath, run, load);
 }
 
