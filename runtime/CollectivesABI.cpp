@@ -51,10 +51,16 @@ std::atomic<int64_t> gStartMs{0};
 std::atomic<int64_t> gTimeoutMs{30000};
 std::atomic<bool> gRunning{false}; ///< between init and shutdown
 std::atomic<bool> gReported{false};
+std::atomic<int64_t> gCollectiveNs{0}; ///< wall time inside collectives
 char gReportPath[1024];            ///< PARTITA_FAULT_REPORT, or empty
 int gInjectRank = -1;
 int64_t gInjectAt = -1;
 char gInjectMode[16] = "abort";
+
+int64_t nowNs() {
+  using namespace std::chrono;
+  return duration_cast<nanoseconds>(steady_clock::now().time_since_epoch()).count();
+}
 
 int64_t nowMs() {
   using namespace std::chrono;
@@ -224,6 +230,7 @@ void startFaultHandling(int rank) {
   gKind = nullptr;
   gReported = false;
   gRunning = true;
+  gCollectiveNs = 0;
   if (started)
     return;
   started = true;
@@ -275,7 +282,7 @@ void check(const char *what, bool ok) {
 } // namespace
 
 namespace partita::runtime {
-CollectiveScope::CollectiveScope(const char *kind, int group) {
+CollectiveScope::CollectiveScope(const char *kind, int group) : startNs(nowNs()) {
   int64_t n = gCount.fetch_add(1) + 1;
   gGroup = group;
   gStartMs = nowMs();
@@ -283,7 +290,10 @@ CollectiveScope::CollectiveScope(const char *kind, int group) {
   if (gRunning.load() && gInjectAt == n && gInjectRank == gRank.load())
     injectFault();
 }
-CollectiveScope::~CollectiveScope() { gKind = nullptr; }
+CollectiveScope::~CollectiveScope() {
+  gKind = nullptr;
+  gCollectiveNs += nowNs() - startNs;
+}
 
 void setGlobalCommunicator(std::unique_ptr<Communicator> c) { global() = std::move(c); }
 Communicator *globalCommunicator() { return global().get(); }
@@ -374,6 +384,8 @@ int32_t partita_runtime_add_group(const int32_t *axes, int32_t numAxes) {
     die(w, global()->error());
   return id;
 }
+
+double partita_runtime_collective_seconds(void) { return (double)gCollectiveNs.load() * 1e-9; }
 
 int32_t partita_runtime_rank(void) { return global() ? global()->rank() : 0; }
 

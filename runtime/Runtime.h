@@ -20,6 +20,9 @@ public:
   ~CollectiveScope();
   CollectiveScope(const CollectiveScope &) = delete;
   CollectiveScope &operator=(const CollectiveScope &) = delete;
+
+private:
+  int64_t startNs; ///< adds the scope's wall time to the rank's collective time
 };
 
 } // namespace partita::runtime

@@ -28,6 +28,7 @@
 
 #include <mpi.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -263,8 +264,7 @@ std::string tensorName(Value v) {
 /// program order (`index` = the runtime's collective number, see
 /// docs/runtime.md "Faults"), and the count and bytes per kind.
 /// bytes_per_rank = the local input block each rank sends.
-LogicalResult writeCollectivesReport(ModuleOp module, const MeshSpec &mesh, int64_t ranks,
-                                     StringRef path) {
+llvm::json::Object collectivesReport(ModuleOp module, const MeshSpec &mesh, int64_t ranks) {
   std::map<std::string, std::pair<int64_t, int64_t>> perKind; // count, bytes
   llvm::json::Array list;
   int64_t index = 0, total = 0;
@@ -313,12 +313,25 @@ LogicalResult writeCollectivesReport(ModuleOp module, const MeshSpec &mesh, int6
   root["counts"] = std::move(counts);
   root["bytes_per_rank_by_kind"] = std::move(bytesPerKind);
   root["total_bytes_per_rank"] = total;
+  return root;
+}
+
+/// Writes the report (a copy: it is written again with the timings).
+LogicalResult writeReport(const llvm::json::Object &root, StringRef path) {
   std::error_code ec;
   llvm::raw_fd_ostream os(path, ec);
-  if (ec)
-    return emitError(module.getLoc()) << "cannot write '" << path << "': " << ec.message();
-  os << llvm::formatv("{0:2}", llvm::json::Value(std::move(root))) << "\n";
+  if (ec) {
+    llvm::errs() << "partita: error: cannot write '" << path << "': " << ec.message() << "\n";
+    return failure();
+  }
+  os << llvm::formatv("{0:2}", llvm::json::Value(llvm::json::Object(root))) << "\n";
   return success();
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  size_t n = v.size();
+  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 } // namespace
@@ -393,9 +406,14 @@ int runDistributedCommand(MLIRContext &ctx, StringRef input, const DistributedOp
   pipeline += "sharding-propagate,sharding-partition";
   if (failed(runPipeline(*module, pipeline)))
     return 1;
-  if (!opts.reportFile.empty() && rank == 0 &&
-      failed(writeCollectivesReport(*module, *mesh, ranks, opts.reportFile)))
-    return 1;
+  // Written now (a run that fails still leaves it), and again with the
+  // timings once the steps have run.
+  llvm::json::Object report;
+  if (!opts.reportFile.empty() && rank == 0) {
+    report = collectivesReport(*module, *mesh, ranks);
+    if (failed(writeReport(report, opts.reportFile)))
+      return 1;
+  }
   // Each rank keeps only its blocks of the sharded weights.
   if (failed(runPipeline(*module, "sharding-localize-constants{rank=" +
                                       std::to_string(rank) + "}")))
@@ -481,9 +499,47 @@ int runDistributedCommand(MLIRContext &ctx, StringRef input, const DistributedOp
               blockOffsets(inLayouts[i], block.shape, rank, *mesh), /*toBlock=*/true);
     locals.push_back(std::move(block));
   }
+  // The step: once, or (--repeat N) one warm-up and N timed steps, each
+  // started together (MPI_Barrier, not counted as a collective). Per step,
+  // the wall time and the part of it inside collectives.
   std::vector<HostTensor> outs;
-  if (auto e = exec->run(locals, outs))
-    return fail("rank " + std::to_string(rank) + ": " + llvm::toString(std::move(e)));
+  std::vector<double> steps, inCollectives, compute;
+  for (unsigned i = 0; i <= opts.run.repeat; ++i) {
+    MPI_Barrier(MPI_COMM_WORLD);
+    double coll0 = partita_runtime_collective_seconds();
+    auto start = std::chrono::steady_clock::now();
+    if (auto e = exec->run(locals, outs))
+      return fail("rank " + std::to_string(rank) + ": " + llvm::toString(std::move(e)));
+    double step = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    double coll = partita_runtime_collective_seconds() - coll0;
+    if (i == 0 && opts.run.repeat)
+      continue; // warm-up
+    steps.push_back(step);
+    inCollectives.push_back(coll);
+    compute.push_back(step - coll);
+  }
+  // Per rank: median step, median time in collectives, median compute
+  // (step minus collectives), gathered to rank 0.
+  double mine[4] = {median(steps), median(inCollectives), median(compute),
+                    *std::min_element(steps.begin(), steps.end())};
+  std::vector<double> timings(rank == 0 ? 4 * ranks : 0);
+  MPI_Gather(mine, 4, MPI_DOUBLE, timings.data(), 4, MPI_DOUBLE, 0, MPI_COMM_WORLD);
+  if (!opts.reportFile.empty() && rank == 0) {
+    llvm::json::Array perRank;
+    for (int64_t r = 0; r < ranks; ++r) {
+      llvm::json::Object t;
+      t["rank"] = r;
+      t["step_seconds"] = timings[4 * r];
+      t["collective_seconds"] = timings[4 * r + 1];
+      t["compute_seconds"] = timings[4 * r + 2];
+      t["step_seconds_min"] = timings[4 * r + 3];
+      perRank.push_back(std::move(t));
+    }
+    report["timed_steps"] = (int64_t)steps.size();
+    report["rank_timings"] = std::move(perRank);
+    if (failed(writeReport(report, opts.reportFile)))
+      return 1;
+  }
 
   // Rank 0 assembles the global outputs.
   std::vector<HostTensor> assembled;

@@ -82,6 +82,9 @@ int32_t partita_runtime_rank(void);
  * environment's PARTITA_COLLECTIVE_TIMEOUT. A rank whose collective runs
  * longer prints one line and exits, and mpirun stops the others. */
 void partita_runtime_set_collective_timeout(double seconds);
+/* Wall seconds this rank has spent inside collectives (the entry points
+ * above, waiting for the other ranks included) since partita_runtime_init. */
+double partita_runtime_collective_seconds(void);
 void partita_runtime_shutdown(void);
 
 #ifdef __cplusplus

@@ -1,0 +1,119 @@
+#!/usr/bin/env python3
+"""Partition overhead: single-device step time vs per-rank compute on 2 ranks.
+
+For the GPT-style models of bench/cpu_vs_peers (6-layer d512 "small",
+12-layer d768 "large"; exported there with torch.onnx.export, cached under
+bench/out/cpu_vs_peers/<model>/), runs
+
+  partita run MODEL --inputs ids.npy --repeat N                       (single device)
+  partita run MODEL --inputs ids.npy --repeat N --mesh data=2  --shardings data.json  --report R.json
+  partita run MODEL --inputs ids.npy --repeat N --mesh model=2 --shardings model.json --report R.json
+
+and prints, from the report's rank_timings (per rank: median step, median
+time inside collectives, median compute = step - collectives):
+  sum/single   = sum over ranks of compute / single-device step
+  rank/(1/R)   = max over ranks of compute / (single-device step / ranks)   target <= 1.2
+  coll         = time inside collectives (max over ranks) and its share of the step
+
+Usage:
+  python3 bench/partition_overhead/run.py [--partita build/bin/partita] [--models small,large] [--repeat 5]
+The models must have been exported first (python3 bench/cpu_vs_peers/run.py).
+"""
+import argparse, json, os, re, subprocess, sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+CACHE = os.path.join(ROOT, "bench", "out", "cpu_vs_peers")
+OUT = os.path.join(ROOT, "bench", "out", "partition_overhead")
+
+
+def sh(cmd):
+    print("$ " + " ".join(cmd), flush=True)
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    if p.returncode:
+        sys.exit("bench: failed:\n" + p.stdout[-3000:] + p.stderr[-3000:])
+    return p.stdout
+
+
+def megatron_shardings(partita, model):
+    """Megatron for the exported weights: the weights of qkv and fc split by
+    columns (with their biases), of proj and out by rows. torch.onnx.export
+    names the (transposed) Linear weights onnx::MatMul_N, so they are found
+    through the MatMul that reads them (/blocks.I/NAME/MatMul)."""
+    text = sh([partita, "import", model])
+    locs = dict(re.findall(r'^(#loc\d+) = loc\("([^"]*)"', text, re.M))
+    consts = {}
+    for v, l in re.findall(r'^\s*(%\d+) = graph\.constant .* loc\((#loc\d+)\)$', text, re.M):
+        consts[v] = locs.get(l, "")
+    s = {}
+    for b, l in re.findall(r'^\s*%\d+ = graph\.matmul %\d+, (%\d+) .* loc\((#loc\d+)\)$', text, re.M):
+        m = re.match(r'/blocks\.(\d+)/(qkv|fc|proj|out)/MatMul', locs.get(l, ""))
+        if not m or not consts.get(b):
+            continue
+        i, kind = m.groups()
+        if kind in ("qkv", "fc"):
+            s[consts[b]] = [None, "model"]
+            s["blocks.%s.%s.bias" % (i, kind)] = ["model"]
+        else:
+            s[consts[b]] = ["model", None]
+    if not s:
+        sys.exit("bench: no Megatron weights found in " + model)
+    return {"mesh": {"model": 2}, "shardings": s}
+
+
+def step_ms(out):
+    m = re.search(r"step time: median ([0-9.]+) ms", out)
+    if not m:
+        sys.exit("bench: no step time in:\n" + out[-2000:])
+    return float(m.group(1))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--partita", default=os.path.join(ROOT, "build", "bin", "partita"))
+    ap.add_argument("--models", default="small,large")
+    ap.add_argument("--repeat", type=int, default=5)
+    args = ap.parse_args()
+    os.makedirs(OUT, exist_ok=True)
+    rows = []
+    for name in args.models.split(","):
+        d = os.path.join(CACHE, name)
+        model, ids = os.path.join(d, "model.onnx"), os.path.join(d, "ids.npy")
+        if not os.path.exists(model):
+            sys.exit("bench: %s missing: run python3 bench/cpu_vs_peers/run.py first" % model)
+        files = {
+            "data": {"mesh": {"data": 2}, "shardings": {"ids": ["data", None]}},
+            "model": megatron_shardings(args.partita, model),
+        }
+        base = [args.partita, "run", model, "--inputs", ids, "--repeat", str(args.repeat)]
+        single = step_ms(sh(base))
+        for axis, spec in files.items():
+            sf = os.path.join(OUT, "%s-%s.json" % (name, axis))
+            rf = os.path.join(OUT, "%s-%s-report.json" % (name, axis))
+            json.dump(spec, open(sf, "w"), indent=1)
+            sh(base + ["--print-limit", "0", "--mesh", axis + "=2", "--shardings", sf, "--report", rf])
+            r = json.load(open(rf))
+            t = r["rank_timings"]
+            compute = [x["compute_seconds"] * 1e3 for x in t]
+            coll = [x["collective_seconds"] * 1e3 for x in t]
+            step = [x["step_seconds"] * 1e3 for x in t]
+            n = len(t)
+            rows.append(dict(model=name, mesh=axis + "=2", single=single, step=max(step),
+                             compute=compute, coll=max(coll),
+                             counts=r["counts"], mib=r["total_bytes_per_rank"] / 2**20,
+                             sum_ratio=sum(compute) / single,
+                             rank_ratio=max(compute) / (single / n)))
+    print()
+    print("%-6s %-8s %9s %9s %17s %9s %7s %9s %10s  %s" % (
+        "model", "mesh", "single", "step", "compute r0/r1", "coll", "coll%", "sum/single",
+        "rank/(1/R)", "collectives (MiB/rank)"))
+    for r in rows:
+        print("%-6s %-8s %7.1fms %7.1fms %7.1f/%7.1fms %7.1fms %6.0f%% %10.2f %9.2f%s  %s (%.1f)" % (
+            r["model"], r["mesh"], r["single"], r["step"], r["compute"][0], r["compute"][1],
+            r["coll"], 100 * r["coll"] / r["step"], r["sum_ratio"], r["rank_ratio"],
+            "" if r["rank_ratio"] <= 1.2 else "!",
+            ",".join("%s=%d" % kv for kv in sorted(r["counts"].items())) or "none", r["mib"]))
+    print("\nrank/(1/R): max over ranks of compute / (single / ranks); target <= 1.2 ('!' = missed)")
+
+
+if __name__ == "__main__":
+    main()
