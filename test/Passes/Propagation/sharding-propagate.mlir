@@ -247,3 +247,18 @@ func.func @causal_queries(%q: tensor<1x2x8x4xf32> {sharding.sharding = #sharding
   %b = graph.attention %q, %k, %v {scale = 5.0e-01 : f64} : (tensor<1x2x8x4xf32>, tensor<1x2x8x4xf32>, tensor<1x2x8x4xf32>) -> tensor<1x2x8x4xf32>
   return %a, %b : tensor<1x2x8x4xf32>, tensor<1x2x8x4xf32>
 }
+
+// -----
+
+// Einsum: labels are factors (contracted ones are reductions); a slice
+// keeps the split of the dimensions it takes whole.
+sharding.mesh @mesh = <["a"=2, "b"=2]>
+// CHECK-LABEL: func.func @einsum_slice
+func.func @einsum_slice(%x: tensor<4x6x8xf32> {sharding.sharding = #sharding.tensor<@mesh, [{"a"}, {}, {"b"}]>},
+                        %w: tensor<8x5xf32>) -> (tensor<4x6x5xf32>, tensor<4x3x8xf32>) {
+  // CHECK: graph.einsum {{.*}}[#sharding.tensor<@mesh, [{"a", ?}, {?}, {?}], unreduced={"b"}>]
+  %e = graph.einsum %x, %w {equation = "bsk,kn->bsn"} : (tensor<4x6x8xf32>, tensor<8x5xf32>) -> tensor<4x6x5xf32>
+  // CHECK: graph.slice {{.*}}[#sharding.tensor<@mesh, [{"a", ?}, {?}, {"b", ?}]>]
+  %s = graph.slice %x {starts = array<i64: 0, 0, 0>, ends = array<i64: 4, 6, 8>, steps = array<i64: 1, 2, 1>} : (tensor<4x6x8xf32>) -> tensor<4x3x8xf32>
+  return %e, %s : tensor<4x6x5xf32>, tensor<4x3x8xf32>
+}
