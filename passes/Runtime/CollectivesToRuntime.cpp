@@ -105,8 +105,14 @@ private:
                       ArrayRef<Value> extra) {
     Location loc = op->getLoc();
     auto inType = cast<RankedTensorType>(input.getType());
+    // The runtime reads the input through a raw pointer, which bufferization
+    // cannot see: a to_buffer of `input` (which CSE may hoist to an earlier
+    // collective of the same tensor) says nothing about that later read, and
+    // the buffer may be overwritten in place before the call. A private copy
+    // taken here has no other user, so nothing writes into it.
+    Value copy = bufferization::AllocTensorOp::create(b, loc, inType, ValueRange{}, input);
     auto inBuf = bufferization::ToBufferOp::create(
-        b, loc, MemRefType::get(inType.getShape(), inType.getElementType()), input,
+        b, loc, MemRefType::get(inType.getShape(), inType.getElementType()), copy,
         /*read_only=*/true);
     auto outBuf = memref::AllocOp::create(
         b, loc, MemRefType::get(resultType.getShape(), resultType.getElementType()));
