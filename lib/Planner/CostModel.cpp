@@ -52,21 +52,6 @@ int64_t dim(Value v, int64_t i) {
   return rt.getDimSize(i);
 }
 
-std::string dtypeName(Type t) {
-  if (auto st = dyn_cast<ShapedType>(t))
-    t = st.getElementType();
-  if (t.isBF16())
-    return "bf16";
-  if (t.isF16())
-    return "f16";
-  if (t.isF32())
-    return "f32";
-  if (t.isF64())
-    return "f64";
-  if (auto it = dyn_cast<IntegerType>(t))
-    return "i" + std::to_string(it.getWidth());
-  return "f32";
-}
 
 double window(Operation *op) {
   double w = 1;
@@ -124,6 +109,22 @@ const llvm::StringSet<> &elementwiseOps() {
 }
 
 } // namespace
+
+std::string dtypeName(mlir::Type t) {
+  if (auto st = dyn_cast<ShapedType>(t))
+    t = st.getElementType();
+  if (t.isBF16())
+    return "bf16";
+  if (t.isF16())
+    return "f16";
+  if (t.isF32())
+    return "f32";
+  if (t.isF64())
+    return "f64";
+  if (auto it = dyn_cast<IntegerType>(t))
+    return "i" + std::to_string(it.getWidth());
+  return "f32";
+}
 
 double tensorBytes(Type type) {
   auto rt = dyn_cast<RankedTensorType>(type);

@@ -86,21 +86,6 @@ std::string layoutKey(const Layout &l) {
   return k;
 }
 
-std::string dtypeOf(Type t) {
-  if (auto st = dyn_cast<ShapedType>(t))
-    t = st.getElementType();
-  if (t.isBF16())
-    return "bf16";
-  if (t.isF16())
-    return "f16";
-  if (t.isF32())
-    return "f32";
-  if (t.isF64())
-    return "f64";
-  if (auto i = dyn_cast<IntegerType>(t))
-    return "i" + std::to_string(i.getWidth());
-  return "f32";
-}
 
 enum class Kind { Fixed, Source, Anchor, Follower };
 
@@ -495,7 +480,7 @@ void Solver::planOp(Operation *op, unsigned g, unsigned c, const SmallVector<Axi
     slot[c] = l;
   }
   double peak = cluster.device.flopsFor(
-      dtypeOf(op->getNumOperands() ? op->getOperand(0).getType() : op->getResult(0).getType()));
+      dtypeName(op->getNumOperands() ? op->getOperand(0).getType() : op->getResult(0).getType()));
   double time = std::max(peak > 0 ? flops / peak : 0.0, bytes / cluster.device.memoryBandwidth);
   auto &t = opTime[op];
   t.resize(n);

@@ -6,38 +6,14 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "FuzzContext.h"
 #include "partita/Import/Importer.h"
-#include "partita/InitAll.h"
-
-#include "mlir/IR/Diagnostics.h"
-#include "mlir/IR/DialectRegistry.h"
-#include "mlir/IR/MLIRContext.h"
 
 #include <cstddef>
 #include <cstdint>
 
-namespace {
-
-mlir::MLIRContext &fuzzContext() {
-  static mlir::MLIRContext *ctx = [] {
-    mlir::DialectRegistry registry;
-    partita::registerAllDialects(registry);
-    auto *c = new mlir::MLIRContext(registry,
-                                    mlir::MLIRContext::Threading::DISABLED);
-    c->loadAllAvailableDialects();
-    // Swallow every diagnostic: rejecting malformed input is the normal case.
-    c->getDiagEngine().registerHandler([](mlir::Diagnostic &) {
-      return mlir::success();
-    });
-    return c;
-  }();
-  return *ctx;
-}
-
-} // namespace
-
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  mlir::MLIRContext &ctx = fuzzContext();
+  mlir::MLIRContext &ctx = partita::fuzz::context();
   partita::ImportOptions options;
   options.warnOnDynamicDims = false;
   // A directory that does not exist, so relative external-data locations in

@@ -95,6 +95,10 @@ std::string costReportJson(const CostReport &report, const Cluster &cluster);
 std::string addCostToPlanJson(llvm::StringRef planJson, const CostReport &report,
                               const Cluster &cluster);
 /// "12.3 us", "4.56 ms", ... (3 significant digits).
+/// The element type's short name (f32, bf16, i64, ...) for reports and the
+/// cost tables; unknown types count as f32.
+std::string dtypeName(mlir::Type t);
+
 std::string formatSeconds(double s);
 /// "8192 B", "1.50 MiB", ...
 std::string formatBytes(double b);
