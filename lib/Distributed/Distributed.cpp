@@ -463,7 +463,7 @@ int runDistributedCommand(MLIRContext &ctx, StringRef input, const DistributedOp
   (*module)->removeAttr(collectives::kGroupsMeshAttr);
   StageTimer timer;
   timer.verbose = opts.run.compile.verbose;
-  if (failed(lowerToLLVM(*module, opts.run.compile, timer)))
+  if (failed(lowerToLLVM(*module, opts.run.compile, timer, &*localSig)))
     return 1;
   auto exec = Executor::create(*module, *localSig);
   if (!exec)
@@ -577,7 +577,7 @@ int runDistributedCommand(MLIRContext &ctx, StringRef input, const DistributedOp
       if (reference) {
         auto refSig = getSignature(*reference);
         StageTimer t2;
-        if (failed(refSig) || failed(lowerToLLVM(*reference, opts.run.compile, t2)))
+        if (failed(refSig) || failed(lowerToLLVM(*reference, opts.run.compile, t2, &*refSig)))
           return 1;
         auto refExec = Executor::create(*reference, *refSig);
         if (!refExec)

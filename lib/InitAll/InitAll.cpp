@@ -11,6 +11,7 @@
 #include "passes/Partition/Passes.h"
 #include "passes/Runtime/Passes.h"
 #include "dialects/Collectives/IR/CollectivesOps.h"
+#include "partita/Runtime/Compiler.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/Passes.h"
@@ -24,6 +25,9 @@ void partita::registerAllDialects(mlir::DialectRegistry &registry) {
                   mlir::tensor::TensorDialect, sharding::ShardingDialect,
                   collectives::CollectivesDialect>();
   sharding::registerGraphShardingRules(registry);
+  // The CPU backend's dialects (memref, bufferization, LLVM, ...), so
+  // partita-opt reads and runs its pipelines' input and output.
+  partita::registerCpuBackendDialects(registry);
 }
 
 void partita::registerAllPasses() {
@@ -39,4 +43,7 @@ void partita::registerAllPasses() {
   lowering::registerLoweringPasses();
   lowering::registerGraphToLinalgPipeline();
   mlir::registerLinalgElementwiseOpFusionPass();
+  // The CPU backend: partita-cpu-bufferize, partita-cpu-lower-to-llvm,
+  // partita-contractions-to-calls, partita-outline-loop-nests.
+  partita::registerCpuPipelines();
 }

@@ -20,7 +20,12 @@ namespace partita {
 
 static constexpr const char *kMeta = "artifact.json";
 static constexpr const char *kCode = "model.mlirbc";
+static constexpr const char *kWeights = "weights.bin";
 static constexpr const char *kFormat = "partita-cpu-artifact";
+static constexpr int kVersion = 2;
+/// Each weight starts at a multiple of this in weights.bin (a cache line;
+/// the mapping itself is page-aligned).
+static constexpr uint64_t kWeightAlign = 64;
 
 static std::string join(StringRef dir, const Twine &name) {
   SmallString<256> p(dir);
@@ -62,15 +67,38 @@ LogicalResult writeArtifact(StringRef dir, ModuleOp llvmModule,
   if (failed(specs(sig.inputs, "input", inputs)) ||
       failed(specs(sig.outputs, "output", outputs)))
     return failure();
+  // weights.bin: the outlined weights, back to back at aligned offsets.
+  json::Array weights;
+  std::string weightsPath = join(dir, kWeights);
+  std::error_code ec;
+  {
+    llvm::raw_fd_ostream os(weightsPath, ec);
+    if (ec)
+      return emitError(loc) << "cannot write '" << weightsPath << "': " << ec.message();
+    uint64_t offset = 0;
+    for (const WeightBuffer &w : sig.weights) {
+      uint64_t start = llvm::alignTo(offset, kWeightAlign);
+      os.write_zeros(start - offset);
+      os.write(reinterpret_cast<const char *>(w.data), w.numBytes);
+      offset = start + w.numBytes;
+      weights.push_back(json::Object{{"dtype", dtypeName(w.dtype)},
+                                     {"shape", json::Array(w.shape)},
+                                     {"offset", int64_t(start)},
+                                     {"bytes", int64_t(w.numBytes)}});
+    }
+    if (os.has_error())
+      return emitError(loc) << "cannot write '" << weightsPath << "': " << os.error().message();
+  }
   json::Object meta{{"format", kFormat},
-                    {"version", 1},
+                    {"version", kVersion},
                     {"source", source},
                     {"code", kCode},
                     {"entry", "_mlir_ciface_main"},
                     {"inputs", std::move(inputs)},
-                    {"outputs", std::move(outputs)}};
+                    {"outputs", std::move(outputs)},
+                    {"weights_file", kWeights},
+                    {"weights", std::move(weights)}};
 
-  std::error_code ec;
   llvm::raw_fd_ostream metaOs(join(dir, kMeta), ec);
   if (ec)
     return emitError(loc) << "cannot write '" << join(dir, kMeta) << "': " << ec.message();
@@ -80,6 +108,54 @@ LogicalResult writeArtifact(StringRef dir, ModuleOp llvmModule,
     return emitError(loc) << "cannot write '" << join(dir, kCode) << "': " << ec.message();
   if (failed(writeBytecodeToFile(llvmModule, codeOs)))
     return emitError(loc) << "cannot serialize the module as bytecode";
+  return success();
+}
+
+/// Maps weights.bin read-only and points each weight into it: the weights
+/// are paged in from the file as the code reads them, never copied.
+static LogicalResult readWeights(MLIRContext &ctx, StringRef dir, const json::Object &meta,
+                                 std::vector<WeightBuffer> &weights) {
+  const json::Array *list = meta.getArray("weights");
+  std::string path = join(dir, meta.getString("weights_file").value_or(kWeights));
+  Location loc = FileLineColLoc::get(&ctx, path, 0, 0);
+  if (!list)
+    return emitError(FileLineColLoc::get(&ctx, join(dir, kMeta), 0, 0))
+           << "malformed artifact metadata: no 'weights'";
+  if (list->empty())
+    return success();
+  auto file = llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
+                                          /*RequiresNullTerminator=*/false);
+  if (!file)
+    return emitError(loc) << "cannot read '" << path << "': " << file.getError().message();
+  std::shared_ptr<llvm::MemoryBuffer> mapped = std::move(*file);
+  StringRef bytes = mapped->getBuffer();
+  for (const json::Value &v : *list) {
+    const json::Object *o = v.getAsObject();
+    std::optional<DType> dt;
+    if (o && o->getString("dtype"))
+      dt = parseDType(*o->getString("dtype"));
+    const json::Array *shape = o ? o->getArray("shape") : nullptr;
+    std::optional<int64_t> offset = o ? o->getInteger("offset") : std::nullopt;
+    std::optional<int64_t> size = o ? o->getInteger("bytes") : std::nullopt;
+    if (!dt || !shape || !offset || !size || *offset < 0 || *size < 0)
+      return emitError(loc) << "malformed artifact metadata: bad entry in 'weights'";
+    WeightBuffer w;
+    w.dtype = *dt;
+    int64_t elements = 1;
+    for (const json::Value &d : *shape) {
+      w.shape.push_back(d.getAsInteger().value_or(-1));
+      elements *= w.shape.back();
+    }
+    if (elements < 0 || uint64_t(*size) != uint64_t(elements) * dtypeBytes(*dt) ||
+        uint64_t(*offset) + uint64_t(*size) > bytes.size() || *offset % dtypeBytes(*dt))
+      return emitError(loc) << "weight " << weights.size() << " (" << shapeString(w.shape)
+                            << " " << dtypeName(*dt) << ") does not fit in '" << path
+                            << "' (" << bytes.size() << " bytes): the artifact is damaged";
+    w.data = reinterpret_cast<const uint8_t *>(bytes.data()) + *offset;
+    w.numBytes = *size;
+    w.owner = mapped;
+    weights.push_back(std::move(w));
+  }
   return success();
 }
 
@@ -98,9 +174,14 @@ OwningOpRef<ModuleOp> readArtifact(MLIRContext &ctx, StringRef dir,
     return nullptr;
   }
   const json::Object *meta = parsed->getAsObject();
-  if (!meta || meta->getString("format") != StringRef(kFormat) ||
-      meta->getInteger("version") != 1) {
-    emitError(loc) << "not a " << kFormat << " version 1";
+  if (!meta || meta->getString("format") != StringRef(kFormat)) {
+    emitError(loc) << "not a " << kFormat;
+    return nullptr;
+  }
+  if (meta->getInteger("version") != kVersion) {
+    emitError(loc) << kFormat << " version " << meta->getInteger("version").value_or(0)
+                   << " is not supported (this Partita reads version " << kVersion
+                   << "); compile the model again";
     return nullptr;
   }
   auto readSpecs = [&](StringRef key, std::vector<TensorSpec> &out) -> LogicalResult {
@@ -131,7 +212,8 @@ OwningOpRef<ModuleOp> readArtifact(MLIRContext &ctx, StringRef dir,
     }
     return success();
   };
-  if (failed(readSpecs("inputs", sig.inputs)) || failed(readSpecs("outputs", sig.outputs)))
+  if (failed(readSpecs("inputs", sig.inputs)) || failed(readSpecs("outputs", sig.outputs)) ||
+      failed(readWeights(ctx, dir, *meta, sig.weights)))
     return nullptr;
   std::string code = join(dir, meta->getString("code").value_or(kCode));
   return parseSourceFile<ModuleOp>(code, &ctx);

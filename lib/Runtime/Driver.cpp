@@ -264,7 +264,7 @@ OwningOpRef<ModuleOp> compileInput(MLIRContext &ctx, StringRef input,
     return nullptr;
   timer.record("import", secondsSince(start));
   auto signature = getSignature(*module);
-  if (failed(signature) || failed(lowerToLLVM(*module, options, timer)))
+  if (failed(signature) || failed(lowerToLLVM(*module, options, timer, &*signature)))
     return nullptr;
   sig = std::move(*signature);
   return module;

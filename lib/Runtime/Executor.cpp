@@ -136,11 +136,14 @@ llvm::Error Executor::run(ArrayRef<HostTensor> inputs, std::vector<HostTensor> &
       outputs[i] = HostTensor(sig.outputs[i].dtype, sig.outputs[i].shape);
 
   std::vector<Descriptor> descs;
-  descs.reserve(inputs.size() + outputs.size());
+  descs.reserve(inputs.size() + sig.weights.size() + outputs.size());
   // The generated code only reads inputs (their arguments are marked
   // non-writable before bufferization).
   for (const HostTensor &t : inputs)
     descs.emplace_back(const_cast<uint8_t *>(t.data.data()), t.shape);
+  // Weights follow the inputs (outlineWeights); read-only like them.
+  for (const WeightBuffer &w : sig.weights)
+    descs.emplace_back(const_cast<uint8_t *>(w.data), w.shape);
   for (HostTensor &t : outputs)
     descs.emplace_back(t.data.data(), t.shape);
   // _mlir_ciface_main(desc0*, desc1*, ...): each packed argument is the

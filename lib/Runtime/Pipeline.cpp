@@ -136,6 +136,7 @@ void registerCpuPipelines() {
                              "CPU backend: bufferized linalg to the LLVM dialect",
                              buildCpuLowerToLLVMPipeline);
   registerContractionsToCallsPass();
+  registerOutlineLoopNestsPass();
 }
 
 static std::string nameOf(DictionaryAttr attrs, StringRef prefix, unsigned i) {
@@ -230,7 +231,7 @@ static LogicalResult runStage(ModuleOp module, StringRef stage,
 }
 
 LogicalResult lowerToLLVM(ModuleOp module, const CompileOptions &options,
-                          StageTimer &timer) {
+                          StageTimer &timer, ModelSignature *signature) {
   if (hasGraphOps(module)) {
     // The graph-to-linalg pipeline (composite expansion, the conversion,
     // elementwise fusion) when registered, else the bare conversion pass.
@@ -262,6 +263,13 @@ LogicalResult lowerToLLVM(ModuleOp module, const CompileOptions &options,
     return emitError(module.getLoc()) << "the module has no func.func @main to run";
   Builder b(module.getContext());
   func.setAllArgAttrs(ArrayRef<DictionaryAttr>{});
+  if (signature && options.weightMinBytes >= 0) {
+    auto start = std::chrono::steady_clock::now();
+    signature->weights.clear();
+    outlineWeights(func, options.weightMinBytes, signature->weights);
+    timer.record("outline-weights", std::chrono::duration<double>(
+                                        std::chrono::steady_clock::now() - start).count());
+  }
   func.setAllResultAttrs(ArrayRef<DictionaryAttr>{});
   for (unsigned i = 0; i < func.getNumArguments(); ++i)
     func.setArgAttr(i, "bufferization.writable", b.getBoolAttr(false));
@@ -284,10 +292,19 @@ LogicalResult lowerToLLVM(ModuleOp module, const CompileOptions &options,
   if (failed(runStage(module, "lower-to-llvm", options, timer, [&](OpPassManager &pm) {
         if (approximate)
           pm.addPass(createMathApproximationPass());
+        pm.addPass(createOutlineLoopNestsPass());
         buildCpuLowerToLLVMPipeline(pm);
         return success();
       })))
     return failure();
+  // Outlined loop nests (OutlineLoopNests.cpp) stay out of line: FuncToLLVM
+  // keeps neither func.func's no_inline nor private visibility as linkage.
+  module.walk([&](LLVM::LLVMFuncOp fn) {
+    if (fn->hasAttr("partita.outlined")) {
+      fn.setNoInline(true);
+      fn.setLinkage(LLVM::Linkage::Internal);
+    }
+  });
   // Conversions are partial: an op no pattern handled survives silently until
   // LLVM IR translation, with a less useful message. Name it here.
   // Prefer the real culprit over the casts left around it.

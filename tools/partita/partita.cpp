@@ -100,6 +100,11 @@ static cl::opt<unsigned> runOptLevel("opt-level", cl::desc("LLVM optimization le
 static cl::opt<bool> printIRAfterAll("print-ir-after-all",
                                      cl::desc("Print the IR after every pass"),
                                      cl::sub(compileCmd), cl::sub(runCmd));
+static cl::opt<bool> embedWeights(
+    "embed-weights", cl::Hidden,
+    cl::desc("Compile the weights into the code instead of passing them as arguments "
+             "(slower to compile, more memory; for comparison)"),
+    cl::sub(compileCmd), cl::sub(runCmd));
 static cl::opt<std::string> graphLowering("graph-lowering", cl::Hidden,
                                           cl::desc("Pass or pipeline that lowers the graph dialect"),
                                           cl::sub(compileCmd), cl::sub(runCmd));
@@ -251,6 +256,8 @@ int runCompileOrRun(MLIRContext &ctx) {
   compile.verbose = verbose;
   compile.printIRAfterAll = printIRAfterAll;
   compile.graphLoweringPass = graphLowering;
+  if (embedWeights)
+    compile.weightMinBytes = -1;
   if (compileCmd) {
     if (outputPath == "-") {
       llvm::errs() << "partita: error: compile needs -o ARTIFACT (a directory)\n";

@@ -11,6 +11,7 @@
 #define PARTITA_RUNTIME_COMPILER_H
 
 #include "partita/Runtime/Tensor.h"
+#include "partita/Runtime/Weights.h"
 
 #include "mlir/IR/BuiltinOps.h"
 
@@ -35,9 +36,11 @@ struct TensorSpec {
   std::optional<HostTensor> value;
 };
 
-/// @main's inputs and outputs, in order.
+/// @main's inputs and outputs, in order, and the weights lowerToLLVM turned
+/// into arguments: the compiled @main takes (inputs..., weights..., outputs...).
 struct ModelSignature {
   std::vector<TensorSpec> inputs, outputs;
+  std::vector<WeightBuffer> weights;
 };
 
 struct CompileOptions {
@@ -49,6 +52,9 @@ struct CompileOptions {
   /// pass registry; empty: `graph-to-linalg` if registered, else
   /// `convert-graph-to-linalg`.
   std::string graphLoweringPass;
+  /// Constants of @main with at least this many bytes become arguments
+  /// (Weights.h); negative: every constant stays in the code.
+  int64_t weightMinBytes = kDefaultWeightMinBytes;
 };
 
 /// Prints "  <stage>: <ms> ms" to stderr when verbose; collects the total.
@@ -78,9 +84,11 @@ void buildCpuLowerToLLVMPipeline(mlir::OpPassManager &pm);
 mlir::FailureOr<ModelSignature> getSignature(mlir::ModuleOp module);
 
 /// Lowers `module` in place to the LLVM dialect; @main gets
-/// `llvm.emit_c_interface`. Emits diagnostics on failure.
+/// `llvm.emit_c_interface`. With `signature`, @main's large constants become
+/// arguments recorded in `signature->weights` (options.weightMinBytes);
+/// without, they are compiled into the code. Emits diagnostics on failure.
 mlir::LogicalResult lowerToLLVM(mlir::ModuleOp module, const CompileOptions &options,
-                                StageTimer &timer);
+                                StageTimer &timer, ModelSignature *signature = nullptr);
 
 } // namespace partita
 

@@ -34,6 +34,11 @@ void registerContractionsToCallsPass();
 /// f32 math.exp/math.erf as polynomial approximations (MathApproximation.cpp).
 std::unique_ptr<mlir::Pass> createMathApproximationPass();
 
+/// Each top-level loop nest of a function into its own never-inlined function
+/// (pass argument `partita-outline-loop-nests`, OutlineLoopNests.cpp).
+std::unique_ptr<mlir::Pass> createOutlineLoopNestsPass();
+void registerOutlineLoopNestsPass();
+
 } // namespace partita
 
 extern "C" {
