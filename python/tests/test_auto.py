@@ -29,8 +29,10 @@ def test_auto_plans_costs_and_runs(rng):
     assert c.strategy == "auto"
     solver = c.plan.solver
     assert solver["status"] == "optimal" and solver["optimal"] and solver["ops"] > 0
-    # The solver split the batch (the cheapest plan here: no communication).
-    assert c.plan["y"].local_shape == (BATCH // 2, D) and c.plan.collectives == []
+    # The solver split the batch: each device computes half the rows with
+    # whole weights, no weight communication.
+    assert c.plan["h"].local_shape == (BATCH // 2, HIDDEN)
+    assert c.plan["w1"].local_shape == (D, HIDDEN)
     assert "sharding.constraint" in c.mlir("annotated")
     cost = c.plan.cost
     assert cost.cluster == "cpu-local" and cost.devices == 2
