@@ -20,10 +20,14 @@
 #include "partita/Diagnostics.h"
 #include "partita/Import/Importer.h"
 #include "partita/InitAll.h"
+#include "partita/Planner/CostModel.h"
+#include "partita/Planner/Solver.h"
 #include "partita/Runtime/Compiler.h"
 #include "partita/Runtime/Executor.h"
+#include "partita/Runtime/Npy.h"
 #include "partita/Runtime/Tensor.h"
 #include "partita/Sharding/Annotations.h"
+#include "partita/Sharding/Spmd.h"
 #include "passes/Graph/Passes.h"
 #include "passes/Propagation/Passes.h"
 
@@ -34,6 +38,8 @@
 #include "mlir/IR/OperationSupport.h"
 #include "mlir/Pass/PassManager.h"
 #include "llvm/Support/Error.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Format.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <cstring>
@@ -386,11 +392,179 @@ py::dict reshardBytes(const ReshardNeed &n) {
   return d;
 }
 
+/// The cluster the cost model and the solver use for `mesh`: a preset or
+/// JSON file; a mesh with more devices than the cluster shares them
+/// (planner::shareDevices), as `partita run --strategy auto` does. `note`
+/// says so.
+partita::planner::Cluster clusterFor(const std::string &name, int64_t devices,
+                                     std::string &note) {
+  std::string error;
+  auto c = partita::planner::loadCluster(name, error);
+  if (failed(c)) {
+    py::object cls = py::module_::import("partita._errors").attr("CompileError");
+    py::object exc = cls(error, name);
+    PyErr_SetObject(cls.ptr(), exc.ptr());
+    throw py::error_already_set();
+  }
+  if (int64_t k = partita::planner::shareDevices(*c, devices); k > 1)
+    note = "cluster '" + c->name + "' has " + std::to_string(c->numDevices() / k) +
+           " devices; the " + std::to_string(devices) + " devices of the mesh share them (" +
+           std::to_string(k) + " per device, each modeled as 1/" + std::to_string(k) +
+           " of a device)";
+  return std::move(*c);
+}
+
+[[noreturn]] void raiseCompileError(const std::string &message, const std::string &location) {
+  py::object cls = py::module_::import("partita._errors").attr("CompileError");
+  py::object exc = cls(message, location);
+  PyErr_SetObject(cls.ptr(), exc.ptr());
+  throw py::error_already_set();
+}
+
+py::object parseJson(const std::string &text) {
+  return py::module_::import("json").attr("loads")(text);
+}
+
+py::array toNumpy(const partita::HostTensor &t);
+std::vector<partita::HostTensor> toHostTensors(const partita::ModelSignature &sig,
+                                               const std::vector<py::array> &arrays);
+py::list specList(const std::vector<partita::TensorSpec> &specs);
+py::list defaultsOf(const partita::ModelSignature &sig);
+
+/// A compiled (annotated and propagated) model with its mesh: the modules
+/// the later stages start from. Owns its context.
+class Program {
+public:
+  Program(std::unique_ptr<MLIRContext> ctx, OwningOpRef<ModuleOp> annotated,
+          OwningOpRef<ModuleOp> propagated, bool conservative, std::string cluster,
+          int64_t devices)
+      : ctx(std::move(ctx)), annotated(std::move(annotated)),
+        propagated(std::move(propagated)), conservative(conservative),
+        clusterName(std::move(cluster)), devices(devices) {}
+
+  /// The SPMD program every rank runs (before the constants are localized
+  /// to one rank), as `partita run --mesh` builds it.
+  std::string partitioned() {
+    DiagCapture cap(*ctx);
+    OwningOpRef<ModuleOp> m(cast<ModuleOp>((*annotated)->clone()));
+    partita::SpmdOptions options;
+    options.conservative = conservative;
+    if (failed(partita::partitionSpmd(*m, options)))
+      cap.raise("SPMD partitioning failed");
+    return print(*m);
+  }
+
+  /// The cost model's prediction for the partitioned program on the
+  /// cluster: (report as a dict, text, note).
+  py::tuple cost() {
+    if (!costJson.empty())
+      return py::make_tuple(parseJson(costJson), costText, clusterNote);
+    DiagCapture cap(*ctx);
+    partita::planner::Cluster cluster = clusterFor(clusterName, devices, clusterNote);
+    // Cost what the plan shows: the propagated module, partitioned.
+    OwningOpRef<ModuleOp> m(cast<ModuleOp>((*propagated)->clone()));
+    if (failed(partita::runPassPipeline(*m, "sharding-partition")))
+      cap.raise("SPMD partitioning failed");
+    std::string error;
+    auto report = partita::planner::estimateCost(*m, cluster, error);
+    if (failed(report))
+      raiseCompileError(error, clusterName);
+    costJson = partita::planner::costReportJson(*report, cluster);
+    llvm::raw_string_ostream os(costText);
+    partita::planner::printCostReport(*report, cluster, os);
+    return py::make_tuple(parseJson(costJson), costText, clusterNote);
+  }
+
+  /// Writes the annotated module (its mesh, annotations and, with
+  /// strategy="auto", the solver's constraints) as MLIR text for the ranks.
+  void writeModel(const std::string &path) {
+    std::error_code ec;
+    llvm::raw_fd_ostream os(path, ec);
+    if (ec)
+      throw std::runtime_error("cannot write '" + path + "': " + ec.message());
+    annotated->print(os);
+  }
+
+  const partita::ModelSignature &signature() {
+    if (!sig) {
+      DiagCapture cap(*ctx);
+      OwningOpRef<ModuleOp> m(cast<ModuleOp>((*annotated)->clone()));
+      auto s = partita::getSignature(*m);
+      if (failed(s))
+        cap.raise("the model cannot run on the CPU backend");
+      sig = std::move(*s);
+    }
+    return *sig;
+  }
+  py::list inputs() { return specList(signature().inputs); }
+  py::list outputs() { return specList(signature().outputs); }
+  py::list defaults() { return defaultsOf(signature()); }
+
+  /// Writes `dir`/input_K.npy (bf16 converted from float32); returns the paths.
+  std::vector<std::string> writeInputs(const std::string &dir,
+                                       const std::vector<py::array> &arrays) {
+    std::vector<partita::HostTensor> tensors = toHostTensors(signature(), arrays);
+    std::vector<std::string> paths;
+    for (size_t i = 0; i < tensors.size(); ++i) {
+      paths.push_back(dir + "/input_" + std::to_string(i) + ".npy");
+      if (llvm::Error e = partita::writeNpyFile(paths.back(), tensors[i]))
+        throw std::runtime_error(llvm::toString(std::move(e)));
+    }
+    return paths;
+  }
+
+  /// Reads `dir`/output_K.npy, checked against the signature.
+  py::list readOutputs(const std::string &dir) {
+    py::list out;
+    const partita::ModelSignature &s = signature();
+    for (size_t i = 0; i < s.outputs.size(); ++i) {
+      std::string path = dir + "/output_" + std::to_string(i) + ".npy";
+      auto t = partita::readNpyFile(path);
+      if (!t) {
+        py::object cls = py::module_::import("partita._errors").attr("ExecutionError");
+        PyErr_SetString(cls.ptr(), ("the ranks wrote no output '" + s.outputs[i].name +
+                                    "': " + llvm::toString(t.takeError()))
+                                       .c_str());
+        throw py::error_already_set();
+      }
+      out.append(toNumpy(*t));
+    }
+    return out;
+  }
+
+private:
+  std::unique_ptr<MLIRContext> ctx;
+  OwningOpRef<ModuleOp> annotated, propagated;
+  bool conservative;
+  std::string clusterName;
+  int64_t devices;
+  std::optional<partita::ModelSignature> sig;
+  std::string costJson, costText, clusterNote;
+};
+
+py::dict solverSummary(const partita::planner::SolverResult &r) {
+  py::dict d;
+  d["ops"] = r.ops;
+  d["groups"] = r.groups;
+  d["tied_layers"] = r.tiedLayers;
+  d["variables"] = r.variables;
+  d["constraints"] = r.constraints;
+  d["predicted_time_s"] = r.predictedTime;
+  d["predicted_memory_bytes"] = r.predictedMemory;
+  d["solve_seconds"] = r.solveSeconds;
+  d["optimal"] = r.optimal;
+  d["timed_out"] = r.timedOut;
+  d["fits_budget"] = r.fitsBudget;
+  d["status"] = r.status;
+  return d;
+}
+
 py::dict plan(const std::string &kind, const std::string &source, const std::string &name,
               const InputShapes &shapes,
               const std::optional<std::vector<std::pair<std::string, int64_t>>> &mesh,
               const std::vector<Spec> &specs, bool conservative, bool explain,
-              bool composites, bool openOutputs) {
+              bool composites, bool openOutputs, const std::string &strategy,
+              const std::string &cluster, double solverTimeLimit) {
   auto ctx = newContext();
   DiagCapture cap(*ctx);
   OwningOpRef<ModuleOp> module =
@@ -400,9 +574,12 @@ py::dict plan(const std::string &kind, const std::string &source, const std::str
   out["summary"] = summarizeModule(*module);
 
   std::optional<partita::MeshSpec> meshSpec;
+  int64_t devices = 1;
   if (mesh) {
     meshSpec.emplace();
     meshSpec->axes = *mesh;
+    for (auto &[axis, size] : *mesh)
+      devices *= size;
   }
   partita::ShardingSpecs given;
   std::set<std::string> annotated;
@@ -437,9 +614,34 @@ py::dict plan(const std::string &kind, const std::string &source, const std::str
   bool hasMesh = !module->getOps<MeshOp>().empty();
   out["has_mesh"] = hasMesh;
   if (!hasMesh) {
+    if (strategy == "auto")
+      raiseCompileError("strategy='auto' needs a mesh: compile(model, mesh=Mesh({...}), "
+                        "strategy='auto')",
+                        name);
     out["diagnostics"] = cap.toPython();
     return out;
   }
+  if (!meshSpec)
+    if (auto m = module->lookupSymbol<MeshOp>("mesh"))
+      devices = m.getMesh().getNumDevices();
+  // strategy="auto": the solver turns every tensor the user left open into a
+  // constraint (the user's annotations stay as they are), as `partita plan
+  // --strategy auto` does; propagation then runs unchanged.
+  if (strategy == "auto") {
+    std::string note;
+    partita::planner::Cluster c = clusterFor(cluster, devices, note);
+    if (!note.empty())
+      out["cluster_note"] = note;
+    partita::planner::SolverOptions options;
+    options.timeLimit = solverTimeLimit;
+    std::string error;
+    auto solved = partita::planner::solveShardings(*module, c, options, error);
+    if (failed(solved))
+      raiseCompileError(error, name);
+    out["solver"] = solverSummary(*solved);
+    out["solved"] = print(*module);
+  }
+  OwningOpRef<ModuleOp> annotatedModule(cast<ModuleOp>((*module)->clone()));
   auto reshards = propagateShardings(*module, {conservative, explain});
   if (failed(reshards))
     cap.raise("sharding propagation failed");
@@ -454,6 +656,10 @@ py::dict plan(const std::string &kind, const std::string &source, const std::str
     sizes.append(reshardBytes(n));
   out["reshard_sizes"] = sizes;
   out["diagnostics"] = cap.toPython();
+  // The reshards point into `module`; they are done with.
+  reshards->clear();
+  out["program"] = Program(std::move(ctx), std::move(annotatedModule), std::move(module),
+                           conservative, cluster, devices);
   return out;
 }
 
@@ -496,6 +702,65 @@ py::tuple specTuple(const partita::TensorSpec &s) {
                         numpyName(s.dtype));
 }
 
+py::list specList(const std::vector<partita::TensorSpec> &specs) {
+  py::list l;
+  for (auto &s : specs)
+    l.append(specTuple(s));
+  return l;
+}
+
+py::array toNumpy(const partita::HostTensor &t) {
+  py::array a(py::dtype(numpyName(t.dtype)), t.shape);
+  if (t.dtype == partita::DType::BF16) {
+    auto *dst = static_cast<float *>(a.mutable_data());
+    auto *src = reinterpret_cast<const uint16_t *>(t.data.data());
+    for (int64_t k = 0; k < t.numElements(); ++k)
+      dst[k] = partita::bf16ToFloat(src[k]);
+  } else if (t.numBytes()) {
+    std::memcpy(a.mutable_data(), t.data.data(), t.numBytes());
+  }
+  return a;
+}
+
+/// Baked-in values of specialized inputs (None where there is none).
+py::list defaultsOf(const partita::ModelSignature &sig) {
+  py::list l;
+  for (auto &s : sig.inputs)
+    l.append(s.value ? toNumpy(*s.value) : py::object(py::none()));
+  return l;
+}
+
+/// `arrays`: C-contiguous numpy arrays already of numpyName(dtype) and the
+/// signature's shapes (the Python layer converts and checks).
+std::vector<partita::HostTensor> toHostTensors(const partita::ModelSignature &sig,
+                                               const std::vector<py::array> &arrays) {
+  if (arrays.size() != sig.inputs.size())
+    throw py::value_error("the model takes " + std::to_string(sig.inputs.size()) +
+                          " inputs, got " + std::to_string(arrays.size()));
+  std::vector<partita::HostTensor> ins;
+  for (size_t i = 0; i < arrays.size(); ++i) {
+    const partita::TensorSpec &s = sig.inputs[i];
+    partita::HostTensor t(s.dtype, s.shape);
+    const py::array &a = arrays[i];
+    bool bf16 = s.dtype == partita::DType::BF16;
+    size_t want = bf16 ? t.numElements() * 4 : t.numBytes();
+    if (!(a.flags() & py::array::c_style) || size_t(a.nbytes()) != want)
+      throw py::value_error("input '" + s.name + "': expected a C-contiguous " +
+                            numpyName(s.dtype) + " array of shape " +
+                            partita::shapeString(s.shape));
+    if (bf16) {
+      const float *src = static_cast<const float *>(a.data());
+      auto *dst = reinterpret_cast<uint16_t *>(t.data.data());
+      for (int64_t k = 0; k < t.numElements(); ++k)
+        dst[k] = floatToBf16(src[k]);
+    } else if (want) {
+      std::memcpy(t.data.data(), a.data(), want);
+    }
+    ins.push_back(std::move(t));
+  }
+  return ins;
+}
+
 class Executable {
 public:
   Executable(const std::string &kind, const std::string &source, const std::string &name,
@@ -519,53 +784,12 @@ public:
 
   std::string lowered() { return print(*module); }
 
-  py::list inputs() const {
-    py::list l;
-    for (auto &s : sig.inputs)
-      l.append(specTuple(s));
-    return l;
-  }
-  py::list outputs() const {
-    py::list l;
-    for (auto &s : sig.outputs)
-      l.append(specTuple(s));
-    return l;
-  }
-  /// Baked-in values of specialized inputs (None where there is none).
-  py::list defaults() const {
-    py::list l;
-    for (auto &s : sig.inputs)
-      l.append(s.value ? toNumpy(*s.value) : py::object(py::none()));
-    return l;
-  }
+  py::list inputs() const { return specList(sig.inputs); }
+  py::list outputs() const { return specList(sig.outputs); }
+  py::list defaults() const { return defaultsOf(sig); }
 
-  /// `arrays`: C-contiguous numpy arrays already of numpyName(dtype) and the
-  /// signature's shapes (the Python layer converts and checks).
   py::list run(const std::vector<py::array> &arrays) {
-    if (arrays.size() != sig.inputs.size())
-      throw py::value_error("the model takes " + std::to_string(sig.inputs.size()) +
-                            " inputs, got " + std::to_string(arrays.size()));
-    std::vector<partita::HostTensor> ins;
-    for (size_t i = 0; i < arrays.size(); ++i) {
-      const partita::TensorSpec &s = sig.inputs[i];
-      partita::HostTensor t(s.dtype, s.shape);
-      const py::array &a = arrays[i];
-      bool bf16 = s.dtype == partita::DType::BF16;
-      size_t want = bf16 ? t.numElements() * 4 : t.numBytes();
-      if (!(a.flags() & py::array::c_style) || size_t(a.nbytes()) != want)
-        throw py::value_error("input '" + s.name + "': expected a C-contiguous " +
-                              numpyName(s.dtype) + " array of shape " +
-                              partita::shapeString(s.shape));
-      if (bf16) {
-        const float *src = static_cast<const float *>(a.data());
-        auto *dst = reinterpret_cast<uint16_t *>(t.data.data());
-        for (int64_t k = 0; k < t.numElements(); ++k)
-          dst[k] = floatToBf16(src[k]);
-      } else if (want) {
-        std::memcpy(t.data.data(), a.data(), want);
-      }
-      ins.push_back(std::move(t));
-    }
+    std::vector<partita::HostTensor> ins = toHostTensors(sig, arrays);
     std::vector<partita::HostTensor> outs;
     std::string error;
     {
@@ -587,19 +811,6 @@ public:
   py::list diagnostics;
 
 private:
-  static py::array toNumpy(const partita::HostTensor &t) {
-    py::array a(py::dtype(numpyName(t.dtype)), t.shape);
-    if (t.dtype == partita::DType::BF16) {
-      auto *dst = static_cast<float *>(a.mutable_data());
-      auto *src = reinterpret_cast<const uint16_t *>(t.data.data());
-      for (int64_t k = 0; k < t.numElements(); ++k)
-        dst[k] = partita::bf16ToFloat(src[k]);
-    } else if (t.numBytes()) {
-      std::memcpy(a.mutable_data(), t.data.data(), t.numBytes());
-    }
-    return a;
-  }
-
   std::unique_ptr<MLIRContext> ctx;
   OwningOpRef<ModuleOp> module;
   partita::ModelSignature sig;
@@ -648,7 +859,19 @@ PYBIND11_MODULE(_core, m) {
         py::arg("input_shapes"), py::arg("mesh"), py::arg("specs"),
         py::arg("conservative") = false, py::arg("explain") = false,
         py::arg("composites") = false, py::arg("open_outputs") = true,
-        "Imports, annotates and propagates; returns the stages and the plan.");
+        py::arg("strategy") = "none", py::arg("cluster") = "cpu-local",
+        py::arg("solver_time_limit") = 60.0,
+        "Imports, annotates, (strategy='auto') solves and propagates; returns the "
+        "stages, the plan and (with a mesh) a Program.");
+  py::class_<Program>(m, "Program")
+      .def("partitioned", &Program::partitioned)
+      .def("cost", &Program::cost)
+      .def("write_model", &Program::writeModel, py::arg("path"))
+      .def("inputs", &Program::inputs)
+      .def("outputs", &Program::outputs)
+      .def("defaults", &Program::defaults)
+      .def("write_inputs", &Program::writeInputs, py::arg("dir"), py::arg("arrays"))
+      .def("read_outputs", &Program::readOutputs, py::arg("dir"));
   py::class_<Executable>(m, "Executable")
       .def(py::init<const std::string &, const std::string &, const std::string &,
                     const InputShapes &, bool>(),

@@ -11,13 +11,12 @@
 #include "partita/Runtime/Executor.h"
 #include "partita/Runtime/Npy.h"
 #include "partita/Sharding/Annotations.h"
+#include "partita/Sharding/Spmd.h"
 #include "passes/Runtime/Passes.h"
 #include "runtime/Runtime.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinOps.h"
-#include "mlir/Pass/PassManager.h"
-#include "mlir/Pass/PassRegistry.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/JSON.h"
@@ -207,15 +206,6 @@ std::optional<HostTensor> readTensor(MLIRContext &ctx, StringRef path) {
   return tensorFromAttr(*attr);
 }
 
-LogicalResult runPipeline(ModuleOp module, StringRef pipeline) {
-  PassManager pm(module.getContext(), ModuleOp::getOperationName());
-  std::string err;
-  llvm::raw_string_ostream os(err);
-  if (failed(parsePassPipeline(pipeline, pm, os)))
-    return emitError(module.getLoc()) << "cannot build '" << pipeline << "': " << err;
-  return pm.run(module);
-}
-
 /// "file:line:col", a NameLoc's name (with its child location), fused
 /// locations joined by " + "; "" when unknown.
 std::string locString(Location loc) {
@@ -388,8 +378,10 @@ int runDistributedCommand(MLIRContext &ctx, StringRef input, const DistributedOp
   std::string dataDir = (input + "/test_data_set_0").str();
   bool haveExpected = !opts.run.expectedFiles.empty() ||
                       (isDir && llvm::sys::fs::exists(dataDir + "/output_0.pb"));
-  if (opts.run.check && !haveExpected && rank == 0)
+  if (opts.run.check && !haveExpected && rank == 0) {
     reference = module->clone();
+    dropShardings(*reference); // an annotated .mlir, or the auto plan
+  }
 
   ShardingSpecs specs;
   if (!opts.shardingsFile.empty()) {
@@ -400,11 +392,9 @@ int runDistributedCommand(MLIRContext &ctx, StringRef input, const DistributedOp
   }
   if (failed(applyShardingAnnotations(*module, *mesh, specs, opts.shardingsFile)))
     return 1;
-  std::string pipeline;
-  if (PassInfo::lookup("graph-recognize-composites"))
-    pipeline += "graph-recognize-composites,";
-  pipeline += "sharding-propagate,sharding-partition";
-  if (failed(runPipeline(*module, pipeline)))
+  SpmdOptions spmd;
+  spmd.conservative = opts.conservative;
+  if (failed(partitionSpmd(*module, spmd)))
     return 1;
   // Written now (a run that fails still leaves it), and again with the
   // timings once the steps have run.
@@ -415,10 +405,9 @@ int runDistributedCommand(MLIRContext &ctx, StringRef input, const DistributedOp
       return 1;
   }
   // Each rank keeps only its blocks of the sharded weights.
-  if (failed(runPipeline(*module, "sharding-localize-constants{rank=" +
-                                      std::to_string(rank) + "}")))
+  if (failed(localizeConstants(*module, rank)))
     return 1;
-  if (failed(runPipeline(*module, "convert-collectives-to-runtime")))
+  if (failed(runPassPipeline(*module, "convert-collectives-to-runtime")))
     return 1;
 
   // Group table -> runtime ids.

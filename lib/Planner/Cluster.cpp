@@ -286,4 +286,27 @@ std::string resolveClusterPath(StringRef nameOrPath) {
 #endif
 }
 
+FailureOr<Cluster> loadCluster(StringRef nameOrPath, std::string &error) {
+  std::string path = resolveClusterPath(nameOrPath);
+  if (!llvm::sys::fs::exists(path) && path != nameOrPath) {
+    error = "unknown cluster preset '" + nameOrPath.str() +
+            "' (presets: h100x8, h100-cluster, a100-megatron, cpu-local; or give a JSON file)";
+    return failure();
+  }
+  return readClusterFile(path, error);
+}
+
+int64_t shareDevices(Cluster &cluster, int64_t ranks) {
+  int64_t devices = cluster.numDevices();
+  if (ranks <= devices || cluster.levels.empty())
+    return 1;
+  int64_t k = (ranks + devices - 1) / devices;
+  for (auto &[type, flops] : cluster.device.peakFlops)
+    flops /= k;
+  cluster.device.memoryBandwidth /= k;
+  cluster.device.memoryBytes /= k;
+  cluster.levels.front().size *= k;
+  return k;
+}
+
 } // namespace partita::planner

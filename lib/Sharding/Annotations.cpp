@@ -210,7 +210,20 @@ LogicalResult applyShardingAnnotations(ModuleOp module,
     names.push_back(b.getStringAttr(n));
     sizes.push_back(s);
   }
-  auto meshOp = MeshOp::create(b, module.getLoc(), "mesh", MeshAttr::get(ctx, names, sizes));
+  auto meshAttr = MeshAttr::get(ctx, names, sizes);
+  // A module that was annotated before (the Python frontend hands its ranks
+  // the annotated module) keeps its mesh when it is the same one, axis order
+  // included: the order numbers the ranks.
+  MeshOp meshOp = module.lookupSymbol<MeshOp>("mesh");
+  if (meshOp && meshOp.getMesh() != meshAttr) {
+    MeshSpec declared;
+    for (auto [n, s] : llvm::zip(meshOp.getMesh().getNames(), meshOp.getMesh().getSizes()))
+      declared.axes.push_back({n.str(), s});
+    return module.emitError() << "--mesh " << describe(*mesh) << " differs from the mesh "
+                              << describe(declared) << " declared in the module";
+  }
+  if (!meshOp)
+    meshOp = MeshOp::create(b, module.getLoc(), "mesh", meshAttr);
   auto meshRef = FlatSymbolRefAttr::get(meshOp.getSymNameAttr());
 
   // Index every named value once.

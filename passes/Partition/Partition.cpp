@@ -497,6 +497,16 @@ LogicalResult Partitioner::partition(func::FuncOp func) {
       auto s = cast<TensorShardingAttr>(op->getAttr("sharding"));
       auto type = globalType(in);
       Layout want = layoutOf(s, type.getRank());
+      // A constraint's open dimensions hold what propagation gave its result
+      // (an open output [{?}, {?}] after a batch-split value stays split, not
+      // all-gathered and sliced again); its unreduced axes stay its own.
+      if (isa<ConstraintOp>(op))
+        if (auto r = op->getAttrOfType<ArrayAttr>(kShardingsAttr); r && r.size() == 1)
+          if (auto propagated = dyn_cast<TensorShardingAttr>(r[0])) {
+            Layout refined = layoutOf(propagated, type.getRank());
+            refined.unreduced = want.unreduced;
+            want = refined;
+          }
       b.setInsertionPoint(op);
       local[op->getResult(0)] = {reshard(b, op->getLoc(), v, type, have, want), want};
       continue;

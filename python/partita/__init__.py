@@ -12,15 +12,17 @@ shardings, see the collectives, and run it (docs/python.md).
     c = pt.compile(g, mesh=pt.Mesh({"model": 2}))
     print(pt.visualize(c.plan)); y, = c.run({"x": np.ones((8, 16), np.float32)})
 
-Not implemented yet (they raise NotImplementedYetError): strategy="auto"
-(the auto-planner, issue 7) and multi-rank execution (partitioning and the
-MPI runtime, issue 5). run() executes the unpartitioned program on one CPU
-device.
+    y, = c.run({"x": np.ones((8, 16), np.float32)}, ranks=2)  # 2 MPI ranks
+
+run() executes the whole program on one CPU device; run(..., ranks=N) the
+partitioned program on N MPI ranks (the mesh's size). compile(...,
+strategy="auto") lets the auto-planner choose the shardings; plan.cost is the
+cost model's prediction.
 """
 
 from . import nn, ops
 from ._errors import CompileError, ExecutionError, NotImplementedYetError, PartitaError
-from .compiler import Compiled, Plan, Reshard, TensorSharding, compile
+from .compiler import Compiled, Cost, Plan, Reshard, TensorSharding, compile
 from .graph import Graph, Tensor, shard
 from .mesh import OPEN, Mesh, P, PartitionSpec, Replicate, Shard
 from .model import Model, annotate, from_torch, load_onnx
@@ -36,7 +38,7 @@ def supported_ops() -> list[str]:
 
 
 __all__ = [
-    "CompileError", "Compiled", "ExecutionError", "Graph", "Mesh", "Model",
+    "CompileError", "Compiled", "Cost", "ExecutionError", "Graph", "Mesh", "Model",
     "NotImplementedYetError", "OPEN", "P", "PartitaError", "PartitionSpec", "Plan",
     "Replicate", "Reshard", "Shard", "Tensor", "TensorSharding", "annotate", "compile",
     "from_torch", "load_onnx", "nn", "ops", "shard", "supported_ops", "visualize",

@@ -23,7 +23,20 @@ class CompileError(PartitaError):
 
 
 class ExecutionError(PartitaError, RuntimeError):
-    """Running compiled code failed (or its inputs do not fit the model)."""
+    """Running compiled code failed.
+
+    ``message`` is one line: for multi-rank runs the launcher's diagnostic
+    naming the failing rank and collective (``rank 1 failed (SIGABRT) in
+    collective #2 (all_reduce, group 0)``); ``lines`` every error line the
+    run printed, root cause first; ``returncode`` the launcher's exit status
+    (None for in-process runs or a timeout).
+    """
+
+    def __init__(self, message, lines=None, returncode=None):
+        self.message = message
+        self.lines = list(lines or [])
+        self.returncode = returncode
+        super().__init__(message)
 
 
 class NotImplementedYetError(PartitaError, NotImplementedError):

@@ -10,7 +10,7 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from . import _dtypes
-from ._errors import CompileError, ExecutionError, NotImplementedYetError
+from ._errors import CompileError, ExecutionError
 from .graph import Graph
 from .mesh import Mesh, PartitionSpec, as_mesh
 from .model import Model
@@ -21,7 +21,11 @@ def _core():
     return core
 
 
-STAGES = ("imported", "annotated", "propagated", "lowered")
+STAGES = ("imported", "annotated", "propagated", "partitioned", "lowered")
+STRATEGIES = ("none", "auto")
+#: The cluster the cost model and strategy="auto" assume unless told: this
+#: kind of machine, one CPU core per rank (cluster/cpu-local.json).
+DEFAULT_CLUSTER = "cpu-local"
 
 
 class TensorSharding:
@@ -97,10 +101,52 @@ class Reshard:
                 f"at {self.location}: {self.from_} -> {self.to}, {self.local_bytes} B/device)")
 
 
+class Cost:
+    """The cost model's prediction for the partitioned program on a cluster
+    (lib/Planner, docs/planner.md): per device, times in seconds, sizes in
+    bytes."""
+
+    def __init__(self, report: dict, text: str, note: str = ""):
+        self.report = report
+        self.cluster: str = report["cluster"]
+        self.device: str = report["device"]
+        self.devices: int = report["devices"]
+        #: compute_time + comm_time
+        self.step_time: float = report["step_time_s"]
+        #: roofline per op: max(FLOPs / peak, bytes / memory bandwidth)
+        self.compute_time: float = report["compute_time_s"]
+        #: alpha-beta time of the collectives
+        self.comm_time: float = report["comm_time_s"]
+        self.flops: float = report["flops_per_device"]
+        memory = report["memory"]
+        #: parameters + inputs + activations at the peak
+        self.peak_memory: float = memory["total_bytes"]
+        self.parameter_memory: float = memory["parameters_bytes"]
+        self.memory_capacity: float = memory["capacity_bytes"]
+        self.fits: bool = memory["fits"]
+        #: per layer group: compute_time_s, comm_time_s, flops, collectives, comm_bytes
+        self.layers: list[dict] = report["layers"]
+        #: each collective: kind, tensor, axes, group_size, bytes, link, time_s
+        self.collectives: list[dict] = report["collectives"]
+        #: the printed report (`partita plan --cost`)
+        self.text = text
+        #: set when the mesh has more devices than the cluster (they share)
+        self.note = note
+
+    def __str__(self):
+        return self.text
+
+    def __repr__(self):
+        return (f"Cost({self.cluster}: step {self.step_time:.3g} s = compute "
+                f"{self.compute_time:.3g} s + communication {self.comm_time:.3g} s, "
+                f"{self.peak_memory / 2**20:.2f} MiB per device)")
+
+
 class Plan:
     """Per-tensor shardings and the collectives they imply."""
 
-    def __init__(self, mesh: Mesh, plan_json: dict, sizes: list, text: str):
+    def __init__(self, mesh: Mesh, plan_json: dict, sizes: list, text: str, program=None,
+                 solver: dict | None = None):
         self.mesh = mesh
         self.tensors: dict[str, TensorSharding] = {
             t["name"]: TensorSharding(t, mesh) for t in plan_json.get("tensors", [])}
@@ -108,8 +154,21 @@ class Plan:
                                         zip(plan_json.get("reshards", []), sizes)]
         self.counts: dict[str, int] = dict(plan_json.get("counts", {}))
         self.text = text
-        #: predicted cost: needs the auto-planner's cost model (issue 7)
-        self.cost = None
+        #: strategy="auto": how the solve went (ops, groups, variables,
+        #: constraints, status, solve_seconds, predicted_time_s, ...); else None
+        self.solver = solver
+        self._program = program
+        self._cost: Cost | None = None
+
+    @property
+    def cost(self) -> Cost | None:
+        """Predicted step time (compute and communication) and memory per
+        device of the partitioned program on the compile's cluster; computed
+        on first use."""
+        if self._cost is None and self._program is not None:
+            report, text, note = self._program.cost()
+            self._cost = Cost(report, text, note)
+        return self._cost
 
     def count(self, collective: str) -> int:
         return sum(1 for r in self.reshards if r.collective == collective)
@@ -142,7 +201,7 @@ class Compiled:
     """The result of :func:`compile`: ``plan``, ``mlir(stage)``, ``run(inputs)``."""
 
     def __init__(self, model, kind, source, name, input_shapes, composites, mesh,
-                 result, keep, strategy):
+                 result, keep, strategy, conservative=False):
         self.model = model
         self.mesh = mesh
         self.strategy = strategy
@@ -151,30 +210,48 @@ class Compiled:
         self._result = result
         self._keep = keep  # temporary parameter files
         self._exe = None
+        self._program = result.get("program")  # None without a mesh
+        self._conservative = conservative
+        self._partitioned = None
         self.diagnostics = list(result.get("diagnostics", []))
+        if result.get("cluster_note"):
+            self.diagnostics.append({"severity": "note", "message": result["cluster_note"],
+                                     "location": "", "node": -1, "names": []})
         self.plan: Plan | None = None
         if result.get("has_mesh"):
             self.plan = Plan(mesh, json.loads(result["plan_json"]),
-                             result.get("reshard_sizes", []), result["plan_text"])
+                             result.get("reshard_sizes", []), result["plan_text"],
+                             self._program, result.get("solver"))
 
     @property
     def stages(self) -> tuple[str, ...]:
         return STAGES
 
     def mlir(self, stage: str = "propagated") -> str:
-        """MLIR text after a stage: imported, annotated, propagated (the same
-        as annotated without a mesh) or lowered (LLVM dialect; compiles
-        on first use). Large constants are elided."""
-        if stage in ("imported", "annotated"):
+        """MLIR text after a stage: imported, annotated (with strategy="auto"
+        the solver's constraints included), propagated (the same as annotated
+        without a mesh), partitioned (the SPMD program every rank runs: local
+        shapes, explicit collectives; needs a mesh) or lowered (LLVM dialect
+        of the single-device program; compiles on first use). Large
+        constants are elided."""
+        if stage == "imported":
             return self._result[stage]
+        if stage == "annotated":
+            return self._result.get("solved", self._result["annotated"])
         if stage == "propagated":
             return self._result.get("propagated", self._result["annotated"])
         if stage == "lowered":
             return self._executable().lowered()
         if stage == "partitioned":
-            raise NotImplementedYetError(
-                "the 'partitioned' stage needs the SPMD partitioner (issue 5), which does "
-                "not exist yet; 'propagated' shows the per-tensor shardings")
+            if self._program is None:
+                raise ValueError("the 'partitioned' stage needs a mesh: "
+                                 "compile(model, mesh=Mesh({...}))")
+            if self._partitioned is None:
+                try:
+                    self._partitioned = self._program.partitioned()
+                except CompileError as e:
+                    raise _relocate(e, self.model) from None
+            return self._partitioned
         raise ValueError(f"unknown stage {stage!r} (expected one of {', '.join(STAGES)})")
 
     def _executable(self):
@@ -194,67 +271,101 @@ class Compiled:
     def output_names(self) -> list[str]:
         return [n for n, *_ in self._executable().outputs()]
 
-    def run(self, inputs=None, *, ranks: int = 1) -> list[np.ndarray]:
-        """Runs the whole program on one CPU device, in-process.
+    def run(self, inputs=None, *, ranks: int = 1, collective_timeout: float = 30.0,
+            timeout: float | None = 600.0) -> list[np.ndarray]:
+        """Runs the program and returns its outputs as numpy arrays, in order.
 
         ``inputs``: a dict name -> array, a list in input order, or one array.
         Arrays are converted to the model's dtypes where numpy allows it
         ("same_kind" casting); inputs the importer specialized may be left out.
-        Returns the outputs as numpy arrays, in order.
 
-        ``ranks > 1`` (multi-device execution) needs the partitioner and the
-        launcher, which do not exist yet: it raises NotImplementedYetError.
+        ``ranks=1`` runs the whole (unpartitioned) program on one CPU device,
+        in-process. ``ranks=N`` (N = the mesh's size) runs the partitioned
+        program on N MPI ranks, one per device, through the ``partita``
+        executable's launcher (``partita run --mesh``): each rank gets its
+        blocks of the inputs and weights, the outputs are gathered whole. A
+        failing rank raises ExecutionError with the launcher's one-line
+        diagnostic; a collective that waits longer than
+        ``collective_timeout`` seconds stops every rank, and the whole run
+        is stopped after ``timeout`` seconds (None: no limit).
         """
-        if ranks != 1:
-            raise NotImplementedYetError(
-                f"running on {ranks} ranks needs SPMD partitioning and the multi-rank "
-                f"runtime (issue 5), which do not exist yet; run(inputs) executes the "
-                f"unpartitioned program on one CPU device")
+        if isinstance(ranks, bool) or not isinstance(ranks, int) or ranks < 1:
+            raise ValueError(f"ranks must be a positive integer, got {ranks!r}")
+        if ranks > 1:
+            if self.mesh is None or self._program is None:
+                raise ValueError(f"ranks={ranks} needs a mesh of {ranks} devices: "
+                                 f"compile(model, mesh=Mesh({{...}}))")
+            if ranks != self.mesh.size:
+                raise ValueError(f"ranks={ranks} does not match the mesh {self.mesh} of "
+                                 f"{self.mesh.size} devices (one rank per device)")
+            program = self._program
+            try:
+                specs, defaults = program.inputs(), program.defaults()
+            except CompileError as e:
+                raise _relocate(e, self.model) from None
+            arrays = _convert_inputs(specs, defaults, inputs)
+            from ._launch import run_ranks
+            return run_ranks(program, self.mesh, arrays, conservative=self._conservative,
+                             collective_timeout=collective_timeout, timeout=timeout)
         exe = self._executable()
-        specs = exe.inputs()
-        defaults = exe.defaults()
-        names = [s[0] for s in specs]
-        if inputs is None:
-            inputs = {}
-        if isinstance(inputs, np.ndarray):
-            inputs = [inputs]
-        if isinstance(inputs, Mapping):
-            unknown = [k for k in inputs if k not in names]
-            if unknown:
-                raise ValueError(f"unknown input{'s' if len(unknown) > 1 else ''} "
-                                 f"{', '.join(map(repr, unknown))}; the model takes "
-                                 f"{', '.join(map(repr, names)) or 'no inputs'}")
-            values = [inputs.get(n) for n in names]
-        elif isinstance(inputs, Sequence):
-            if len(inputs) > len(names):
-                raise ValueError(f"the model takes {len(names)} inputs "
-                                 f"({', '.join(names)}), got {len(inputs)}")
-            values = list(inputs) + [None] * (len(names) - len(inputs))
-        else:
-            raise TypeError("inputs must be a dict of arrays, a list of arrays or an array")
-        arrays = []
-        for (name, dtype, shape, npname), value, default in zip(specs, values, defaults):
-            if value is None:
-                if default is None:
-                    raise ValueError(f"missing input {name!r} ({_dtypes.canonical(dtype)}, "
-                                     f"shape {tuple(shape)})")
-                value = default
-            arr = np.asarray(value)
-            want = np.dtype(npname)
-            if arr.dtype != want:
-                if not np.can_cast(arr.dtype, want, casting="same_kind"):
-                    raise ValueError(f"input {name!r} has dtype {arr.dtype}, the model "
-                                     f"expects {want} ({_dtypes.canonical(dtype)})")
-                arr = arr.astype(want)
-            if tuple(arr.shape) != tuple(shape):
-                raise ValueError(f"input {name!r} has shape {tuple(arr.shape)}, the model "
-                                 f"expects {tuple(shape)}")
-            arrays.append(np.ascontiguousarray(arr))
-        return exe.run(arrays)
+        return exe.run(_convert_inputs(exe.inputs(), exe.defaults(), inputs))
 
     def __repr__(self):
         return (f"Compiled({self._name!r}, mesh={self.mesh}, "
                 f"{'plan: ' + repr(self.plan) if self.plan else 'no plan'})")
+
+
+def _convert_inputs(specs, defaults, inputs) -> list[np.ndarray]:
+    """The run() inputs as C-contiguous arrays of the model's dtypes, in order."""
+    names = [s[0] for s in specs]
+    if inputs is None:
+        inputs = {}
+    if isinstance(inputs, np.ndarray):
+        inputs = [inputs]
+    if isinstance(inputs, Mapping):
+        unknown = [k for k in inputs if k not in names]
+        if unknown:
+            raise ValueError(f"unknown input{'s' if len(unknown) > 1 else ''} "
+                             f"{', '.join(map(repr, unknown))}; the model takes "
+                             f"{', '.join(map(repr, names)) or 'no inputs'}")
+        values = [inputs.get(n) for n in names]
+    elif isinstance(inputs, Sequence):
+        if len(inputs) > len(names):
+            raise ValueError(f"the model takes {len(names)} inputs "
+                             f"({', '.join(names)}), got {len(inputs)}")
+        values = list(inputs) + [None] * (len(names) - len(inputs))
+    else:
+        raise TypeError("inputs must be a dict of arrays, a list of arrays or an array")
+    arrays = []
+    for (name, dtype, shape, npname), value, default in zip(specs, values, defaults):
+        if value is None:
+            if default is None:
+                raise ValueError(f"missing input {name!r} ({_dtypes.canonical(dtype)}, "
+                                 f"shape {tuple(shape)})")
+            value = default
+        arr = np.asarray(value)
+        want = np.dtype(npname)
+        if arr.dtype != want:
+            if not np.can_cast(arr.dtype, want, casting="same_kind"):
+                raise ValueError(f"input {name!r} has dtype {arr.dtype}, the model "
+                                 f"expects {want} ({_dtypes.canonical(dtype)})")
+            arr = arr.astype(want)
+        if tuple(arr.shape) != tuple(shape):
+            raise ValueError(f"input {name!r} has shape {tuple(arr.shape)}, the model "
+                             f"expects {tuple(shape)}")
+        arrays.append(np.ascontiguousarray(arr))
+    return arrays
+
+
+def _cluster_path(cluster: str) -> str:
+    """A preset installed with the package (partita/cluster/NAME.json) when
+    there is one; else the name as given (the compiler finds the source
+    tree's presets, or reads the file)."""
+    if os.path.exists(cluster) or "/" in cluster or cluster.endswith(".json"):
+        return cluster
+    installed = os.path.join(os.path.dirname(os.path.abspath(__file__)), "cluster",
+                             cluster + ".json")
+    return installed if os.path.isfile(installed) else cluster
 
 
 def _source_of(model, keep: list):
@@ -285,23 +396,26 @@ def _relocate(e: CompileError, model) -> CompileError:
     return e
 
 
-def compile(model, mesh=None, strategy: str = "none", *, conservative: bool = False,
-            explain: bool = False) -> Compiled:
+def compile(model, mesh=None, strategy: str = "none", *, cluster: str = DEFAULT_CLUSTER,
+            conservative: bool = False, explain: bool = False,
+            solver_time_limit: float = 60.0) -> Compiled:
     """Compiles ``model`` (a :class:`Graph` or a loaded :class:`Model`).
 
     ``mesh``: a :class:`Mesh` or dict (default: the model's). With a mesh the
     annotations are propagated to every tensor and the plan lists the
     collectives; outputs nobody annotated stay open (any layout, but reduced).
-    ``strategy="none"`` uses only the annotations; ``"auto"`` (the
-    auto-planner) does not exist yet and raises NotImplementedYetError.
+    ``strategy="none"`` uses only the annotations; ``"auto"`` runs the
+    auto-planner first: an ILP (GLPK) picks a sharding for every tensor the
+    annotations leave open, minimizing the predicted step time within the
+    cluster's memory per device; the annotations are kept as constraints.
+    ``cluster``: a preset (``cpu-local``, ``h100x8``, ``h100-cluster``,
+    ``a100-megatron``) or a cluster JSON file, used by the solver and by
+    ``plan.cost``; a mesh larger than the cluster shares its devices.
+    ``solver_time_limit``: seconds for the ILP (then its best plan so far).
     ``conservative`` resolves conflicts by the common prefix; ``explain``
     records a remark per reshard in ``diagnostics``.
     """
-    if strategy == "auto":
-        raise NotImplementedYetError(
-            "strategy='auto' needs the auto-planner (issue 7), which does not exist yet; "
-            "annotate tensors (shard/annotate) and use strategy='none'")
-    if strategy != "none":
+    if strategy not in STRATEGIES:
         raise ValueError(f"unknown strategy {strategy!r} (expected 'none' or 'auto')")
     mesh = as_mesh(mesh) if mesh is not None else getattr(model, "mesh", None)
     annotations = dict(getattr(model, "annotations", {}))
@@ -310,6 +424,9 @@ def compile(model, mesh=None, strategy: str = "none", *, conservative: bool = Fa
         raise CompileError(f"sharding annotations (e.g. on '{first}') need a mesh: "
                            f"compile(model, mesh=Mesh({{...}}))",
                            getattr(model, "name", ""))
+    if strategy == "auto" and mesh is None:
+        raise CompileError("strategy='auto' needs a mesh: compile(model, "
+                           "mesh=Mesh({...}), strategy='auto')", getattr(model, "name", ""))
     keep: list = []
     kind, source, name, input_shapes, composites = _source_of(model, keep)
     specs = [(n, s.dims(), -1 if s.priority is None else s.priority)
@@ -317,8 +434,9 @@ def compile(model, mesh=None, strategy: str = "none", *, conservative: bool = Fa
     try:
         result = _core().plan(kind, source, name, input_shapes,
                               mesh._pairs() if mesh is not None else None, specs,
-                              conservative, explain, composites)
+                              conservative, explain, composites, True, strategy,
+                              _cluster_path(cluster), float(solver_time_limit))
     except CompileError as e:
         raise _relocate(e, model) from None
     return Compiled(model, kind, source, name, input_shapes, composites, mesh, result,
-                    keep, strategy)
+                    keep, strategy, conservative)

@@ -88,6 +88,10 @@ class Mesh:
     def _pairs(self) -> list[tuple[str, int]]:
         return list(self._axes)
 
+    def flag(self) -> str:
+        """The CLI's spelling, ``data=2,model=2`` (``partita run --mesh``)."""
+        return ",".join(f"{n}={s}" for n, s in self._axes)
+
     def __eq__(self, other) -> bool:
         return isinstance(other, Mesh) and self._axes == other._axes
 

@@ -95,22 +95,32 @@ def test_annotations_need_a_mesh():
         pt.compile(g)
 
 
-def test_strategy_auto_is_not_implemented():
-    with pytest.raises(pt.NotImplementedYetError, match="auto-planner") as e:
-        pt.compile(small_graph(), mesh={"model": 2}, strategy="auto")
-    assert isinstance(e.value, NotImplementedError)
-    with pytest.raises(ValueError, match="unknown strategy"):
+def test_bad_strategy_and_stage():
+    with pytest.raises(ValueError, match="unknown strategy 'greedy'"):
         pt.compile(small_graph(), strategy="greedy")
-
-
-def test_multi_rank_run_is_not_implemented():
+    with pytest.raises(pt.CompileError, match="strategy='auto' needs a mesh"):
+        pt.compile(small_graph(), strategy="auto")
+    with pytest.raises(pt.CompileError, match="unknown cluster preset 'h200x9'"):
+        pt.compile(small_graph(), mesh={"model": 2}, strategy="auto", cluster="h200x9")
     c = pt.compile(small_graph(), mesh={"model": 2})
-    with pytest.raises(NotImplementedError, match="issue 5"):
-        c.run({"x": np.zeros((8, 16), np.float32)}, ranks=2)
-    with pytest.raises(pt.NotImplementedYetError, match="partitioner"):
-        c.mlir("partitioned")
     with pytest.raises(ValueError, match="unknown stage"):
         c.mlir("optimized")
+    with pytest.raises(ValueError, match="'partitioned' stage needs a mesh"):
+        pt.compile(small_graph()).mlir("partitioned")
+
+
+def test_ranks_must_match_the_mesh():
+    x = {"x": np.zeros((8, 16), np.float32)}
+    c = pt.compile(small_graph(), mesh={"model": 2})
+    with pytest.raises(ValueError, match=r"ranks=3 does not match the mesh .* of 2 devices"):
+        c.run(x, ranks=3)
+    with pytest.raises(ValueError, match="positive integer"):
+        c.run(x, ranks=0)
+    with pytest.raises(ValueError, match="ranks=2 needs a mesh"):
+        pt.compile(small_graph()).run(x, ranks=2)
+    # Bad inputs are caught before any rank starts.
+    with pytest.raises(ValueError, match="shape"):
+        c.run({"x": np.zeros((8, 15), np.float32)}, ranks=2)
 
 
 def test_bad_run_inputs():
@@ -159,3 +169,40 @@ def test_builder_misuse():
         x + other
     with pytest.raises(TypeError, match="truth value"):
         bool(x > 0.0)
+
+
+def megatron_graph():
+    g = small_graph()
+    pt.annotate(g, {"w1": P(None, "model"), "w2": P("model", None)})
+    return pt.compile(g, mesh={"model": 2})
+
+
+@pytest.mark.parametrize("mode,line", [
+    ("abort", r"^rank 1 failed \(SIGABRT\) in collective #1 \(all_reduce, group 0\)$"),
+    ("exit", r"^rank 1 exited in collective #1 \(all_reduce, group 0\) before the run finished$"),
+])
+def test_a_failing_rank_raises_its_diagnostic(monkeypatch, mode, line):
+    c = megatron_graph()
+    # docs/runtime.md, "Faults": rank 1 fails on entering its first collective.
+    monkeypatch.setenv("PARTITA_FAULT_INJECT", f"rank:1,collective:1,mode:{mode}")
+    with pytest.raises(pt.ExecutionError, match=line) as e:
+        c.run({"x": np.ones((8, 16), np.float32)}, ranks=2)
+    assert "\n" not in str(e.value)
+    assert e.value.returncode != 0
+    assert any("the run on 2 ranks failed" in l for l in e.value.lines)
+
+
+def test_a_stuck_rank_is_stopped(monkeypatch):
+    c = megatron_graph()
+    x = {"x": np.ones((8, 16), np.float32)}
+    monkeypatch.setenv("PARTITA_FAULT_INJECT", "rank:0,collective:1,mode:hang")
+    # The other rank's collective times out and every rank stops.
+    with pytest.raises(pt.ExecutionError, match=r"collective #1 \(all_reduce, group 0\) "
+                                                 r"timed out after 1\.0 s"):
+        c.run(x, ranks=2, collective_timeout=1.0)
+    # Without a collective timeout, run()'s own limit stops them all.
+    with pytest.raises(pt.ExecutionError, match="did not finish within 2 s"):
+        c.run(x, ranks=2, collective_timeout=0, timeout=2)
+    monkeypatch.delenv("PARTITA_FAULT_INJECT")
+    (y,) = c.run(x, ranks=2)  # nothing left behind
+    assert y.shape == (8, 16) and np.all(y == 16 * 32)

@@ -43,14 +43,23 @@ def test_onnx_data_parallel(tmp_path, rng):
     x = rng.standard_normal((4, 8)).astype(np.float32)
     (y,) = c.run({"x": x})
     np.testing.assert_allclose(y, np.maximum(x @ w1, 0) @ w2, rtol=1e-5, atol=1e-5)
+    # On 2 ranks: each holds 2 rows of x and computes its 2 rows of y, no
+    # collective in between; the gathered result is the single-device one.
+    spmd = c.mlir("partitioned")
+    assert "tensor<2x8xf32>" in spmd and "collectives.all_" not in spmd
+    (y2,) = c.run([x], ranks=2)
+    np.testing.assert_allclose(y2, y, rtol=1e-6, atol=1e-6)
 
 
 def test_onnx_megatron_by_name(tmp_path, rng):
     path = str(tmp_path / "mlp.onnx")
-    make_mlp_onnx(path, rng)
+    w1, w2 = make_mlp_onnx(path, rng)
     m = pt.annotate(pt.load_onnx(path), {"W1": P(None, "model"), "W2": P("model", None)})
-    plan = pt.compile(m, mesh={"model": 2}).plan
-    assert plan.count("all_reduce") == 1
+    c = pt.compile(m, mesh={"model": 2})
+    assert c.plan.count("all_reduce") == 1
+    x = rng.standard_normal((4, 8)).astype(np.float64)  # cast to f32 like run()
+    (y,) = c.run({"x": x}, ranks=2)
+    np.testing.assert_allclose(y, np.maximum(x @ w1, 0) @ w2, rtol=1e-5, atol=1e-5)
 
 
 def _backend_case(name):

@@ -27,7 +27,7 @@ struct AutoStrategyOptions {
 /// `partita run --mesh` (RunDistributed.cpp).
 int runDistributed(mlir::MLIRContext &ctx, llvm::StringRef input, const RunOptions &run,
                    llvm::StringRef mesh, llvm::StringRef shardings, double collectiveTimeout,
-                   llvm::StringRef report, const ModelLoader &load,
+                   llvm::StringRef report, bool conservative, const ModelLoader &load,
                    const AutoStrategyOptions &autoOpts);
 
 } // namespace partita::tools

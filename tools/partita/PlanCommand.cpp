@@ -104,14 +104,7 @@ int partita::tools::runPlan(MLIRContext &ctx) {
                       "h100-cluster, a100-megatron, cpu-local; or a JSON file)\n";
       return 1;
     }
-    std::string path = planner::resolveClusterPath(planCluster);
-    if (!llvm::sys::fs::exists(path) && path != planCluster.getValue()) {
-      llvm::errs() << "partita: error: unknown cluster preset '" << planCluster
-                   << "' (presets: h100x8, h100-cluster, a100-megatron, cpu-local; "
-                      "or give a JSON file)\n";
-      return 1;
-    }
-    auto c = planner::readClusterFile(path, error);
+    auto c = planner::loadCluster(planCluster, error);
     if (failed(c)) {
       llvm::errs() << "partita: error: " << error << "\n";
       return 1;

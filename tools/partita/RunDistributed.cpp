@@ -24,14 +24,13 @@
 #include "partita/Planner/CostModel.h"
 #include "partita/Planner/Solver.h"
 #include "partita/Sharding/Annotations.h"
+#include "partita/Sharding/Spmd.h"
 #include "passes/Partition/Passes.h"
 #include "passes/Propagation/Passes.h"
 
 #include "mlir/Bytecode/BytecodeWriter.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Parser/Parser.h"
-#include "mlir/Pass/PassManager.h"
-#include "mlir/Pass/PassRegistry.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Format.h"
 #include "llvm/Support/JSON.h"
@@ -54,43 +53,6 @@ int fail(const llvm::Twine &msg) {
   return 1;
 }
 
-/// The cluster for --strategy auto; a mesh larger than the cluster runs
-/// oversubscribed (the ranks share the devices), so each rank is modeled as
-/// 1/k of a device (compute, memory bandwidth, capacity) for k ranks per
-/// device.
-FailureOr<planner::Cluster> autoCluster(StringRef name, int64_t ranks) {
-  std::string path = planner::resolveClusterPath(name), error;
-  if (!llvm::sys::fs::exists(path))
-    return fail("unknown cluster '" + name +
-                "' (presets: h100x8, h100-cluster, a100-megatron, cpu-local; or a JSON file)"),
-           failure();
-  auto c = planner::readClusterFile(path, error);
-  if (failed(c))
-    return fail(error), failure();
-  int64_t devices = c->numDevices();
-  if (ranks > devices && !c->levels.empty()) {
-    int64_t k = (ranks + devices - 1) / devices;
-    llvm::outs() << "strategy auto: cluster '" << c->name << "' has " << devices
-                 << " devices; " << ranks << " ranks share them (" << k
-                 << " per device, each modeled as 1/" << k << " of a device)\n";
-    for (auto &[t, f] : c->device.peakFlops)
-      f /= k;
-    c->device.memoryBandwidth /= k;
-    c->device.memoryBytes /= k;
-    c->levels.front().size *= k;
-  }
-  return c;
-}
-
-LogicalResult runPasses(ModuleOp module, StringRef pipeline) {
-  PassManager pm(module.getContext(), ModuleOp::getOperationName());
-  std::string err;
-  llvm::raw_string_ostream os(err);
-  if (failed(parsePassPipeline(pipeline, pm, os)))
-    return fail("cannot build '" + pipeline + "': " + err), failure();
-  return pm.run(module);
-}
-
 /// Launcher side of --strategy auto: solve, print, write the plan file.
 /// Returns the predicted step time, or failure.
 FailureOr<double> planAuto(MLIRContext &ctx, StringRef input, StringRef meshFlag,
@@ -103,9 +65,14 @@ FailureOr<double> planAuto(MLIRContext &ctx, StringRef input, StringRef meshFlag
   int64_t ranks = 1;
   for (auto &[n, s] : mesh->axes)
     ranks *= s;
-  auto cluster = autoCluster(autoOpts.cluster, ranks);
+  auto cluster = planner::loadCluster(autoOpts.cluster, error);
   if (failed(cluster))
-    return failure();
+    return fail(error), failure();
+  if (int64_t k = planner::shareDevices(*cluster, ranks); k > 1)
+    llvm::outs() << "strategy auto: cluster '" << cluster->name << "' has "
+                 << cluster->numDevices() / k << " devices; " << ranks
+                 << " ranks share them (" << k << " per device, each modeled as 1/" << k
+                 << " of a device)\n";
   ShardingSpecs specs;
   if (!shardings.empty()) {
     auto s = readShardingsFile(shardings, error);
@@ -150,7 +117,7 @@ FailureOr<double> planAuto(MLIRContext &ctx, StringRef input, StringRef meshFlag
   if (failed(reshards))
     return failure();
   printShardingPlan(*module, *reshards, llvm::outs(), nullptr);
-  if (failed(runPasses(*module, "sharding-partition")))
+  if (failed(runPassPipeline(*module, "sharding-partition")))
     return failure();
   auto cost = planner::estimateCost(*module, *cluster, error);
   if (failed(cost))
@@ -188,7 +155,7 @@ std::optional<double> measuredStep(StringRef reportFile, int64_t &steps) {
 
 int runDistributed(mlir::MLIRContext &ctx, llvm::StringRef input, const RunOptions &run,
                    llvm::StringRef mesh, llvm::StringRef shardings, double collectiveTimeout,
-                   llvm::StringRef report, const ModelLoader &load,
+                   llvm::StringRef report, bool conservative, const ModelLoader &load,
                    const AutoStrategyOptions &autoOpts) {
 #ifdef PARTITA_HAVE_DISTRIBUTED
   DistributedOptions opts;
@@ -197,6 +164,7 @@ int runDistributed(mlir::MLIRContext &ctx, llvm::StringRef input, const RunOptio
   opts.shardingsFile = shardings.str();
   opts.collectiveTimeout = collectiveTimeout;
   opts.reportFile = report.str();
+  opts.conservative = conservative;
   if (autoOpts.strategy == "none")
     return runDistributedCommand(ctx, input, opts, load);
   if (autoOpts.strategy != "auto")
@@ -213,7 +181,7 @@ int runDistributed(mlir::MLIRContext &ctx, llvm::StringRef input, const RunOptio
         opts.reportFile = r;
     std::string planPath = planFile;
     // (Without expected outputs, --check's single-device reference is this
-    // module too; the CPU pipeline drops its sharding ops.)
+    // module too, without its sharding ops: dropShardings.)
     ModelLoader planned = [planPath](MLIRContext &c, StringRef) -> OwningOpRef<ModuleOp> {
       OwningOpRef<ModuleOp> m = parseSourceFile<ModuleOp>(planPath, &c);
       if (m)

@@ -51,6 +51,7 @@ static cl::opt<double> runCollectiveTimeout("collective-timeout", cl::desc("run 
 static cl::opt<std::string> runStrategy("strategy", cl::desc("run --mesh: none (default): the --shardings annotations; auto: choose the shardings by ILP (needs --cluster), --shardings kept as constraints"), cl::init("none"), cl::sub(runCmd));
 static cl::opt<std::string> runCluster("cluster", cl::desc("run --mesh --strategy auto: cluster preset (h100x8, h100-cluster, a100-megatron, cpu-local) or JSON file"), cl::sub(runCmd));
 static cl::opt<double> runSolverTimeLimit("solver-time-limit", cl::desc("run --strategy auto: seconds for the ILP"), cl::init(60), cl::sub(runCmd));
+static cl::opt<bool> runConservative("conservative", cl::desc("run --mesh: conservative conflict resolution in sharding propagation (as plan --conservative)"), cl::sub(runCmd));
 static cl::opt<std::string> runReport("report", cl::desc("run --mesh: write the collectives of the partitioned program as JSON"), cl::value_desc("file"), cl::sub(runCmd));
 
 static cl::opt<std::string> inputPath(cl::Positional, cl::desc("<input>"),
@@ -281,7 +282,8 @@ int runCompileOrRun(MLIRContext &ctx) {
     autoOpts.cluster = runCluster;
     autoOpts.solverTimeLimit = runSolverTimeLimit;
     return partita::tools::runDistributed(ctx, inputPath, run, runMesh, runShardings,
-                                          runCollectiveTimeout, runReport, load, autoOpts);
+                                          runCollectiveTimeout, runReport, runConservative,
+                                          load, autoOpts);
   }
   if (runStrategy != "none") {
     llvm::errs() << "partita: error: run --strategy needs --mesh\n";

@@ -24,6 +24,7 @@ struct DistributedOptions {
   std::string shardingsFile; ///< optional --shardings FILE
   double collectiveTimeout = 30; ///< seconds per collective (0: none)
   std::string reportFile;        ///< --report FILE.json (rank 0 writes it)
+  bool conservative = false;     ///< --conservative propagation on the ranks
 };
 
 int runDistributedCommand(mlir::MLIRContext &ctx, llvm::StringRef input,

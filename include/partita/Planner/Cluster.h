@@ -85,6 +85,15 @@ mlir::FailureOr<Cluster> parseCluster(llvm::StringRef text, llvm::StringRef orig
 /// source tree's cluster/ folder (h100x8, h100-cluster, a100-megatron,
 /// cpu-local).
 std::string resolveClusterPath(llvm::StringRef nameOrPath);
+/// resolveClusterPath + readClusterFile: a preset name or a JSON file; an
+/// unknown preset or a bad file fails with a one-line `error`.
+mlir::FailureOr<Cluster> loadCluster(llvm::StringRef nameOrPath, std::string &error);
+/// For more ranks than the cluster has devices (a run oversubscribing a
+/// small machine): k = ceil(ranks / devices) ranks share each device, so
+/// each rank is modeled as 1/k of one (compute, memory bandwidth and
+/// capacity) and the innermost level holds k times as many. Returns k (1:
+/// unchanged).
+int64_t shareDevices(Cluster &cluster, int64_t ranks);
 
 } // namespace partita::planner
 

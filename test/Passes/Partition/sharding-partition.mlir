@@ -128,3 +128,18 @@ func.func @bias_in_split_contraction(
   %y = graph.conv %x, %f, %bias {dilations = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>} : (tensor<1x4x5x5xf32>, tensor<3x4x3x3xf32>, tensor<3xf32>) -> tensor<1x3x3x3xf32>
   return %g, %y : tensor<2x3xf32>, tensor<1x3x3x3xf32>
 }
+
+// -----
+
+// An open constraint (the Python frontend's unannotated outputs) keeps the
+// layout propagation gave it: the batch stays split, no all_gather + slice.
+sharding.mesh @mesh = <["data"=2]>
+// CHECK-LABEL: func.func @open_constraint
+// CHECK-SAME: -> (tensor<4x4xf32> {{.*}}sharding.partitioned = #sharding.tensor<@mesh, [{"data"}, {}]>
+// CHECK-NOT: collectives.
+// CHECK: return
+func.func @open_constraint(%x: tensor<8x4xf32> {sharding.sharding = #sharding.tensor<@mesh, [{"data"}, {}]>}) -> tensor<8x4xf32> {
+  %e = graph.exp %x : tensor<8x4xf32>
+  %c = sharding.constraint %e <@mesh, [{?}, {?}]> : tensor<8x4xf32>
+  return %c : tensor<8x4xf32>
+}
