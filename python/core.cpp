@@ -774,7 +774,7 @@ public:
     sig = *signature;
     partita::CompileOptions options;
     partita::StageTimer timer;
-    if (failed(partita::lowerToLLVM(*module, options, timer)))
+    if (failed(partita::lowerToLLVM(*module, options, timer, &sig)))
       cap.raise("lowering to LLVM failed");
     exec = partita::Executor::create(*module, sig);
     if (!exec)
