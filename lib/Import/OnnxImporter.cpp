@@ -21,6 +21,7 @@
 #include <onnx/onnx_pb.h>
 
 #include <cstring>
+#include <unistd.h>
 
 using namespace mlir;
 
@@ -28,6 +29,25 @@ namespace partita {
 namespace {
 
 using import::GraphDesc;
+
+/// The attribute for `data`, the tensor's bytes in its element layout (one
+/// byte per boolean); the attribute takes the only copy.
+FailureOr<ElementsAttr> bytesToAttr(RankedTensorType type, Type elt,
+                                    const onnx::TensorProto &t, Location loc,
+                                    StringRef data, size_t bytes) {
+  if (data.size() != bytes)
+    return emitError(loc) << "tensor '" << t.name() << "' has " << data.size()
+                          << " bytes of data, expected " << bytes << " for "
+                          << type;
+  if (elt.isInteger(1)) {
+    SmallVector<bool> bits;
+    for (char c : data)
+      bits.push_back(c != 0);
+    return cast<ElementsAttr>(DenseElementsAttr::get(type, bits));
+  }
+  return cast<ElementsAttr>(
+      DenseElementsAttr::getFromRawBuffer(type, ArrayRef<char>(data.data(), data.size())));
+}
 
 /// Decodes a TensorProto (raw_data, typed fields or external data) into an
 /// ElementsAttr. `baseDir` anchors external data paths.
@@ -81,9 +101,10 @@ FailureOr<ElementsAttr> decodeTensor(MLIRContext *ctx, const onnx::TensorProto &
                             << ") does not fit '" << path << "' ("
                             << (*buf)->getBufferSize() << " bytes) or the "
                             << bytes << " bytes the tensor needs";
-    data.assign((*buf)->getBufferStart() + offset, length);
+    return bytesToAttr(type, elt, t, loc, StringRef((*buf)->getBufferStart() + offset, length),
+                       bytes);
   } else if (t.has_raw_data()) {
-    data = t.raw_data();
+    return bytesToAttr(type, elt, t, loc, t.raw_data(), bytes);
   } else {
     // Typed fields: append each value in the element's byte layout.
     auto put = [&](const void *p, size_t n) {
@@ -108,18 +129,7 @@ FailureOr<ElementsAttr> decodeTensor(MLIRContext *ctx, const onnx::TensorProto &
       break;
     }
   }
-  if (data.size() != bytes)
-    return emitError(loc) << "tensor '" << t.name() << "' has " << data.size()
-                          << " bytes of data, expected " << bytes << " for "
-                          << type;
-  if (elt.isInteger(1)) {
-    SmallVector<bool> bits;
-    for (char c : data)
-      bits.push_back(c != 0);
-    return cast<ElementsAttr>(DenseElementsAttr::get(type, bits));
-  }
-  return cast<ElementsAttr>(
-      DenseElementsAttr::getFromRawBuffer(type, ArrayRef<char>(data.data(), data.size())));
+  return bytesToAttr(type, elt, t, loc, data, bytes);
 }
 
 class OnnxNodeView : public import::NodeView {
@@ -246,19 +256,22 @@ FailureOr<RankedTensorType> valueType(MLIRContext *ctx, const onnx::ValueInfoPro
 
 } // namespace
 
-OwningOpRef<ModuleOp> importOnnxBytes(MLIRContext &ctx, StringRef bytes,
-                                      StringRef sourceName,
-                                      const ImportOptions &options) {
+static void notOnnx(MLIRContext &ctx, StringRef sourceName) {
+  emitError(import::fileLocation(ctx, sourceName))
+      << "not a valid ONNX model (the file is truncated, corrupt, or not ONNX protobuf)";
+}
+
+/// Imports a parsed model. Each initializer's data is freed from `model` as
+/// soon as its attribute exists, so the weights are held once, not twice.
+static OwningOpRef<ModuleOp> importModel(MLIRContext &ctx, onnx::ModelProto &model,
+                                         StringRef sourceName,
+                                         const ImportOptions &options) {
   Location fileLoc = import::fileLocation(ctx, sourceName);
-  onnx::ModelProto model;
-  if (bytes.size() > (size_t)INT32_MAX ||
-      !model.ParseFromArray(bytes.data(), (int)bytes.size()) ||
-      !model.has_graph() || model.ir_version() <= 0) {
-    emitError(fileLoc) << "not a valid ONNX model (the file is truncated, "
-                          "corrupt, or not ONNX protobuf)";
+  if (!model.has_graph() || model.ir_version() <= 0) {
+    notOnnx(ctx, sourceName);
     return nullptr;
   }
-  const onnx::GraphProto &graph = model.graph();
+  onnx::GraphProto &graph = *model.mutable_graph();
   GraphDesc g;
   g.source = sourceName.str();
   g.opset = 1;
@@ -275,11 +288,15 @@ OwningOpRef<ModuleOp> importOnnxBytes(MLIRContext &ctx, StringRef bytes,
   std::string baseDir = llvm::sys::path::parent_path(sourceName).str();
 
   MLIRContext *c = &ctx;
-  for (const auto &init : graph.initializer()) {
+  for (onnx::TensorProto &init : *graph.mutable_initializer()) {
     auto value = decodeTensor(c, init, baseDir, fileLoc);
     if (failed(value))
       return nullptr;
     g.constants.push_back({init.name(), *value});
+    // Clear() keeps a string's capacity; swapping with a temporary frees it.
+    onnx::TensorProto released;
+    released.set_name(init.name());
+    released.Swap(&init);
   }
   if (graph.sparse_initializer_size() > 0) {
     emitError(fileLoc) << "sparse initializers are not supported";
@@ -321,6 +338,18 @@ OwningOpRef<ModuleOp> importOnnxBytes(MLIRContext &ctx, StringRef bytes,
     return nullptr;
   }
   return import::buildModule(ctx, g);
+}
+
+OwningOpRef<ModuleOp> importOnnxBytes(MLIRContext &ctx, StringRef bytes,
+                                      StringRef sourceName,
+                                      const ImportOptions &options) {
+  onnx::ModelProto model;
+  if (bytes.size() > (size_t)INT32_MAX ||
+      !model.ParseFromArray(bytes.data(), (int)bytes.size())) {
+    notOnnx(ctx, sourceName);
+    return nullptr;
+  }
+  return importModel(ctx, model, sourceName, options);
 }
 
 FailureOr<DenseElementsAttr> readOnnxTensorFile(MLIRContext &ctx, StringRef path) {
@@ -373,21 +402,24 @@ OwningOpRef<ModuleOp> importOnnxFile(MLIRContext &ctx, StringRef path,
   if (isDir)
     llvm::sys::path::append(file, "model.onnx");
   ImportOptions options = givenOptions;
-  auto buf = llvm::MemoryBuffer::getFile(file, /*IsText=*/false,
-                                         /*RequiresNullTerminator=*/false);
-  if (!buf) {
+  // Parsed through read(), not a mapping of the whole file: the file's bytes
+  // are never resident next to the parsed model (peak memory, docs/runtime.md).
+  int fd = -1;
+  if (std::error_code ec = llvm::sys::fs::openFileForRead(file, fd)) {
     emitError(import::fileLocation(ctx, file))
-        << "cannot read '" << file << "': " << buf.getError().message();
+        << "cannot read '" << file << "': " << ec.message();
     return nullptr;
   }
-  if (isDir) {
-    onnx::ModelProto model;
-    if ((*buf)->getBufferSize() <= (size_t)INT32_MAX &&
-        model.ParseFromArray((*buf)->getBufferStart(), (int)(*buf)->getBufferSize()) &&
-        failed(readTestInputs(ctx, path, model, options)))
-      return nullptr;
+  onnx::ModelProto model;
+  bool parsed = model.ParseFromFileDescriptor(fd);
+  ::close(fd);
+  if (!parsed) {
+    notOnnx(ctx, file);
+    return nullptr;
   }
-  return importOnnxBytes(ctx, (*buf)->getBuffer(), file, options);
+  if (isDir && failed(readTestInputs(ctx, path, model, options)))
+    return nullptr;
+  return importModel(ctx, model, file, options);
 }
 
 std::vector<std::string> supportedOnnxOps() { return import::handledOpTypes(); }

@@ -104,6 +104,9 @@ void buildCpuBufferizePipeline(OpPassManager &pm) {
   bufferization::buildBufferDeallocationPipeline(pm);
   pm.addPass(createConvertBufferizationToMemRefPass());
   pm.addPass(createCanonicalizerPass());
+  // The deallocation above frees at the end of the block; @main is one
+  // block, so free each temporary after its last use instead.
+  pm.addPass(createDeallocAfterLastUsePass());
 }
 
 void buildCpuLowerToLLVMPipeline(OpPassManager &pm) {
@@ -137,6 +140,7 @@ void registerCpuPipelines() {
                              buildCpuLowerToLLVMPipeline);
   registerContractionsToCallsPass();
   registerOutlineLoopNestsPass();
+  registerDeallocAfterLastUsePass();
 }
 
 static std::string nameOf(DictionaryAttr attrs, StringRef prefix, unsigned i) {

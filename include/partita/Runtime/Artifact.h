@@ -1,10 +1,13 @@
 //===- Artifact.h - compiled CPU artifacts ----------------------*- C++ -*-===//
 //
 // An artifact is a directory:
-//   artifact.json   format/version, source, inputs and outputs (name, dtype,
-//                   shape; `value` names an .npy for specialized inputs)
-//   model.mlirbc    @main lowered to the LLVM dialect, MLIR bytecode, with
-//                   the weights embedded as LLVM globals
+//   artifact.json   format/version (2), source, inputs and outputs (name,
+//                   dtype, shape; `value` names an .npy for specialized
+//                   inputs), the weights table (dtype, shape, offset, bytes)
+//   model.mlirbc    @main lowered to the LLVM dialect, MLIR bytecode; the
+//                   weights are @main arguments, not in the code
+//   weights.bin     the weights at 64-byte-aligned offsets, mapped read-only
+//                   when the artifact runs
 //   input_K.npy     values of specialized inputs, when any
 // Running it only translates to LLVM IR and JIT-compiles (docs/runtime.md).
 //

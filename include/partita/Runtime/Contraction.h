@@ -39,6 +39,11 @@ std::unique_ptr<mlir::Pass> createMathApproximationPass();
 std::unique_ptr<mlir::Pass> createOutlineLoopNestsPass();
 void registerOutlineLoopNestsPass();
 
+/// Each memref.dealloc moved to just after its buffer's last use in its block
+/// (pass argument `partita-dealloc-after-last-use`, DeallocAfterLastUse.cpp).
+std::unique_ptr<mlir::Pass> createDeallocAfterLastUsePass();
+void registerDeallocAfterLastUsePass();
+
 } // namespace partita
 
 extern "C" {
