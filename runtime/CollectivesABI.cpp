@@ -30,6 +30,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <thread>
 #include <unistd.h>
 
@@ -53,6 +55,17 @@ std::atomic<bool> gRunning{false}; ///< between init and shutdown
 std::atomic<bool> gReported{false};
 std::atomic<int64_t> gCollectiveNs{0}; ///< wall time inside collectives
 char gReportPath[1024];            ///< PARTITA_FAULT_REPORT, or empty
+
+/// The progress board (PARTITA_PROGRESS_FILE, created by `partita run
+/// --mesh`): one slot per rank in a shared mapping, so a rank whose
+/// collective times out can name the rank that never arrived.
+struct Progress {
+  std::atomic<int64_t> entered;   ///< number of the last collective entered
+  std::atomic<int64_t> completed; ///< number of the last collective completed
+};
+static_assert(std::atomic<int64_t>::is_always_lock_free, "shared across processes");
+Progress *gBoard = nullptr;
+int gBoardRanks = 0;
 int gInjectRank = -1;
 int64_t gInjectAt = -1;
 char gInjectMode[16] = "abort";
@@ -159,6 +172,56 @@ void onExit() {
   _exit(1);
 }
 
+/// "rank 1 has not reached it (it completed collective #2 and is in none:
+/// stuck in its own code)" for each rank behind this one
+/// from the progress board; without one, the generic cause.
+void describeLaggards(Line &l) {
+  int me = gRank.load();
+  int64_t mine = gCount.load();
+  int named = 0;
+  for (int r = 0; gBoard && r < gBoardRanks; ++r) {
+    if (r == me)
+      continue;
+    int64_t entered = gBoard[r].entered.load(), completed = gBoard[r].completed.load();
+    if (entered >= mine)
+      continue;
+    if (named++) {
+      l << "; ";
+    }
+    l << "rank " << (int64_t)r << " has not reached it (";
+    if (entered > completed)
+      l << "it is in collective #" << entered << ")";
+    else if (completed == 0)
+      l << "it entered no collective: stuck in its own code)";
+    else
+      l << "it completed collective #" << completed << " and is in none: stuck in its own code)";
+  }
+  if (!named)
+    l << "another rank of its group failed or is stuck";
+}
+
+void openProgressBoard(int rank) {
+  const char *path = std::getenv("PARTITA_PROGRESS_FILE");
+  if (!path || !*path)
+    return;
+  int fd = open(path, O_RDWR);
+  struct stat st;
+  if (fd < 0 || fstat(fd, &st) != 0) {
+    if (fd >= 0)
+      close(fd);
+    return;
+  }
+  int ranks = (int)(st.st_size / sizeof(Progress));
+  void *map = ranks > rank ? mmap(nullptr, ranks * sizeof(Progress), PROT_READ | PROT_WRITE,
+                                  MAP_SHARED, fd, 0)
+                           : MAP_FAILED;
+  close(fd);
+  if (map == MAP_FAILED)
+    return;
+  gBoard = static_cast<Progress *>(map);
+  gBoardRanks = ranks;
+}
+
 void watchdog() {
   while (true) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -173,7 +236,8 @@ void watchdog() {
     describeCollective(l);
     l << " timed out after " << elapsed / 1000 << "." << (elapsed % 1000) / 100
       << " s (--collective-timeout " << limit / 1000 << "."
-      << (limit % 1000) / 100 << "): another rank of its group failed or is stuck";
+      << (limit % 1000) / 100 << "): ";
+    describeLaggards(l);
     report(l);
     gRunning = false; // no second line from atexit
     _exit(124);
@@ -208,10 +272,10 @@ void parseFaultInjection() {
   }
 }
 
-void injectFault() {
+void injectFault(int64_t n, const char *kind) {
   std::fprintf(stderr, "partita: note: rank %d: PARTITA_FAULT_INJECT: %s at collective #%lld "
                        "(%s)\n",
-               gRank.load(), gInjectMode, (long long)gCount.load(), gKind.load());
+               gRank.load(), gInjectMode, (long long)n, kind);
   std::fflush(stderr);
   if (!std::strcmp(gInjectMode, "exit"))
     std::exit(3);
@@ -236,6 +300,7 @@ void startFaultHandling(int rank) {
   started = true;
   if (const char *p = std::getenv("PARTITA_FAULT_REPORT"))
     std::snprintf(gReportPath, sizeof gReportPath, "%s", p);
+  openProgressBoard(rank);
   if (const char *t = std::getenv("PARTITA_COLLECTIVE_TIMEOUT"))
     gTimeoutMs = (int64_t)(std::atof(t) * 1000);
   parseFaultInjection();
@@ -283,16 +348,27 @@ void check(const char *what, bool ok) {
 
 namespace partita::runtime {
 CollectiveScope::CollectiveScope(const char *kind, int group) : startNs(nowNs()) {
-  int64_t n = gCount.fetch_add(1) + 1;
+  int64_t n = gCount.load() + 1;
+  bool inject = gRunning.load() && gInjectAt == n && gInjectRank == gRank.load();
+  // A hang is injected before the rank arrives: a rank stuck in its own code.
+  if (inject && !std::strcmp(gInjectMode, "hang"))
+    injectFault(n, kind);
+  gCount = n;
   gGroup = group;
   gStartMs = nowMs();
   gKind = kind;
-  if (gRunning.load() && gInjectAt == n && gInjectRank == gRank.load())
-    injectFault();
+  int rank = gRank.load();
+  if (gBoard && rank >= 0 && rank < gBoardRanks)
+    gBoard[rank].entered = n;
+  if (inject)
+    injectFault(n, kind);
 }
 CollectiveScope::~CollectiveScope() {
   gKind = nullptr;
   gCollectiveNs += nowNs() - startNs;
+  int rank = gRank.load();
+  if (gBoard && rank >= 0 && rank < gBoardRanks)
+    gBoard[rank].completed = gCount.load();
 }
 
 void setGlobalCommunicator(std::unique_ptr<Communicator> c) { global() = std::move(c); }

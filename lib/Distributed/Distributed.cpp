@@ -83,6 +83,14 @@ int relaunch(int64_t ranks) {
     ::close(fd);
     env.push_back(("PARTITA_FAULT_REPORT=" + faultFile).str());
   }
+  // The progress board (CollectivesABI.cpp): 16 zero bytes per rank.
+  llvm::SmallString<128> progressFile;
+  if (!llvm::sys::fs::createTemporaryFile("partita-progress", "bin", fd, progressFile)) {
+    bool sized = ::ftruncate(fd, ranks * 16) == 0;
+    ::close(fd);
+    if (sized)
+      env.push_back(("PARTITA_PROGRESS_FILE=" + progressFile).str());
+  }
   std::vector<llvm::StringRef> envRefs(env.begin(), env.end());
   std::string err;
   auto start = std::chrono::steady_clock::now();
@@ -101,6 +109,8 @@ int relaunch(int64_t ranks) {
     }
     llvm::sys::fs::remove(faultFile);
   }
+  if (!progressFile.empty())
+    llvm::sys::fs::remove(progressFile);
   // The root cause first: a rank that crashed or exited, then timeouts.
   std::stable_sort(faults.begin(), faults.end(), [](const std::string &a, const std::string &b) {
     return a.find("timed out") == std::string::npos && b.find("timed out") != std::string::npos;
