@@ -3,10 +3,12 @@
 #include "partita/Sharding/Annotations.h"
 
 #include "dialects/Sharding/IR/ShardingOps.h"
+#include "passes/Partition/Passes.h"
 #include "passes/Propagation/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
+#include "mlir/Pass/PassManager.h"
 #include "llvm/Support/MemoryBuffer.h"
 
 #define JSON_NOEXCEPTION
@@ -285,7 +287,11 @@ LogicalResult applyShardingAnnotations(ModuleOp module,
     auto c = ConstraintOp::create(b, v.getLoc(), v, attr);
     v.replaceAllUsesExcept(c.getResult(), c);
   }
-  return success();
+  // A column-split fused projection (QKV) gets head-aligned blocks, for every
+  // consumer of the annotated module alike (plan, run --mesh, Python).
+  PassManager pm(ctx, ModuleOp::getOperationName());
+  pm.addNestedPass<func::FuncOp>(sharding::createShardingSplitFusedProjections());
+  return pm.run(module);
 }
 
 } // namespace partita

@@ -22,11 +22,10 @@ namespace partita::sharding {
 #define GEN_PASS_DEF_SHARDINGLOCALIZECONSTANTS
 #include "passes/Partition/Passes.h.inc"
 
-namespace {
-
-/// The block `index` of `dim` (of `parts` equal blocks) of a dense constant.
-DenseElementsAttr sliceBlock(DenseElementsAttr attr, RankedTensorType resultType,
-                             int64_t dim, int64_t index) {
+/// The block of a dense constant starting at `start` along `dim`, of
+/// resultType's size there.
+DenseElementsAttr sliceConstant(DenseElementsAttr attr, RankedTensorType resultType,
+                                int64_t dim, int64_t start) {
   if (attr.isSplat())
     return attr.resizeSplat(resultType);
   auto type = cast<RankedTensorType>(attr.getType());
@@ -37,7 +36,6 @@ DenseElementsAttr sliceBlock(DenseElementsAttr attr, RankedTensorType resultType
   for (int64_t d = dim + 1; d < (int64_t)shape.size(); ++d)
     inner *= shape[d];
   int64_t block = resultType.getDimSize(dim);
-  int64_t start = index * block;
   Type elt = type.getElementType();
   if (elt.isInteger(1)) {
     auto values = attr.getValues<bool>();
@@ -60,6 +58,8 @@ DenseElementsAttr sliceBlock(DenseElementsAttr attr, RankedTensorType resultType
   }
   return DenseElementsAttr::getFromRawBuffer(resultType, out);
 }
+
+namespace {
 
 struct LocalizeConstantsPass
     : impl::ShardingLocalizeConstantsBase<LocalizeConstantsPass> {
@@ -103,7 +103,8 @@ struct LocalizeConstantsPass
           StringRef axis = cast<StringAttr>(a).getValue();
           position = position * *mesh.getAxisSize(axis) + coord[axis];
         }
-        DenseElementsAttr block = sliceBlock(attr, s.getType(), s.getDim(), position);
+        DenseElementsAttr block =
+            sliceConstant(attr, s.getType(), s.getDim(), position * s.getType().getDimSize(s.getDim()));
         OpBuilder b(s);
         auto local = graph::ConstantOp::create(b, s.getLoc(), s.getType(), block);
         Operation *def = s.getInput().getDefiningOp();

@@ -42,4 +42,22 @@ def ShardingLocalizeConstants : Pass<"sharding-localize-constants", "::mlir::Mod
   let dependentDialects = ["::partita::graph::GraphDialect"];
 }
 
+def ShardingSplitFusedProjections
+    : Pass<"sharding-split-fused-projections", "::mlir::func::FuncOp"> {
+  let summary = "Split a column-sharded fused projection (QKV) per Split output";
+  let description = [{
+    Exporters fuse the query, key and value projections into one weight
+    [d, 3d]: matmul(x, W) (+ bias) -> split(last axis) into q, k, v. Split
+    by columns over n devices, device r holds columns [r*3d/n, (r+1)*3d/n),
+    which straddle q, k and v, so each of them needs an all_gather. When the
+    weight (and bias) are constants whose last dimension carries a sharding
+    constraint, this pass gives each Split output its own matmul on the
+    matching column block of the weight (and bias), each with the original
+    constraint: device r then holds columns [r*d/n, (r+1)*d/n) of each of
+    q, k and v -- Megatron's head-aligned layout -- and no collective is
+    needed. Numerics are unchanged.
+  }];
+  let dependentDialects = ["::partita::graph::GraphDialect"];
+}
+
 #endif // PARTITA_PASSES_PARTITION_PASSES_TD
