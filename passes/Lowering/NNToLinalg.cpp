@@ -1,7 +1,10 @@
 //===- NNToLinalg.cpp - convolution, pooling, top-k -----------------------===//
 //
 // Windowed ops are linalg.generic ops over (batch, channel, output spatial,
-// window) loops reading the padded input at o * stride + w * dilation.
+// window) loops reading the padded input at o * stride + w * dilation;
+// f32/f64 convolutions instead gather those windows into an im2col matrix
+// and multiply it with the weights in one linalg.batch_matmul (BLAS on the
+// CPU backend).
 // Padding is an explicit tensor.pad (zero for conv and average pooling, the
 // lowest value for max pooling), extended at the end when ceil_mode needs
 // windows past the explicit pads. Pooling windows enter the loop nest through
@@ -57,6 +60,70 @@ SmallVector<int64_t> ceilExtra(RankedTensorType in, RankedTensorType out,
   return extra;
 }
 
+/// The im2col buffer of a convolution is at most this large; beyond it the
+/// direct loop nest runs (no extra memory).
+constexpr int64_t kMaxIm2colBytes = int64_t(256) << 20;
+
+/// Convolution as im2col + one linalg.batch_matmul over the groups, for f32
+/// and f64 (the CPU backend calls BLAS for the matmul):
+///   col[g, (c, w_1..w_k), (n, o_1..o_k)] = x_padded[n, g*Cg + c, o_i*s_i + w_i*d_i]
+///   out[g, m, (n, o)]                   = sum_r W[g, m, r] * col[g, r, (n, o)]
+///   y[n, g*Mg + m, o]                   = out[g, m, (n, o)] (+ bias)
+/// The gather and the epilogue are generics; the matmul is a named op, so
+/// elementwise fusion leaves it to BLAS.
+Value convViaIm2col(OpBuilder &b, Location loc, Value x, Value weight, Value bias,
+                    RankedTensorType ot, ArrayRef<int64_t> strides, ArrayRef<int64_t> dil,
+                    int64_t group, const ElemKind &ek) {
+  MLIRContext *ctx = b.getContext();
+  auto wt = cast<RankedTensorType>(weight.getType());
+  Type elt = ot.getElementType();
+  int64_t k = ot.getRank() - 2, n = ot.getDimSize(0);
+  int64_t mg = ot.getDimSize(1) / group, cg = wt.getDimSize(1);
+  int64_t window = 1, positions = 1;
+  for (int64_t i = 0; i < k; ++i) {
+    window *= wt.getDimSize(2 + i);
+    positions *= ot.getDimSize(2 + i);
+  }
+  int64_t r = cg * window, p = n * positions;
+  // col as [g, c, w_1..w_k, n, o_1..o_k]: loops in that order.
+  int64_t nLoops = 3 + 2 * k;
+  auto d = [&](int64_t i) { return getAffineDimExpr(i, ctx); };
+  int64_t dc = 1, dw = 2, dn = 2 + k, doo = 3 + k;
+  SmallVector<AffineExpr> xe{d(dn), d(0) * cg + d(dc)};
+  SmallVector<int64_t> colShape{group, cg};
+  for (int64_t i = 0; i < k; ++i) {
+    xe.push_back(d(doo + i) * strides[i] + d(dw + i) * dil[i]);
+    colShape.push_back(wt.getDimSize(2 + i));
+  }
+  colShape.push_back(n);
+  for (int64_t i = 0; i < k; ++i)
+    colShape.push_back(ot.getDimSize(2 + i));
+  auto colType = RankedTensorType::get(colShape, elt);
+  Value col = buildParallel(b, loc, colType, {x}, {AffineMap::get(nLoops, 0, xe, ctx)},
+                            [](OpBuilder &, Location, ValueRange a) { return a[0]; });
+  col = reshapeTo(b, loc, col, {group, r, p});
+  Value w = reshapeTo(b, loc, weight, {group, mg, r});
+  auto outType = RankedTensorType::get({group, mg, p}, elt);
+  Value out = linalg::BatchMatmulOp::create(
+                  b, loc, TypeRange{outType}, ValueRange{w, col},
+                  ValueRange{filledTensor(b, loc, outType, scalarConst(b, loc, ek, 0))})
+                  .getResult(0);
+  // Epilogue: [g, m, n, o] -> [n, g, m, o] (+ bias[g*Mg + m]).
+  out = reshapeTo(b, loc, out, {group, mg, n, positions});
+  auto yType = RankedTensorType::get({n, group, mg, positions}, elt);
+  SmallVector<Value> inputs{out};
+  SmallVector<AffineMap> maps{pickDimsMap(ctx, 4, {1, 2, 0, 3})};
+  if (bias) {
+    inputs.push_back(reshapeTo(b, loc, bias, {group, mg}));
+    maps.push_back(pickDimsMap(ctx, 4, {1, 2}));
+  }
+  Value y = buildParallel(b, loc, yType, inputs, maps,
+                          [&](OpBuilder &bb, Location l, ValueRange a) {
+                            return a.size() > 1 ? addS(bb, l, ek, a[0], a[1]) : a[0];
+                          });
+  return reshapeTo(b, loc, y, ot.getShape());
+}
+
 struct ConvLowering : OpConversionPattern<graph::ConvOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult
@@ -74,6 +141,13 @@ struct ConvLowering : OpConversionPattern<graph::ConvOp> {
     SmallVector<int64_t> zeros(k, 0);
     Value x = padSpatial(rw, loc, adaptor.getInput(), op.getPads(), zeros,
                          scalarConst(rw, loc, ek, 0));
+    int64_t colBytes = wt.getNumElements() / ot.getDimSize(1) * group *
+                       (ot.getNumElements() / ot.getDimSize(1)) * (ek.width / 8);
+    if ((ek.type.isF32() || ek.type.isF64()) && colBytes <= kMaxIm2colBytes) {
+      rw.replaceOp(op, convViaIm2col(rw, loc, x, adaptor.getWeight(), adaptor.getBias(), ot,
+                                     strides, dil, group, ek));
+      return success();
+    }
     // Loops: n, m, o_1..o_k | c, w_1..w_k.
     int64_t nLoops = 2 + 2 * k + 1, c = 2 + k;
     auto d = [&](int64_t i) { return getAffineDimExpr(i, ctx); };
