@@ -306,11 +306,11 @@ LogicalResult Exporter::run(ModuleOp module, Json &doc) {
   if (auto name = module.getName())
     doc["name"] = name->str();
   doc["opset"] = 17;
-  if (auto mesh = module->getAttrOfType<DictionaryAttr>("graph.mesh")) {
+  if (auto mesh = module->getAttrOfType<ArrayAttr>("graph.mesh")) {
     Json m = Json::object();
-    for (NamedAttribute a : mesh)
-      if (auto size = dyn_cast<IntegerAttr>(a.getValue()))
-        m[a.getName().str()] = size.getInt();
+    for (auto axis : mesh.getAsRange<ArrayAttr>())
+      if (axis.size() == 2 && isa<StringAttr>(axis[0]) && isa<IntegerAttr>(axis[1]))
+        m[cast<StringAttr>(axis[0]).str()] = cast<IntegerAttr>(axis[1]).getInt();
     doc["mesh"] = m;
   }
 

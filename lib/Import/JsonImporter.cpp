@@ -261,16 +261,17 @@ struct Importer {
     if (auto it = doc.find("mesh"); it != doc.end()) {
       if (!it->is_object())
         return r.error("mesh") << "expected an object mapping axis names to sizes";
-      SmallVector<NamedAttribute> axes;
+      // [[name, size], ...] in the order written: major to minor.
+      SmallVector<Attribute> axes;
       for (auto a = it->begin(); a != it->end(); ++a) {
         auto size = asInt(a.value());
         if (!size || *size <= 0)
           return r.error("mesh." + a.key()) << "size must be a positive integer";
         r.mesh[a.key()] = *size;
         r.meshOrder.push_back(a.key());
-        axes.push_back(b.getNamedAttr(a.key(), b.getI64IntegerAttr(*size)));
+        axes.push_back(b.getArrayAttr({b.getStringAttr(a.key()), b.getI64IntegerAttr(*size)}));
       }
-      g.moduleAttrs.push_back(b.getNamedAttr("graph.mesh", b.getDictionaryAttr(axes)));
+      g.moduleAttrs.push_back(b.getNamedAttr("graph.mesh", b.getArrayAttr(axes)));
     }
     return success();
   }

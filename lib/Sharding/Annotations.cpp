@@ -126,11 +126,11 @@ namespace {
 
 /// The graph.mesh / graph.sharding attributes of the JSON importer as specs.
 void collectGraphAttrs(ModuleOp module, ShardingSpecs &specs) {
-  if (auto mesh = module->getAttrOfType<DictionaryAttr>("graph.mesh")) {
+  if (auto mesh = module->getAttrOfType<ArrayAttr>("graph.mesh")) {
     MeshSpec m;
-    for (NamedAttribute a : mesh)
-      if (auto size = dyn_cast<IntegerAttr>(a.getValue()))
-        m.axes.push_back({a.getName().str(), size.getInt()});
+    for (auto axis : mesh.getAsRange<ArrayAttr>())
+      if (axis.size() == 2 && isa<StringAttr>(axis[0]) && isa<IntegerAttr>(axis[1]))
+        m.axes.push_back({cast<StringAttr>(axis[0]).str(), cast<IntegerAttr>(axis[1]).getInt()});
     specs.mesh = m;
     module->removeAttr("graph.mesh");
   }

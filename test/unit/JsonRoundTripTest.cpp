@@ -78,9 +78,13 @@ TEST_F(JsonRoundTripTest, ImportExportImportIsIdentity) {
 TEST_F(JsonRoundTripTest, ShardingsAndMeshBecomeAttributes) {
   auto m = import(kMlp);
   ASSERT_TRUE(m) << errors;
-  auto mesh = (*m)->getAttrOfType<DictionaryAttr>("graph.mesh");
+  auto mesh = (*m)->getAttrOfType<ArrayAttr>("graph.mesh");
   ASSERT_TRUE(mesh);
-  EXPECT_EQ(cast<IntegerAttr>(mesh.get("tp")).getInt(), 4);
+  ASSERT_EQ(mesh.size(), 2u);
+  // In the order written ("dp" then "tp"), not by name.
+  auto axis = [&](unsigned i) { return cast<ArrayAttr>(mesh[i]); };
+  EXPECT_EQ(cast<StringAttr>(axis(1)[0]).getValue(), "tp");
+  EXPECT_EQ(cast<IntegerAttr>(axis(1)[1]).getInt(), 4);
   auto func = m->lookupSymbol<func::FuncOp>("main");
   auto arg = func.getArgAttrOfType<ArrayAttr>(0, "graph.sharding");
   ASSERT_TRUE(arg);
