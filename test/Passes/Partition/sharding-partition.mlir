@@ -143,3 +143,26 @@ func.func @open_constraint(%x: tensor<8x4xf32> {sharding.sharding = #sharding.te
   %c = sharding.constraint %e <@mesh, [{?}, {?}]> : tensor<8x4xf32>
   return %c : tensor<8x4xf32>
 }
+
+// -----
+
+// An axis moving between dimensions is one all_to_all (split the new dim,
+// concatenate the old); a run of axes moves together; when no such move
+// applies, every all_gather comes before every slice, so no layout uses an
+// axis twice on the way.
+sharding.mesh @mesh = <["a"=2, "b"=2]>
+// CHECK-LABEL: func.func @moves
+// CHECK: collectives.all_to_all %arg0 on @mesh ["b"] {concat_dim = 0 : i64, split_dim = 1 : i64} : (tensor<2x12xf32>) -> tensor<4x6xf32>
+// CHECK: collectives.all_to_all %arg1 on @mesh ["a", "b"] {concat_dim = 1 : i64, split_dim = 0 : i64} : (tensor<8x3xf32>) -> tensor<2x12xf32>
+// CHECK: %[[G:.*]] = collectives.all_gather %arg2 on @mesh ["a", "b"] {dim = 0 : i64} : (tensor<2x12xf32>) -> tensor<8x12xf32>
+// CHECK: %[[S:.*]] = collectives.axis_slice %[[G]] on @mesh ["b"] {dim = 0 : i64} : (tensor<8x12xf32>) -> tensor<4x12xf32>
+// CHECK: collectives.axis_slice %[[S]] on @mesh ["a"] {dim = 1 : i64} : (tensor<4x12xf32>) -> tensor<4x6xf32>
+func.func @moves(%x: tensor<8x12xf32> {sharding.sharding = #sharding.tensor<@mesh, [{"a", "b"}, {}]>},
+                 %y: tensor<8x12xf32> {sharding.sharding = #sharding.tensor<@mesh, [{}, {"a", "b"}]>},
+                 %z: tensor<8x12xf32> {sharding.sharding = #sharding.tensor<@mesh, [{"a", "b"}, {}]>})
+    -> (tensor<8x12xf32>, tensor<8x12xf32>, tensor<8x12xf32>) {
+  %cx = sharding.constraint %x <@mesh, [{"a"}, {"b"}]> : tensor<8x12xf32>
+  %cy = sharding.constraint %y <@mesh, [{"a", "b"}, {}]> : tensor<8x12xf32>
+  %cz = sharding.constraint %z <@mesh, [{"b"}, {"a"}]> : tensor<8x12xf32>
+  return %cx, %cy, %cz : tensor<8x12xf32>, tensor<8x12xf32>, tensor<8x12xf32>
+}
