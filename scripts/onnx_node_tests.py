@@ -151,11 +151,30 @@ AUTO_CLUSTER = "cpu-local"
 MULTI_RANK_MODES = ("distributed", "auto")
 
 
-def run_import(partita, test_dir, timeout, mode="import", shardings=None):
+def auto_plan_summary(stdout):
+    """From `run --strategy auto` output: (tensors the plan shards, collectives
+    in the partitioned program), or None if the tables are missing."""
+    sharded, colls, in_table = 0, None, False
+    for line in stdout.splitlines():
+        if line.startswith("tensor ") and "sharding" in line:
+            in_table = True
+            continue
+        if in_table:
+            if not line.strip() or line.startswith("reshards:"):
+                in_table = False
+            elif "{data" in line:
+                sharded += 1
+        if line.startswith("collectives: ") and colls is None:
+            colls = int(line.split()[1].rstrip(","))
+    return (sharded, colls) if colls is not None else None
+
+
+def run_import(partita, test_dir, timeout, mode="import", shardings=None, extra=None):
     """Runs `partita import test_dir -o /dev/null` (mode "import") or
     `partita run test_dir --check` (mode "run": compile, run, compare with the
     expected outputs; mode "distributed": the same on --mesh data=2 with
-    `shardings`); returns (passed, diagnostic)."""
+    `shardings`; mode "auto": on --mesh data=2 with the planner's shardings,
+    whose summary goes to `extra`); returns (passed, diagnostic)."""
     if mode == "run":
         cmd = [partita, "run", test_dir, "--check", "--print-limit", "0"]
     elif mode == "distributed":
@@ -173,6 +192,10 @@ def run_import(partita, test_dir, timeout, mode="import", shardings=None):
         return False, f"timeout after {timeout}s"
     except OSError as err:
         return False, f"cannot run {partita}: {err}"
+    if mode == "auto" and extra is not None:
+        summary = auto_plan_summary(proc.stdout)
+        if summary:
+            extra["sharded_tensors"], extra["collectives"] = summary
     if proc.returncode == 0:
         return True, ""
     # The test directory is implied by the test name: drop it from the diagnostic.
@@ -180,8 +203,10 @@ def run_import(partita, test_dir, timeout, mode="import", shardings=None):
     # With --check the failing comparison is on stdout ("check y: ... MISMATCH").
     if mode in ("distributed", "auto"):
         # mpirun's banners are noise: the first partita line is the cause.
-        lines = [l for l in (proc.stderr + "\n" + proc.stdout).splitlines()
-                 if "error:" in l or "MISMATCH" in l]
+        every = (proc.stderr + "\n" + proc.stdout).splitlines()
+        lines = ([l for l in every if "error:" in l or "MISMATCH" in l]
+                 or [l for l in every if "mpirun noticed" in l or "signal" in l]
+                 or [l for l in every if any(c.isalnum() for c in l)])
         text = lines[0] if lines else text
     if mode == "run" and not proc.stderr.strip():
         text = "\n".join(l for l in proc.stdout.splitlines() if "mismatch" in l.lower()) or text
@@ -199,9 +224,10 @@ def run_all(partita, data_dir, tests, jobs, timeout, mode="import", shard_inputs
         if mode == "distributed":
             shardings = shardings_file(name, shard_inputs[name], rank_of_first_input(
                 os.path.join(data_dir, name)))
+        extra = {}
         passed, diag = run_import(partita, os.path.join(data_dir, name), timeout, mode,
-                                  shardings)
-        return Result(name, ops, passed, diag)
+                                  shardings, extra)
+        return Result(name, ops, passed, diag, extra)
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
         return list(pool.map(one, tests))
@@ -280,6 +306,8 @@ def format_markdown(results, stats, data_dir, mode="import"):
     if untested:
         out += ["Foundation ops with no selected node test: "
                 + ", ".join(untested) + ".", ""]
+    if mode == "auto":
+        out += auto_markdown(results)
     failures = [r for r in results if not r.passed]
     if failures:
         out += ["## Failing tests", "", "| test | diagnostic |", "|---|---|"]
@@ -288,6 +316,29 @@ def format_markdown(results, stats, data_dir, mode="import"):
             out.append(f"| {r.name} | {diag} |")
         out.append("")
     return "\n".join(out)
+
+
+def auto_markdown(results):
+    """What the solver chose: how many plans shard something, and which keep
+    every tensor whole."""
+    planned = [r for r in results if "sharded_tensors" in r.extra]
+    split = [r for r in planned if r.extra["sharded_tensors"] > 0]
+    comm = [r for r in planned if r.extra["collectives"] > 0]
+    split_ok = sum(r.passed for r in split)
+    out = [f"Plans (cluster `{AUTO_CLUSTER}`): {len(split)} of {len(planned)} shard at least "
+           f"one tensor on `data` ({split_ok} of those passed), {len(comm)} need collectives; "
+           f"the others keep every tensor whole (the solver found splitting no faster).", ""]
+    whole = [r.name for r in planned if r.extra["sharded_tensors"] == 0]
+    if whole:
+        out += ["Plans that shard nothing: " + ", ".join(whole) + ".", ""]
+    if split:
+        out += ["## Sharded plans", "", "| test | sharded tensors | collectives | passed |",
+                "|---|---:|---:|---|"]
+        for r in split:
+            out.append(f"| {r.name} | {r.extra['sharded_tensors']} | "
+                       f"{r.extra['collectives']} | {'yes' if r.passed else 'no'} |")
+        out.append("")
+    return out
 
 
 def parse_args(argv):
