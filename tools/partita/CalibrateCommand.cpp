@@ -71,13 +71,15 @@ bool partita::tools::calibrateSelected() { return static_cast<bool>(calibrateCmd
 
 namespace {
 
-constexpr const char *kRawEnv = "PARTITA_CALIBRATE_RAW";
-constexpr int kMaxRanks = 256;
-
 int fail(const llvm::Twine &msg) {
   llvm::errs() << "partita: error: " << msg << "\n";
   return 1;
 }
+
+#ifdef PARTITA_HAVE_DISTRIBUTED
+
+constexpr const char *kRawEnv = "PARTITA_CALIBRATE_RAW";
+constexpr int kMaxRanks = 256;
 
 double now() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
@@ -131,8 +133,6 @@ std::string today() {
   std::strftime(buf, sizeof buf, "%Y-%m-%d", std::localtime(&t));
   return buf;
 }
-
-#ifdef PARTITA_HAVE_DISTRIBUTED
 
 //===--- on the ranks -----------------------------------------------------===//
 
