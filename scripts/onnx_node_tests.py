@@ -10,6 +10,7 @@ Examples:
   scripts/onnx_node_tests.py --filter softmax --partita build/bin/partita
   scripts/onnx_node_tests.py --markdown docs/onnx-node-coverage.md --min-rate 0.95
   scripts/onnx_node_tests.py --mode distributed [--sample 60]
+  scripts/onnx_node_tests.py --mode auto --markdown docs/onnx-node-auto-coverage.md
 
 --mode distributed runs, for every selected test whose first input has a
 leading dimension divisible by 2, `partita run TESTDIR --mesh data=2
@@ -17,6 +18,10 @@ leading dimension divisible by 2, `partita run TESTDIR --mesh data=2
 (two MPI ranks; the outputs are assembled on rank 0 and compared with the
 test's expected outputs). --sample N keeps N of those tests, evenly spaced
 in name order (deterministic).
+
+--mode auto runs the same tests with `partita run TESTDIR --mesh data=2
+--strategy auto --cluster cpu-local --check` (no shardings file: the
+planner's ILP chooses every sharding, lib/Planner/Solver.cpp).
 """
 
 import argparse
@@ -142,16 +147,42 @@ def first_line(text):
     return ""
 
 
-def run_import(partita, test_dir, timeout, mode="import", shardings=None):
+AUTO_CLUSTER = "cpu-local"
+MULTI_RANK_MODES = ("distributed", "auto")
+
+
+def auto_plan_summary(stdout):
+    """From `run --strategy auto` output: (tensors the plan shards, collectives
+    in the partitioned program), or None if the tables are missing."""
+    sharded, colls, in_table = 0, None, False
+    for line in stdout.splitlines():
+        if line.startswith("tensor ") and "sharding" in line:
+            in_table = True
+            continue
+        if in_table:
+            if not line.strip() or line.startswith("reshards:"):
+                in_table = False
+            elif "{data" in line:
+                sharded += 1
+        if line.startswith("collectives: ") and colls is None:
+            colls = int(line.split()[1].rstrip(","))
+    return (sharded, colls) if colls is not None else None
+
+
+def run_import(partita, test_dir, timeout, mode="import", shardings=None, extra=None):
     """Runs `partita import test_dir -o /dev/null` (mode "import") or
     `partita run test_dir --check` (mode "run": compile, run, compare with the
     expected outputs; mode "distributed": the same on --mesh data=2 with
-    `shardings`); returns (passed, diagnostic)."""
+    `shardings`; mode "auto": on --mesh data=2 with the planner's shardings,
+    whose summary goes to `extra`); returns (passed, diagnostic)."""
     if mode == "run":
         cmd = [partita, "run", test_dir, "--check", "--print-limit", "0"]
     elif mode == "distributed":
         cmd = [partita, "run", test_dir, "--check", "--print-limit", "0",
                "--mesh", "data=2", "--shardings", shardings]
+    elif mode == "auto":
+        cmd = [partita, "run", test_dir, "--check", "--print-limit", "0",
+               "--mesh", "data=2", "--strategy", "auto", "--cluster", AUTO_CLUSTER]
     else:
         cmd = [partita, "import", test_dir, "-o", os.devnull]
     try:
@@ -161,15 +192,21 @@ def run_import(partita, test_dir, timeout, mode="import", shardings=None):
         return False, f"timeout after {timeout}s"
     except OSError as err:
         return False, f"cannot run {partita}: {err}"
+    if mode == "auto" and extra is not None:
+        summary = auto_plan_summary(proc.stdout)
+        if summary:
+            extra["sharded_tensors"], extra["collectives"] = summary
     if proc.returncode == 0:
         return True, ""
     # The test directory is implied by the test name: drop it from the diagnostic.
     text = proc.stderr if proc.stderr.strip() else proc.stdout
     # With --check the failing comparison is on stdout ("check y: ... MISMATCH").
-    if mode == "distributed":
+    if mode in ("distributed", "auto"):
         # mpirun's banners are noise: the first partita line is the cause.
-        lines = [l for l in (proc.stderr + "\n" + proc.stdout).splitlines()
-                 if "error:" in l or "MISMATCH" in l]
+        every = (proc.stderr + "\n" + proc.stdout).splitlines()
+        lines = ([l for l in every if "error:" in l or "MISMATCH" in l]
+                 or [l for l in every if "mpirun noticed" in l or "signal" in l]
+                 or [l for l in every if any(c.isalnum() for c in l)])
         text = lines[0] if lines else text
     if mode == "run" and not proc.stderr.strip():
         text = "\n".join(l for l in proc.stdout.splitlines() if "mismatch" in l.lower()) or text
@@ -187,9 +224,10 @@ def run_all(partita, data_dir, tests, jobs, timeout, mode="import", shard_inputs
         if mode == "distributed":
             shardings = shardings_file(name, shard_inputs[name], rank_of_first_input(
                 os.path.join(data_dir, name)))
+        extra = {}
         passed, diag = run_import(partita, os.path.join(data_dir, name), timeout, mode,
-                                  shardings)
-        return Result(name, ops, passed, diag)
+                                  shardings, extra)
+        return Result(name, ops, passed, diag, extra)
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
         return list(pool.map(one, tests))
@@ -247,7 +285,10 @@ def format_markdown(results, stats, data_dir, mode="import"):
     """Markdown coverage table (generated; do not edit by hand)."""
     passed = sum(r.passed for r in results)
     out = [
-        "# ONNX node-test " + ("import" if mode == "import" else "run (--check)") + " coverage",
+        "# ONNX node-test " + {"import": "import", "run": "run (--check)",
+                               "distributed": "run (--check)",
+                               "auto": "run on data=2 with --strategy auto (--check)"}[mode]
+        + " coverage",
         "",
         "Generated by `scripts/onnx_node_tests.py " + ("" if mode == "import" else "--mode " + mode + " ") + "--markdown`; do not edit by hand.",
         f"Tests: every node test in `{data_dir}` whose ops are all in the",
@@ -265,6 +306,8 @@ def format_markdown(results, stats, data_dir, mode="import"):
     if untested:
         out += ["Foundation ops with no selected node test: "
                 + ", ".join(untested) + ".", ""]
+    if mode == "auto":
+        out += auto_markdown(results)
     failures = [r for r in results if not r.passed]
     if failures:
         out += ["## Failing tests", "", "| test | diagnostic |", "|---|---|"]
@@ -273,6 +316,29 @@ def format_markdown(results, stats, data_dir, mode="import"):
             out.append(f"| {r.name} | {diag} |")
         out.append("")
     return "\n".join(out)
+
+
+def auto_markdown(results):
+    """What the solver chose: how many plans shard something, and which keep
+    every tensor whole."""
+    planned = [r for r in results if "sharded_tensors" in r.extra]
+    split = [r for r in planned if r.extra["sharded_tensors"] > 0]
+    comm = [r for r in planned if r.extra["collectives"] > 0]
+    split_ok = sum(r.passed for r in split)
+    out = [f"Plans (cluster `{AUTO_CLUSTER}`): {len(split)} of {len(planned)} shard at least "
+           f"one tensor on `data` ({split_ok} of those passed), {len(comm)} need collectives; "
+           f"the others keep every tensor whole (the solver found splitting no faster).", ""]
+    whole = [r.name for r in planned if r.extra["sharded_tensors"] == 0]
+    if whole:
+        out += ["Plans that shard nothing: " + ", ".join(whole) + ".", ""]
+    if split:
+        out += ["## Sharded plans", "", "| test | sharded tensors | collectives | passed |",
+                "|---|---:|---:|---|"]
+        for r in split:
+            out.append(f"| {r.name} | {r.extra['sharded_tensors']} | "
+                       f"{r.extra['collectives']} | {'yes' if r.passed else 'no'} |")
+        out.append("")
+    return out
 
 
 def parse_args(argv):
@@ -290,12 +356,16 @@ def parse_args(argv):
     parser.add_argument("-j", "--jobs", type=int, default=2, help="parallel workers")
     parser.add_argument("--timeout", type=float, default=60.0,
                         help="seconds per test (default 60)")
-    parser.add_argument("--mode", choices=["import", "run", "distributed"], default="import",
+    parser.add_argument("--mode", choices=["import", "run", "distributed", "auto"],
+                        default="import",
                         help="import and verify (default), or compile, run and "
-                             "--check against the expected outputs (on one device, or "
-                             "on --mesh data=2 with the first input's leading dim sharded)")
+                             "--check against the expected outputs (on one device, "
+                             "on --mesh data=2 with the first input's leading dim sharded, "
+                             "or on --mesh data=2 with the shardings chosen by "
+                             "--strategy auto)")
     parser.add_argument("--sample", type=int, default=None, metavar="N",
-                        help="distributed mode: run N of the eligible tests, evenly spaced")
+                        help="distributed/auto modes: run N of the eligible tests, "
+                             "evenly spaced")
     parser.add_argument("-q", "--quiet", action="store_true",
                         help="print only failures and the total")
     return parser.parse_args(argv)
@@ -311,7 +381,7 @@ def main(argv=None):
         print("onnx_node_tests: no test selected", file=sys.stderr)
         return 2
     shard_inputs = None
-    if args.mode == "distributed":
+    if args.mode in MULTI_RANK_MODES:
         total_selected = len(tests)
         tests, shard_inputs, eligible = select_distributed(args.data, tests, args.sample)
         print(f"{eligible} of {total_selected} tests have a first input whose leading "
@@ -323,7 +393,8 @@ def main(argv=None):
                       shard_inputs)
     stats = per_op_stats(results)
     verb = {"import": "imported", "run": "passed (run --check)",
-            "distributed": "passed (run --mesh data=2 --check)"}[args.mode]
+            "distributed": "passed (run --mesh data=2 --check)",
+            "auto": "passed (run --mesh data=2 --strategy auto --check)"}[args.mode]
     print(format_text(results, stats, per_op=not args.quiet, verb=verb))
     if args.markdown:
         with open(args.markdown, "w") as f:

@@ -47,18 +47,19 @@ int fail(const llvm::Twine &msg) {
   return 1;
 }
 
+} // namespace
+
 bool underLauncher() {
   return std::getenv("OMPI_COMM_WORLD_SIZE") || std::getenv("PMI_SIZE") ||
          std::getenv("PMIX_RANK");
 }
 
-/// Re-executes this command line under `mpirun -np N`. The ranks append
-/// their fault lines (CollectivesABI.cpp) to a temporary file, printed here
-/// once mpirun has returned.
-int relaunch(int64_t ranks) {
+/// The ranks append their fault lines (CollectivesABI.cpp) to a temporary
+/// file, printed here once mpirun has returned.
+int relaunchUnderMpirun(int64_t ranks, llvm::StringRef what) {
   auto mpirun = llvm::sys::findProgramByName("mpirun");
   if (!mpirun)
-    return fail("--mesh needs " + std::to_string(ranks) +
+    return fail(what + " needs " + std::to_string(ranks) +
                 " ranks, but mpirun is not installed (apt-get install openmpi-bin)");
   auto cmdline = llvm::MemoryBuffer::getFileAsStream("/proc/self/cmdline");
   if (!cmdline)
@@ -66,7 +67,7 @@ int relaunch(int64_t ranks) {
   std::vector<std::string> self;
   llvm::SmallVector<llvm::StringRef> parts;
   (*cmdline)->getBuffer().split(parts, '\0', -1, /*KeepEmpty=*/false);
-  std::string exe = llvm::sys::fs::getMainExecutable(nullptr, (void *)&relaunch);
+  std::string exe = llvm::sys::fs::getMainExecutable(nullptr, (void *)&relaunchUnderMpirun);
   std::vector<std::string> args = {*mpirun, "--allow-run-as-root", "--oversubscribe",
                                    "-np", std::to_string(ranks), exe};
   for (size_t i = 1; i < parts.size(); ++i)
@@ -127,6 +128,8 @@ int relaunch(int64_t ranks) {
   }
   return rc;
 }
+
+namespace {
 
 /// Per dimension: the mesh axis indices splitting it.
 using Layout = std::vector<std::vector<int>>;
@@ -359,7 +362,7 @@ int runDistributedCommand(MLIRContext &ctx, StringRef input, const DistributedOp
     if (!module ||
         failed(applyShardingAnnotations(*module, *mesh, specs, opts.shardingsFile)))
       return 1;
-    return relaunch(ranks);
+    return relaunchUnderMpirun(ranks, "--mesh");
   }
   // Only the ranks register passes (the CLI's run path does it on demand).
   registerAllPasses();

@@ -321,4 +321,11 @@ int partita_set_num_threads(int n) {
 }
 
 int partita_have_blas() { return blas().sgemm ? 1 : 0; }
+
+int partita_configured_num_threads() {
+  int n = 2;
+  if (const char *env = std::getenv("PARTITA_NUM_THREADS"))
+    n = std::max(1, std::atoi(env));
+  return n;
+}
 }

@@ -18,6 +18,9 @@ namespace partita::tools {
 
 bool planSelected();
 int runPlan(mlir::MLIRContext &ctx);
+/// `partita calibrate` (CalibrateCommand.cpp).
+bool calibrateSelected();
+int runCalibrate();
 /// `partita run --mesh --strategy auto --cluster PRESET`.
 struct AutoStrategyOptions {
   std::string strategy = "none"; ///< none | auto

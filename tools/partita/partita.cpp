@@ -6,6 +6,7 @@
 //   partita plan INPUT --mesh ... [--shardings FILE]   (PlanCommand.cpp)
 //   partita compile INPUT -o ARTIFACT      (lib/Runtime/Driver.cpp)
 //   partita run ARTIFACT|INPUT [--inputs F,...] [--outputs DIR] [--check] [--repeat N]
+//   partita calibrate [-o FILE.json] [--ranks N] [--name NAME] [--quick]   (CalibrateCommand.cpp)
 //
 // INPUT is model.onnx, an ONNX backend-test directory (holding model.onnx),
 // a JSON graph (.json) or an MLIR file (.mlir). Every failure is one line on
@@ -312,6 +313,8 @@ int main(int argc, char **argv) {
   }
   if (partita::tools::planSelected())
     return partita::tools::runPlan(ctx);
+  if (partita::tools::calibrateSelected())
+    return partita::tools::runCalibrate();
   if (importCmd)
     return runImport(ctx);
   if (exportCmd)

@@ -27,6 +27,16 @@ struct DistributedOptions {
   bool conservative = false;     ///< --conservative propagation on the ranks
 };
 
+/// Whether this process is one rank started by an MPI launcher (mpirun).
+bool underLauncher();
+
+/// Re-executes this process's command line under
+/// `mpirun --oversubscribe -np RANKS` and waits; returns its exit code, or 1
+/// after a one-line cause (`WHAT needs N ranks, but mpirun is not installed`).
+/// Each rank sees underLauncher() true. Fault lines of crashed or stuck ranks
+/// are printed here, root cause first.
+int relaunchUnderMpirun(int64_t ranks, llvm::StringRef what);
+
 int runDistributedCommand(mlir::MLIRContext &ctx, llvm::StringRef input,
                           const DistributedOptions &options, const ModelLoader &load);
 
