@@ -86,10 +86,7 @@ std::unique_ptr<Executor> Executor::create(ModuleOp llvmModule, ModelSignature s
   });
   // BLAS threads: PARTITA_NUM_THREADS, default 2.
   static bool threadsSet = [] {
-    int n = 2;
-    if (const char *env = std::getenv("PARTITA_NUM_THREADS"))
-      n = std::max(1, std::atoi(env));
-    partita_set_num_threads(n);
+    partita_set_num_threads(partita_configured_num_threads());
     return true;
   }();
   (void)threadsSet;
