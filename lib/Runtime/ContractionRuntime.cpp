@@ -15,6 +15,7 @@
 #include <cpuid.h>
 #include <cstdio>
 #include <dlfcn.h>
+#include <sched.h>
 
 // OpenBLAS is opened at run time (dlopen), not linked: its CPU detection runs
 // when the library loads and, in OpenBLAS 0.3.21 (Debian 12), does not know
@@ -323,9 +324,14 @@ int partita_set_num_threads(int n) {
 int partita_have_blas() { return blas().sgemm ? 1 : 0; }
 
 int partita_configured_num_threads() {
-  int n = 2;
   if (const char *env = std::getenv("PARTITA_NUM_THREADS"))
-    n = std::max(1, std::atoi(env));
-  return n;
+    return std::max(1, std::atoi(env));
+  // The CPUs this process may run on: all of them for a single run, the
+  // core mpirun bound a rank to under `run --mesh` (more threads than cores
+  // only make the BLAS threads of one rank take turns).
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0)
+    return CPU_COUNT(&set);
+  return 2;
 }
 }

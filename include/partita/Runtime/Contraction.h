@@ -57,8 +57,10 @@ void partita_contract_f64(int64_t rankA, void *a, int64_t rankB, void *b, int64_
 int partita_set_num_threads(int n);
 /// Whether BLAS calls were compiled in (else the reference loops run).
 int partita_have_blas();
-/// The BLAS thread count of runs: PARTITA_NUM_THREADS, default 2 (what the
-/// executor and `partita calibrate` pass to partita_set_num_threads).
+/// The BLAS thread count of runs: PARTITA_NUM_THREADS, else the number of
+/// CPUs in this process's affinity mask (2 on the reference machine; 1 per
+/// rank when mpirun binds ranks to cores). What the executor and `partita
+/// calibrate` pass to partita_set_num_threads.
 int partita_configured_num_threads();
 }
 
