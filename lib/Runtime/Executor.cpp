@@ -66,7 +66,8 @@ std::unique_ptr<Executor> Executor::create(ModuleOp llvmModule, ModelSignature s
   options.jitCodeGenOptLevel = level;
   options.sharedLibPaths = libs;
   options.enableGDBNotificationListener = false;
-  options.enablePerfNotificationListener = false;
+  // PARTITA_PERF=1: JIT-ed functions visible to `perf record -k 1` + `perf inject --jit`.
+  options.enablePerfNotificationListener = std::getenv("PARTITA_PERF") != nullptr;
   auto engine = ExecutionEngine::create(llvmModule, options, std::move(*tm));
   if (!engine) {
     emitError(loc) << "JIT compilation failed: " << llvm::toString(engine.takeError());

@@ -33,8 +33,11 @@ struct MathApproximationPass
   }
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    populateMathPolynomialApproximationPatterns(
-        patterns, [](StringRef name) { return name == "exp" || name == "erf"; });
+    // The predicate sees operation names ("math.exp").
+    populateMathPolynomialApproximationPatterns(patterns, [](StringRef name) {
+      return name == math::ExpOp::getOperationName() ||
+             name == math::ErfOp::getOperationName();
+    });
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
   }
@@ -44,4 +47,6 @@ struct MathApproximationPass
 std::unique_ptr<Pass> createMathApproximationPass() {
   return std::make_unique<MathApproximationPass>();
 }
+
+void registerMathApproximationPass() { PassRegistration<MathApproximationPass>(); }
 } // namespace partita

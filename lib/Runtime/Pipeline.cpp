@@ -141,6 +141,7 @@ void registerCpuPipelines() {
   registerContractionsToCallsPass();
   registerOutlineLoopNestsPass();
   registerDeallocAfterLastUsePass();
+  registerMathApproximationPass();
 }
 
 static std::string nameOf(DictionaryAttr attrs, StringRef prefix, unsigned i) {

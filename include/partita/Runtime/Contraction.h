@@ -33,6 +33,7 @@ void registerContractionsToCallsPass();
 
 /// f32 math.exp/math.erf as polynomial approximations (MathApproximation.cpp).
 std::unique_ptr<mlir::Pass> createMathApproximationPass();
+void registerMathApproximationPass();
 
 /// Each top-level loop nest of a function into its own never-inlined function
 /// (pass argument `partita-outline-loop-nests`, OutlineLoopNests.cpp).
