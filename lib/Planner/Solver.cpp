@@ -37,6 +37,7 @@
 #include "partita/Planner/Solver.h"
 
 #include "partita/Planner/CostModel.h"
+#include "dialects/Sharding/IR/ReshardPlan.h"
 #include "dialects/Sharding/IR/ShardingOps.h"
 #include "passes/Propagation/Passes.h"
 
@@ -220,8 +221,9 @@ double Solver::collective(StringRef kind, double bytes, ArrayRef<StringAttr> axe
 }
 
 /// The collectives sharding-partition emits (Partitioner::reshard): an
-/// all_reduce of the partial axes, then per dimension an all_gather of the
-/// axes the target does not keep and a (free) slice of the new ones.
+/// all_reduce of the partial axes, then the steps of planReshard
+/// (ReshardPlan.h): all_to_all for axes moving between dimensions,
+/// all_gathers, and (free) slices.
 double Solver::reshard(Type t, Layout from, const Layout &to) {
   if (from == to)
     return 0;
@@ -239,26 +241,15 @@ double Solver::reshard(Type t, Layout from, const Layout &to) {
   const double tieBreak = 1e-9;
   if (!combine.empty())
     time += collective("all_reduce", localBytes(t, from), combine) + tieBreak;
-  for (size_t d = 0; d < from.dims.size() && d < to.dims.size(); ++d) {
-    AxisList have = from.dims[d], want = to.dims[d];
-    if (have == want)
-      continue;
-    auto isPrefix = [](ArrayRef<StringAttr> a, ArrayRef<StringAttr> b) {
-      return a.size() <= b.size() && std::equal(a.begin(), a.end(), b.begin());
-    };
-    AxisList gather, slice;
-    if (isPrefix(want, have))
-      gather.assign(have.begin() + want.size(), have.end());
-    else if (isPrefix(have, want))
-      slice.assign(want.begin() + have.size(), want.end());
-    else
-      gather = have, slice = want;
-    if (!gather.empty()) {
-      from.dims[d].resize(from.dims[d].size() - gather.size());
-      time += collective("all_gather", localBytes(t, from), gather) + tieBreak;
-    }
-    if (!slice.empty())
-      from.dims[d].append(slice.begin(), slice.end());
+  for (const ReshardStep &step : planReshard(from.dims, to.dims)) {
+    // all_to_all exchanges the block it has; all_gather is costed on the
+    // block it assembles (the cost model's convention).
+    double before = localBytes(t, from);
+    applyReshardStep(from.dims, step);
+    if (step.kind == ReshardStep::Kind::AllToAll)
+      time += collective("all_to_all", before, step.axes) + tieBreak;
+    else if (step.kind == ReshardStep::Kind::AllGather)
+      time += collective("all_gather", localBytes(t, from), step.axes) + tieBreak;
   }
   reshardMemo[key] = time;
   return time;

@@ -21,6 +21,7 @@
 #include "passes/Partition/Passes.h"
 
 #include "dialects/Graph/IR/GraphBuilder.h"
+#include "dialects/Sharding/IR/ReshardPlan.h"
 #include "dialects/Sharding/IR/ShardingOps.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -169,66 +170,26 @@ Value Partitioner::reshardUncached(OpBuilder &b, Location loc, Value v,
                             collectives::ReductionKindAttr::get(b.getContext(), from.kind));
     from.unreduced.clear();
   }
-  auto isPrefix = [](ArrayRef<StringAttr> a, ArrayRef<StringAttr> b) {
-    return a.size() <= b.size() && std::equal(a.begin(), a.end(), b.begin());
-  };
-  // Axes moving from one dimension to another -- a minor run S of dim i's
-  // axes, wanted right after dim j's current axes -- are one all_to_all, not
-  // an all_gather of the whole dimension followed by a slice: each device
-  // exchanges (n-1)/n of its block instead of receiving n-1 blocks.
-  for (bool moved = true; moved;) {
-    moved = false;
-    for (size_t i = 0; i < from.dims.size() && !moved; ++i) {
-      ArrayRef<StringAttr> haveI = from.dims[i];
-      if (isPrefix(haveI, to.dims[i]))
-        continue; // dim i keeps all its axes
-      for (size_t len = haveI.size(); len >= 1 && !moved; --len) {
-        ArrayRef<StringAttr> run = haveI.take_back(len);
-        for (size_t j = 0; j < from.dims.size() && !moved; ++j) {
-          ArrayRef<StringAttr> have = from.dims[j], want = to.dims[j];
-          if (j == i || want.size() < have.size() + len || !isPrefix(have, want) ||
-              !std::equal(run.begin(), run.end(), want.begin() + have.size()))
-            continue;
-          AxisList axes(run.begin(), run.end());
-          from.dims[i].resize(haveI.size() - len);
-          from.dims[j].append(axes.begin(), axes.end());
-          v = AllToAllOp::create(b, loc, localType(global, from), v, meshRef,
-                                 axesAttr(b, axes), b.getI64IntegerAttr(j),
-                                 b.getI64IntegerAttr(i));
-          moved = true;
-        }
-      }
+  // The collectives for the dimensions (ReshardPlan.h, shared with the
+  // planner's cost of a reshard).
+  for (const ReshardStep &step : planReshard(from.dims, to.dims)) {
+    applyReshardStep(from.dims, step);
+    RankedTensorType type = localType(global, from);
+    switch (step.kind) {
+    case ReshardStep::Kind::AllToAll:
+      v = AllToAllOp::create(b, loc, type, v, meshRef, axesAttr(b, step.axes),
+                             b.getI64IntegerAttr(step.dim), b.getI64IntegerAttr(step.fromDim));
+      break;
+    case ReshardStep::Kind::AllGather:
+      v = AllGatherOp::create(b, loc, type, v, meshRef, axesAttr(b, step.axes),
+                              b.getI64IntegerAttr(step.dim));
+      break;
+    case ReshardStep::Kind::Slice:
+      v = AxisSliceOp::create(b, loc, type, v, meshRef, axesAttr(b, step.axes),
+                              b.getI64IntegerAttr(step.dim));
+      break;
     }
   }
-  // Per dimension, the axes to gather (leave) and to slice (join). Every
-  // gather comes before every slice: an axis leaving one dimension may be
-  // the axis another dimension joins, and no layout may use an axis twice.
-  SmallVector<AxisList> gathers(from.dims.size()), slices(from.dims.size());
-  for (size_t d = 0; d < from.dims.size(); ++d) {
-    AxisList have = from.dims[d], want = to.dims[d];
-    if (have == want)
-      continue;
-    if (isPrefix(want, have)) {
-      gathers[d].assign(have.begin() + want.size(), have.end());
-    } else if (isPrefix(have, want)) {
-      slices[d].assign(want.begin() + have.size(), want.end());
-    } else {
-      gathers[d] = have;
-      slices[d] = want;
-    }
-  }
-  for (size_t d = 0; d < from.dims.size(); ++d)
-    if (!gathers[d].empty()) {
-      from.dims[d].resize(from.dims[d].size() - gathers[d].size());
-      v = AllGatherOp::create(b, loc, localType(global, from), v, meshRef,
-                              axesAttr(b, gathers[d]), b.getI64IntegerAttr(d));
-    }
-  for (size_t d = 0; d < from.dims.size(); ++d)
-    if (!slices[d].empty()) {
-      from.dims[d].append(slices[d].begin(), slices[d].end());
-      v = AxisSliceOp::create(b, loc, localType(global, from), v, meshRef,
-                              axesAttr(b, slices[d]), b.getI64IntegerAttr(d));
-    }
   return v;
 }
 
