@@ -113,6 +113,7 @@ private:
   Value maskedLocalGather(OpBuilder &b, graph::GatherOp gather, Value table,
                           Value indices, ArrayRef<StringAttr> axes);
   LogicalResult partitionConstant(OpBuilder &b, graph::ConstantOp op);
+  Operation *distributedSoftmax(OpBuilder &b, Operation *op, Value x, const Layout &layout);
 
   MeshAttr mesh;
   FlatSymbolRefAttr meshRef;
@@ -191,6 +192,45 @@ Value Partitioner::reshardUncached(OpBuilder &b, Location loc, Value v,
     }
   }
   return v;
+}
+
+/// softmax / log_softmax over an axis split across devices, on the local
+/// block x: m = max over the axis, combined (all_reduce max); e = exp(x - m);
+/// s = sum of e over the axis, combined (all_reduce sum); softmax = e / s,
+/// log_softmax = (x - m) - log s. Null when the axis is not split.
+Operation *Partitioner::distributedSoftmax(OpBuilder &b, Operation *op, Value x,
+                                           const Layout &layout) {
+  auto type = cast<RankedTensorType>(x.getType());
+  int64_t axis = cast<IntegerAttr>(op->getAttr("axis")).getInt();
+  if (axis < 0)
+    axis += type.getRank();
+  if (axis < 0 || axis >= (int64_t)layout.dims.size() || layout.dims[axis].empty())
+    return nullptr;
+  Location loc = op->getLoc();
+  ArrayAttr axes = axesAttr(b, layout.dims[axis]);
+  auto make = [&](StringRef name, ValueRange operands,
+                  ArrayRef<NamedAttribute> attrs = {}) -> Value {
+    Operation *made = graph::createInferred(b, loc, name, operands, attrs);
+    return made ? made->getResult(0) : Value();
+  };
+  NamedAttribute overAxis = b.getNamedAttr("axes", b.getDenseI64ArrayAttr({axis}));
+  Value m = make(graph::ReduceMaxOp::getOperationName(), {x}, {overAxis});
+  if (!m)
+    return nullptr;
+  m = AllReduceOp::create(b, loc, m.getType(), m, meshRef, axes,
+                          collectives::ReductionKindAttr::get(b.getContext(),
+                                                              collectives::ReductionKind::max));
+  Value shifted = make(graph::SubOp::getOperationName(), {x, m});
+  Value e = make(graph::ExpOp::getOperationName(), {shifted});
+  Value s = make(graph::ReduceSumOp::getOperationName(), {e}, {overAxis});
+  s = AllReduceOp::create(b, loc, s.getType(), s, meshRef, axes,
+                          collectives::ReductionKindAttr::get(b.getContext(),
+                                                              collectives::ReductionKind::sum));
+  Value result = isa<graph::SoftmaxOp>(op)
+                     ? make(graph::DivOp::getOperationName(), {e, s})
+                     : make(graph::SubOp::getOperationName(),
+                            {shifted, make(graph::LogOp::getOperationName(), {s})});
+  return result ? result.getDefiningOp() : nullptr;
 }
 
 LogicalResult Partitioner::partitionConstant(OpBuilder &b, graph::ConstantOp op) {
@@ -387,8 +427,12 @@ LogicalResult Partitioner::partitionOp(OpBuilder &b, Operation *op) {
   }
   if (splitReduction > 1 && isa<graph::ConvOp>(op) && operands.size() > 2)
     convBias = operands.pop_back_val();
-  Operation *newOp = graph::createInferred(b, op->getLoc(), op->getName().getStringRef(),
-                                           operands, attrs);
+  Operation *newOp = nullptr;
+  if (isa<graph::SoftmaxOp, graph::LogSoftmaxOp>(op))
+    newOp = distributedSoftmax(b, op, operands[0], natural[0]);
+  if (!newOp)
+    newOp = graph::createInferred(b, op->getLoc(), op->getName().getStringRef(), operands,
+                                  attrs);
   if (newOp && convBias) {
     auto outType = cast<RankedTensorType>(newOp->getResult(0).getType());
     SmallVector<int64_t> shape(outType.getRank(), 1);

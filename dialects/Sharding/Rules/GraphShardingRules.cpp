@@ -43,6 +43,13 @@ ShardingRule axisReplicatedRule(Operation *op) {
       .build();
 }
 
+/// softmax / log_softmax: every dimension passes through, the normalized
+/// axis too -- the partitioner combines the axis's max and sum across the
+/// devices splitting it (two small all_reduces) instead of gathering it.
+ShardingRule softmaxRule(Operation *op) {
+  return ShardingRuleBuilder(op).addBroadcastFactors().build();
+}
+
 ShardingRule layerNormRule(Operation *op) {
   int64_t rank = tensorType(op->getResult(0)).getRank();
   int64_t axis = cast<LayerNormOp>(op).getAxis();
@@ -606,7 +613,8 @@ void registerGraphShardingRules(DialectRegistry &registry) {
            SinOp, SoftplusOp, SoftsignOp, SqrtOp, SubOp, TanhOp,
            ThresholdedReluOp, WhereOp, XorOp>(ctx);
     // Along one axis that must stay whole.
-    attach<axisReplicatedRule, CumSumOp, LogSoftmaxOp, SoftmaxOp>(ctx);
+    attach<axisReplicatedRule, CumSumOp>(ctx);
+    attach<softmaxRule, LogSoftmaxOp, SoftmaxOp>(ctx);
     attach<argReduceRule, ArgMaxOp, ArgMinOp>(ctx);
     attach<topKRule, TopKOp>(ctx);
     attach<triluRule, TriluOp>(ctx);

@@ -40,13 +40,21 @@ func.func @data_parallel(%x: tensor<8x16xf32> {sharding.sharding = #sharding.ten
 
 // -----
 
-// A softmax over a split axis gathers it first; a max over a split axis is
-// combined right after the local max; a mean over a split axis is scaled so
-// that its partial sums add up to the global mean, then summed at the end.
+// A softmax over a split axis stays split: the local max and the local sum
+// of exponentials are combined across the axis (max, then sum); a max over
+// a split axis is combined right after the local max; a mean over a split
+// axis is scaled so that its partial sums add up to the global mean, then
+// summed at the end. Nothing is gathered.
 sharding.mesh @mesh = <["a"=2]>
 // CHECK-LABEL: func.func @reductions
-// CHECK: %[[G:.*]] = collectives.all_gather %{{.*}} on @mesh ["a"] {dim = 1 : i64} : (tensor<4x4xf32>) -> tensor<4x8xf32>
-// CHECK: graph.softmax %[[G]]
+// CHECK-NOT: collectives.all_gather
+// CHECK: %[[LM:.*]] = graph.reduce_max %arg0 {axes = array<i64: 1>} : (tensor<4x4xf32>) -> tensor<4x1xf32>
+// CHECK: %[[GM:.*]] = collectives.all_reduce %[[LM]] on @mesh ["a"] {reduction = #collectives<reduction max>}
+// CHECK: %[[D:.*]] = graph.sub %arg0, %[[GM]]
+// CHECK: %[[E:.*]] = graph.exp %[[D]]
+// CHECK: %[[LS:.*]] = graph.reduce_sum %[[E]] {axes = array<i64: 1>}
+// CHECK: %[[GS:.*]] = collectives.all_reduce %[[LS]] on @mesh ["a"] : tensor<4x1xf32>
+// CHECK: graph.div %[[E]], %[[GS]] : (tensor<4x4xf32>, tensor<4x1xf32>) -> tensor<4x4xf32>
 // CHECK: %[[M:.*]] = graph.reduce_max %{{.*}} : (tensor<4x4xf32>) -> tensor<4x1xf32>
 // CHECK: collectives.all_reduce %[[M]] on @mesh ["a"] {reduction = #collectives<reduction max>}
 // CHECK: %[[MEAN:.*]] = graph.reduce_mean %{{.*}} : (tensor<4x4xf32>) -> tensor<4x1xf32>

@@ -87,13 +87,14 @@ func.func @reshape(%x: tensor<8x64xf32> {sharding.sharding = #sharding.tensor<@m
 
 // -----
 
-// Transpose permutes; softmax keeps its axis whole; concat's axis too.
+// Transpose permutes; softmax passes its axis's split through (the
+// partitioner combines max and sum across it); concat keeps its axis whole.
 sharding.mesh @mesh = <["a"=2, "b"=2]>
 // CHECK-LABEL: func.func @data_movement
 func.func @data_movement(%x: tensor<4x8xf32> {sharding.sharding = #sharding.tensor<@mesh, [{"a"}, {"b"}]>}) -> (tensor<8x4xf32>, tensor<4x8xf32>, tensor<4x16xf32>) {
   // CHECK: graph.transpose {{.*}}[#sharding.tensor<@mesh, [{"b", ?}, {"a", ?}]>]
   %t = graph.transpose %x {perm = array<i64: 1, 0>} : (tensor<4x8xf32>) -> tensor<8x4xf32>
-  // CHECK: graph.softmax {{.*}}[#sharding.tensor<@mesh, [{"a", ?}, {?}]>]
+  // CHECK: graph.softmax {{.*}}[#sharding.tensor<@mesh, [{"a", ?}, {"b", ?}]>]
   %s = graph.softmax %x {axis = 1 : i64} : (tensor<4x8xf32>) -> tensor<4x8xf32>
   // CHECK: graph.concat {{.*}}[#sharding.tensor<@mesh, [{"a", ?}, {?}]>]
   %c = graph.concat %x, %x {axis = 1 : i64} : (tensor<4x8xf32>, tensor<4x8xf32>) -> tensor<4x16xf32>
