@@ -114,6 +114,8 @@ private:
                           Value indices, ArrayRef<StringAttr> axes);
   LogicalResult partitionConstant(OpBuilder &b, graph::ConstantOp op);
   Operation *distributedSoftmax(OpBuilder &b, Operation *op, Value x, const Layout &layout);
+  Operation *distributedLayerNorm(OpBuilder &b, graph::LayerNormOp op, ValueRange operands,
+                                  const Layout &layout);
 
   MeshAttr mesh;
   FlatSymbolRefAttr meshRef;
@@ -231,6 +233,61 @@ Operation *Partitioner::distributedSoftmax(OpBuilder &b, Operation *op, Value x,
                      : make(graph::SubOp::getOperationName(),
                             {shifted, make(graph::LogOp::getOperationName(), {s})});
   return result ? result.getDefiningOp() : nullptr;
+}
+
+/// layer_norm whose normalized dimensions are split across devices, on the
+/// local blocks: mean = (sum of x, combined) / N; d = x - mean;
+/// var = (sum of d^2, combined) / N; y = d / sqrt(var + eps) * scale (+ bias),
+/// with N the global number of normalized elements. Null when no normalized
+/// dimension is split.
+Operation *Partitioner::distributedLayerNorm(OpBuilder &b, graph::LayerNormOp op,
+                                             ValueRange operands, const Layout &layout) {
+  auto type = cast<RankedTensorType>(operands[0].getType());
+  auto global = cast<RankedTensorType>(op.getType());
+  int64_t rank = type.getRank(), axis = op.getAxis();
+  if (axis < 0)
+    axis += rank;
+  SmallVector<int64_t> normalized;
+  AxisList split;
+  int64_t count = 1;
+  for (int64_t d = axis; d < rank; ++d) {
+    normalized.push_back(d);
+    count *= global.getDimSize(d);
+    if (d < (int64_t)layout.dims.size())
+      split.append(layout.dims[d].begin(), layout.dims[d].end());
+  }
+  if (split.empty())
+    return nullptr;
+  Location loc = op.getLoc();
+  auto make = [&](StringRef name, ValueRange args, ArrayRef<NamedAttribute> attrs = {}) {
+    Operation *made = graph::createInferred(b, loc, name, args, attrs);
+    return made ? made->getResult(0) : Value();
+  };
+  auto scalar = RankedTensorType::get({}, type.getElementType());
+  NamedAttribute over = b.getNamedAttr("axes", b.getDenseI64ArrayAttr(normalized));
+  auto globalMean = [&](Value v) -> Value {
+    Value sum = make(graph::ReduceSumOp::getOperationName(), {v}, {over});
+    if (!sum)
+      return nullptr;
+    sum = AllReduceOp::create(b, loc, sum.getType(), sum, meshRef, axesAttr(b, split),
+                              collectives::ReductionKindAttr::get(
+                                  b.getContext(), collectives::ReductionKind::sum));
+    return make(graph::MulOp::getOperationName(),
+                {sum, graph::createSplatConstant(b, loc, scalar, 1.0 / count)});
+  };
+  Value mean = globalMean(operands[0]);
+  if (!mean)
+    return nullptr;
+  Value centered = make(graph::SubOp::getOperationName(), {operands[0], mean});
+  Value var = globalMean(make(graph::MulOp::getOperationName(), {centered, centered}));
+  Value eps = graph::createSplatConstant(b, loc, scalar, op.getEpsilon().convertToDouble());
+  Value stddev = make(graph::SqrtOp::getOperationName(),
+                      {make(graph::AddOp::getOperationName(), {var, eps})});
+  Value y = make(graph::MulOp::getOperationName(),
+                 {make(graph::DivOp::getOperationName(), {centered, stddev}), operands[1]});
+  if (operands.size() > 2)
+    y = make(graph::AddOp::getOperationName(), {y, operands[2]});
+  return y ? y.getDefiningOp() : nullptr;
 }
 
 LogicalResult Partitioner::partitionConstant(OpBuilder &b, graph::ConstantOp op) {
@@ -430,6 +487,8 @@ LogicalResult Partitioner::partitionOp(OpBuilder &b, Operation *op) {
   Operation *newOp = nullptr;
   if (isa<graph::SoftmaxOp, graph::LogSoftmaxOp>(op))
     newOp = distributedSoftmax(b, op, operands[0], natural[0]);
+  if (auto ln = dyn_cast<graph::LayerNormOp>(op))
+    newOp = distributedLayerNorm(b, ln, operands, natural[0]);
   if (!newOp)
     newOp = graph::createInferred(b, op->getLoc(), op->getName().getStringRef(), operands,
                                   attrs);

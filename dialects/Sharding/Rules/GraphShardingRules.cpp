@@ -50,15 +50,11 @@ ShardingRule softmaxRule(Operation *op) {
   return ShardingRuleBuilder(op).addBroadcastFactors().build();
 }
 
+/// layer_norm: every dimension passes through, the normalized ones too
+/// (scale and bias follow them) -- the partitioner combines the sums behind
+/// the mean and the variance across the devices splitting them.
 ShardingRule layerNormRule(Operation *op) {
-  int64_t rank = tensorType(op->getResult(0)).getRank();
-  int64_t axis = cast<LayerNormOp>(op).getAxis();
-  if (axis < 0)
-    axis += rank;
-  SmallVector<int64_t> normalized;
-  for (int64_t d = axis; d < rank; ++d)
-    normalized.push_back(d);
-  return ShardingRuleBuilder(op).addBroadcastFactors(normalized).build();
+  return ShardingRuleBuilder(op).addBroadcastFactors().build();
 }
 
 ShardingRule triluRule(Operation *op) {

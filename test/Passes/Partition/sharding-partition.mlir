@@ -174,3 +174,26 @@ func.func @moves(%x: tensor<8x12xf32> {sharding.sharding = #sharding.tensor<@mes
   %cz = sharding.constraint %z <@mesh, [{"b"}, {"a"}]> : tensor<8x12xf32>
   return %cx, %cy, %cz : tensor<8x12xf32>, tensor<8x12xf32>, tensor<8x12xf32>
 }
+
+// -----
+
+// A layer_norm over a split hidden dimension: the sums behind the mean and
+// the variance are combined; scale and bias are used in local blocks.
+sharding.mesh @mesh = <["a"=2]>
+// CHECK-LABEL: func.func @layer_norm_split
+// CHECK-NOT: collectives.all_gather
+// CHECK: %[[S1:.*]] = graph.reduce_sum %arg0 {axes = array<i64: 1>} : (tensor<4x4xf32>) -> tensor<4x1xf32>
+// CHECK: collectives.all_reduce %[[S1]] on @mesh ["a"] : tensor<4x1xf32>
+// CHECK: graph.constant {value = dense<1.250000e-01> : tensor<f32>}
+// CHECK: graph.reduce_sum
+// CHECK: collectives.all_reduce
+// CHECK: graph.sqrt
+// CHECK: graph.mul %{{.*}}, %{{.*}} : (tensor<4x4xf32>, tensor<4xf32>) -> tensor<4x4xf32>
+// CHECK: graph.add %{{.*}}, %{{.*}} : (tensor<4x4xf32>, tensor<4xf32>) -> tensor<4x4xf32>
+// CHECK-NOT: collectives.all_gather
+func.func @layer_norm_split(%x: tensor<4x8xf32> {sharding.sharding = #sharding.tensor<@mesh, [{}, {"a"}]>},
+                            %s: tensor<8xf32>, %b: tensor<8xf32>) -> tensor<4x8xf32> {
+  %y = graph.layer_norm %x, %s, %b {axis = 1 : i64} : (tensor<4x8xf32>, tensor<8xf32>, tensor<8xf32>) -> tensor<4x8xf32>
+  %c = sharding.constraint %y <@mesh, [{}, {"a"}]> : tensor<4x8xf32>
+  return %c : tensor<4x8xf32>
+}
