@@ -114,6 +114,8 @@ private:
                           Value indices, ArrayRef<StringAttr> axes);
   LogicalResult partitionConstant(OpBuilder &b, graph::ConstantOp op);
   Operation *distributedSoftmax(OpBuilder &b, Operation *op, Value x, const Layout &layout);
+  SmallVector<Value> distributedTopK(OpBuilder &b, graph::TopKOp op, Value x,
+                                     const Layout &layout);
   Operation *distributedLayerNorm(OpBuilder &b, graph::LayerNormOp op, ValueRange operands,
                                   const Layout &layout);
 
@@ -233,6 +235,61 @@ Operation *Partitioner::distributedSoftmax(OpBuilder &b, Operation *op, Value x,
                      : make(graph::SubOp::getOperationName(),
                             {shifted, make(graph::LogOp::getOperationName(), {s})});
   return result ? result.getDefiningOp() : nullptr;
+}
+
+/// top-k along an axis split across devices, on the local block x: the
+/// local top min(k, block) with indices made global (+ position * block),
+/// all_gather of both along the axis (in device order), the top k of those
+/// candidates, and their global indices picked by position. Ties keep
+/// ONNX's lower-index-first order: candidates of lower devices come first.
+/// Empty when the axis is not split.
+SmallVector<Value> Partitioner::distributedTopK(OpBuilder &b, graph::TopKOp op, Value x,
+                                                const Layout &layout) {
+  auto type = cast<RankedTensorType>(x.getType());
+  int64_t axis = op.getAxis();
+  if (axis < 0)
+    axis += type.getRank();
+  if (axis < 0 || axis >= (int64_t)layout.dims.size() || layout.dims[axis].empty())
+    return {};
+  Location loc = op.getLoc();
+  const AxisList &axes = layout.dims[axis];
+  int64_t block = type.getDimSize(axis);
+  int64_t localK = std::min<int64_t>(op.getK(), block);
+  auto topk = [&](Value in, int64_t k) -> Operation * {
+    return graph::createInferred<graph::TopKOp>(
+        b, loc, {in},
+        {b.getNamedAttr("k", b.getI64IntegerAttr(k)),
+         b.getNamedAttr("axis", b.getI64IntegerAttr(axis)),
+         b.getNamedAttr("largest", b.getBoolAttr(op.getLargest())),
+         b.getNamedAttr("sorted", b.getBoolAttr(true))});
+  };
+  Operation *local = topk(x, localK);
+  if (!local)
+    return {};
+  auto scalar = RankedTensorType::get({}, b.getI64Type());
+  Value position = AxisIndexOp::create(b, loc, scalar, meshRef, axesAttr(b, axes));
+  Value offset = graph::createInferred<graph::MulOp>(
+                     b, loc, {position, graph::createSplatConstant(b, loc, scalar, (double)block)})
+                     ->getResult(0);
+  Value globalIdx =
+      graph::createInferred<graph::AddOp>(b, loc, {local->getResult(1), offset})->getResult(0);
+  auto gathered = [&](Value v) -> Value {
+    auto t = cast<RankedTensorType>(v.getType());
+    SmallVector<int64_t> shape(t.getShape());
+    shape[axis] *= product(axes);
+    return AllGatherOp::create(b, loc, t.clone(shape), v, meshRef, axesAttr(b, axes),
+                               b.getI64IntegerAttr(axis));
+  };
+  Value candidates = gathered(local->getResult(0));
+  Value candidateIdx = gathered(globalIdx);
+  Operation *best = topk(candidates, op.getK());
+  if (!best)
+    return {};
+  Value idx = graph::createInferred<graph::GatherElementsOp>(
+                  b, loc, {candidateIdx, best->getResult(1)},
+                  {b.getNamedAttr("axis", b.getI64IntegerAttr(axis))})
+                  ->getResult(0);
+  return {best->getResult(0), idx};
 }
 
 /// layer_norm whose normalized dimensions are split across devices, on the
@@ -404,6 +461,7 @@ LogicalResult Partitioner::partitionOp(OpBuilder &b, Operation *op) {
 
   // 2. Operands in the layout the factors imply.
   SmallVector<Value> operands;
+  SmallVector<Layout> operandLayouts;
   for (unsigned i = 0; i < op->getNumOperands(); ++i) {
     Value global = op->getOperand(i);
     auto [v, have] = local.lookup(global);
@@ -415,6 +473,7 @@ LogicalResult Partitioner::partitionOp(OpBuilder &b, Operation *op) {
       want.dims.push_back(joinFactorAxes(factors, fa, rule, size));
     }
     operands.push_back(reshard(b, op->getLoc(), v, globalType(global), have, want));
+    operandLayouts.push_back(want);
   }
 
   // 3. The op on local operands. Ops whose attributes spell out a result
@@ -437,6 +496,18 @@ LogicalResult Partitioner::partitionOp(OpBuilder &b, Operation *op) {
                                                                     : collectives::ReductionKind::prod;
       }
     natural.push_back(l);
+  }
+  if (auto topk = dyn_cast<graph::TopKOp>(op)) {
+    SmallVector<Value> results = distributedTopK(b, topk, operands[0], operandLayouts[0]);
+    if (!results.empty()) {
+      for (unsigned r = 0; r < 2; ++r) {
+        auto global = cast<RankedTensorType>(op->getResult(r).getType());
+        Layout want = layoutOf(resultSharding(op, r), global.getRank());
+        local[op->getResult(r)] = {reshard(b, op->getLoc(), results[r], global, natural[r], want),
+                                   want};
+      }
+      return success();
+    }
   }
   if (auto gather = dyn_cast<graph::GatherOp>(op); gather && !natural[0].unreduced.empty()) {
     Value v = maskedLocalGather(b, gather, operands[0], operands[1], natural[0].unreduced);

@@ -122,7 +122,9 @@ ShardingRule argReduceRule(Operation *op) {
   unsigned out = 0;
   for (int64_t d = 0; d < rank; ++d) {
     if (d == axis) {
-      b.operand(0, d, b.addFactor(b.operandDim(0, d), FactorKind::NeedReplication));
+      // The input's axis may stay split: the partitioner takes a local top-k
+      // and merges the candidates (distributedTopK); the k results are whole.
+      b.operand(0, d, b.addFactor(b.operandDim(0, d), FactorKind::PassThrough));
       out += keep;
       continue;
     }
@@ -140,7 +142,9 @@ ShardingRule topKRule(Operation *op) {
     axis += rank;
   for (int64_t d = 0; d < rank; ++d) {
     if (d == axis) {
-      b.operand(0, d, b.addFactor(b.operandDim(0, d), FactorKind::NeedReplication));
+      // The input's axis may stay split: the partitioner takes a local top-k
+      // and merges the candidates (distributedTopK); the k results are whole.
+      b.operand(0, d, b.addFactor(b.operandDim(0, d), FactorKind::PassThrough));
       int64_t k = b.addFactor(b.resultDim(0, d), FactorKind::NeedReplication);
       b.result(0, d, k).result(1, d, k);
       continue;

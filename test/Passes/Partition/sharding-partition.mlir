@@ -197,3 +197,24 @@ func.func @layer_norm_split(%x: tensor<4x8xf32> {sharding.sharding = #sharding.t
   %c = sharding.constraint %y <@mesh, [{}, {"a"}]> : tensor<4x8xf32>
   return %c : tensor<4x8xf32>
 }
+
+// -----
+
+// top-k along a split axis: a local top-k (k capped at the block), indices
+// made global with the device's position, the candidates gathered, and the
+// top k of those; the gathered indices are picked by the final positions.
+sharding.mesh @mesh = <["a"=2]>
+// CHECK-LABEL: func.func @topk_split
+// CHECK: %[[V:.*]], %[[I:.*]] = graph.topk %arg0 {axis = 1 : i64, k = 3 : i64} : (tensor<2x4xf32>) -> (tensor<2x3xf32>, tensor<2x3xi64>)
+// CHECK: %[[P:.*]] = collectives.axis_index on @mesh ["a"] : tensor<i64>
+// CHECK: %[[OFF:.*]] = graph.mul %[[P]]
+// CHECK: %[[GI:.*]] = graph.add %[[I]], %[[OFF]]
+// CHECK: %[[CV:.*]] = collectives.all_gather %[[V]] on @mesh ["a"] {dim = 1 : i64} : (tensor<2x3xf32>) -> tensor<2x6xf32>
+// CHECK: %[[CI:.*]] = collectives.all_gather %[[GI]] on @mesh ["a"] {dim = 1 : i64} : (tensor<2x3xi64>) -> tensor<2x6xi64>
+// CHECK: %[[BV:.*]], %[[BI:.*]] = graph.topk %[[CV]] {axis = 1 : i64, k = 3 : i64}
+// CHECK: %[[IDX:.*]] = graph.gather_elements %[[CI]], %[[BI]] {axis = 1 : i64}
+// CHECK: return %[[BV]], %[[IDX]]
+func.func @topk_split(%x: tensor<2x8xf32> {sharding.sharding = #sharding.tensor<@mesh, [{}, {"a"}]>}) -> (tensor<2x3xf32>, tensor<2x3xi64>) {
+  %v, %i = graph.topk %x {k = 3 : i64, axis = 1 : i64} : (tensor<2x8xf32>) -> (tensor<2x3xf32>, tensor<2x3xi64>)
+  return %v, %i : tensor<2x3xf32>, tensor<2x3xi64>
+}
