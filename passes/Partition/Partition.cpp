@@ -116,6 +116,7 @@ private:
   Operation *distributedSoftmax(OpBuilder &b, Operation *op, Value x, const Layout &layout);
   SmallVector<Value> distributedTopK(OpBuilder &b, graph::TopKOp op, Value x,
                                      const Layout &layout);
+  Operation *distributedCumSum(OpBuilder &b, graph::CumSumOp op, Value x, const Layout &layout);
   Operation *distributedLayerNorm(OpBuilder &b, graph::LayerNormOp op, ValueRange operands,
                                   const Layout &layout);
 
@@ -235,6 +236,52 @@ Operation *Partitioner::distributedSoftmax(OpBuilder &b, Operation *op, Value x,
                      : make(graph::SubOp::getOperationName(),
                             {shifted, make(graph::LogOp::getOperationName(), {s})});
   return result ? result.getDefiningOp() : nullptr;
+}
+
+/// cumsum along an axis split across devices, on the local block x: the
+/// local cumsum (same exclusive/reverse), plus the sum of the blocks before
+/// this device's (after it, for reverse): the block totals are gathered in
+/// device order, scanned exclusively, and this device's entry is added.
+/// Null when the axis is not split.
+Operation *Partitioner::distributedCumSum(OpBuilder &b, graph::CumSumOp op, Value x,
+                                          const Layout &layout) {
+  auto type = cast<RankedTensorType>(x.getType());
+  int64_t axis = op.getAxis();
+  if (axis < 0)
+    axis += type.getRank();
+  if (axis < 0 || axis >= (int64_t)layout.dims.size() || layout.dims[axis].empty())
+    return nullptr;
+  Location loc = op.getLoc();
+  const AxisList &axes = layout.dims[axis];
+  auto make = [&](StringRef name, ValueRange args, ArrayRef<NamedAttribute> attrs = {}) {
+    Operation *made = graph::createInferred(b, loc, name, args, attrs);
+    return made ? made->getResult(0) : Value();
+  };
+  auto scan = [&](Value v, bool exclusive) {
+    return make(graph::CumSumOp::getOperationName(), {v},
+                {b.getNamedAttr("axis", b.getI64IntegerAttr(axis)),
+                 b.getNamedAttr("exclusive", b.getBoolAttr(exclusive)),
+                 b.getNamedAttr("reverse", b.getBoolAttr(op.getReverse()))});
+  };
+  Value local = scan(x, op.getExclusive());
+  Value total = make(graph::ReduceSumOp::getOperationName(), {x},
+                     {b.getNamedAttr("axes", b.getDenseI64ArrayAttr({axis}))});
+  if (!local || !total)
+    return nullptr;
+  auto totalType = cast<RankedTensorType>(total.getType());
+  SmallVector<int64_t> shape(totalType.getShape());
+  shape[axis] = product(axes);
+  Value totals = AllGatherOp::create(b, loc, totalType.clone(shape), total, meshRef,
+                                     axesAttr(b, axes), b.getI64IntegerAttr(axis));
+  Value before = scan(totals, /*exclusive=*/true);
+  auto scalar = RankedTensorType::get({}, b.getI64Type());
+  Value position = AxisIndexOp::create(b, loc, scalar, meshRef, axesAttr(b, axes));
+  Value index = make(graph::ReshapeOp::getOperationName(), {position},
+                     {b.getNamedAttr("shape", b.getDenseI64ArrayAttr({1}))});
+  Value offset = make(graph::GatherOp::getOperationName(), {before, index},
+                      {b.getNamedAttr("axis", b.getI64IntegerAttr(axis))});
+  Value sum = make(graph::AddOp::getOperationName(), {local, offset});
+  return sum ? sum.getDefiningOp() : nullptr;
 }
 
 /// top-k along an axis split across devices, on the local block x: the
@@ -560,6 +607,8 @@ LogicalResult Partitioner::partitionOp(OpBuilder &b, Operation *op) {
     newOp = distributedSoftmax(b, op, operands[0], natural[0]);
   if (auto ln = dyn_cast<graph::LayerNormOp>(op))
     newOp = distributedLayerNorm(b, ln, operands, natural[0]);
+  if (auto cumsum = dyn_cast<graph::CumSumOp>(op))
+    newOp = distributedCumSum(b, cumsum, operands[0], natural[0]);
   if (!newOp)
     newOp = graph::createInferred(b, op->getLoc(), op->getName().getStringRef(), operands,
                                   attrs);

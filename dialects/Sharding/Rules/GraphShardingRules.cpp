@@ -34,13 +34,11 @@ ShardingRule elementwiseRule(Operation *op) {
   return ShardingRuleBuilder(op).addBroadcastFactors().build();
 }
 
-/// Ops normalizing or scanning along one axis keep it whole.
-ShardingRule axisReplicatedRule(Operation *op) {
-  int64_t rank = tensorType(op->getResult(0)).getRank();
-  auto axis = cast<IntegerAttr>(op->getAttr("axis")).getInt();
-  return ShardingRuleBuilder(op)
-      .addBroadcastFactors({axis < 0 ? axis + rank : axis})
-      .build();
+/// cumsum: every dimension passes through, the scanned axis too -- the
+/// partitioner adds the totals of the blocks before each device's block
+/// (distributedCumSum).
+ShardingRule cumSumRule(Operation *op) {
+  return ShardingRuleBuilder(op).addBroadcastFactors().build();
 }
 
 /// softmax / log_softmax: every dimension passes through, the normalized
@@ -613,7 +611,7 @@ void registerGraphShardingRules(DialectRegistry &registry) {
            SinOp, SoftplusOp, SoftsignOp, SqrtOp, SubOp, TanhOp,
            ThresholdedReluOp, WhereOp, XorOp>(ctx);
     // Along one axis that must stay whole.
-    attach<axisReplicatedRule, CumSumOp>(ctx);
+    attach<cumSumRule, CumSumOp>(ctx);
     attach<softmaxRule, LogSoftmaxOp, SoftmaxOp>(ctx);
     attach<argReduceRule, ArgMaxOp, ArgMinOp>(ctx);
     attach<topKRule, TopKOp>(ctx);

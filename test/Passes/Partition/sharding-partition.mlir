@@ -218,3 +218,23 @@ func.func @topk_split(%x: tensor<2x8xf32> {sharding.sharding = #sharding.tensor<
   %v, %i = graph.topk %x {k = 3 : i64, axis = 1 : i64} : (tensor<2x8xf32>) -> (tensor<2x3xf32>, tensor<2x3xi64>)
   return %v, %i : tensor<2x3xf32>, tensor<2x3xi64>
 }
+
+// -----
+
+// cumsum along a split axis: the local scan plus the (exclusive) scan of the
+// gathered block totals at this device's position.
+sharding.mesh @mesh = <["a"=2]>
+// CHECK-LABEL: func.func @cumsum_split
+// CHECK: %[[C:.*]] = graph.cumsum %arg0 {axis = 1 : i64} : (tensor<2x4xf32>) -> tensor<2x4xf32>
+// CHECK: %[[T:.*]] = graph.reduce_sum %arg0 {axes = array<i64: 1>} : (tensor<2x4xf32>) -> tensor<2x1xf32>
+// CHECK: %[[TS:.*]] = collectives.all_gather %[[T]] on @mesh ["a"] {dim = 1 : i64} : (tensor<2x1xf32>) -> tensor<2x2xf32>
+// CHECK: %[[B:.*]] = graph.cumsum %[[TS]] {axis = 1 : i64, exclusive = true}
+// CHECK: %[[P:.*]] = collectives.axis_index on @mesh ["a"]
+// CHECK: %[[I:.*]] = graph.reshape %[[P]]
+// CHECK: %[[O:.*]] = graph.gather %[[B]], %[[I]] {axis = 1 : i64} : (tensor<2x2xf32>, tensor<1xi64>) -> tensor<2x1xf32>
+// CHECK: graph.add %[[C]], %[[O]]
+func.func @cumsum_split(%x: tensor<2x8xf32> {sharding.sharding = #sharding.tensor<@mesh, [{}, {"a"}]>}) -> tensor<2x8xf32> {
+  %c = graph.cumsum %x {axis = 1 : i64} : (tensor<2x8xf32>) -> tensor<2x8xf32>
+  %r = sharding.constraint %c <@mesh, [{}, {"a"}]> : tensor<2x8xf32>
+  return %r : tensor<2x8xf32>
+}
