@@ -49,6 +49,24 @@ struct Layout {
   collectives::ReductionKind kind = collectives::ReductionKind::sum;
 };
 
+/// A graph op named `name` with inferred result types; its first result, or
+/// null when the op would be ill-formed.
+Value buildGraphOp(OpBuilder &b, Location loc, StringRef name, ValueRange operands,
+                   ArrayRef<NamedAttribute> attrs = {}) {
+  Operation *made = graph::createInferred(b, loc, name, operands, attrs);
+  return made ? made->getResult(0) : Value();
+}
+
+/// The non-negative `axis` of a rank-`rank` tensor when `layout` splits it,
+/// else -1.
+int64_t splitAxis(int64_t axis, int64_t rank, const Layout &layout) {
+  if (axis < 0)
+    axis += rank;
+  if (axis < 0 || axis >= (int64_t)layout.dims.size() || layout.dims[axis].empty())
+    return -1;
+  return axis;
+}
+
 class Partitioner {
 public:
   Partitioner(MeshOp meshOp)
@@ -205,18 +223,14 @@ Value Partitioner::reshardUncached(OpBuilder &b, Location loc, Value v,
 /// log_softmax = (x - m) - log s. Null when the axis is not split.
 Operation *Partitioner::distributedSoftmax(OpBuilder &b, Operation *op, Value x,
                                            const Layout &layout) {
-  auto type = cast<RankedTensorType>(x.getType());
-  int64_t axis = cast<IntegerAttr>(op->getAttr("axis")).getInt();
+  int64_t axis = splitAxis(cast<IntegerAttr>(op->getAttr("axis")).getInt(),
+                           cast<RankedTensorType>(x.getType()).getRank(), layout);
   if (axis < 0)
-    axis += type.getRank();
-  if (axis < 0 || axis >= (int64_t)layout.dims.size() || layout.dims[axis].empty())
     return nullptr;
   Location loc = op->getLoc();
   ArrayAttr axes = axesAttr(b, layout.dims[axis]);
-  auto make = [&](StringRef name, ValueRange operands,
-                  ArrayRef<NamedAttribute> attrs = {}) -> Value {
-    Operation *made = graph::createInferred(b, loc, name, operands, attrs);
-    return made ? made->getResult(0) : Value();
+  auto make = [&](StringRef name, ValueRange operands, ArrayRef<NamedAttribute> attrs = {}) {
+    return buildGraphOp(b, loc, name, operands, attrs);
   };
   NamedAttribute overAxis = b.getNamedAttr("axes", b.getDenseI64ArrayAttr({axis}));
   Value m = make(graph::ReduceMaxOp::getOperationName(), {x}, {overAxis});
@@ -245,17 +259,13 @@ Operation *Partitioner::distributedSoftmax(OpBuilder &b, Operation *op, Value x,
 /// Null when the axis is not split.
 Operation *Partitioner::distributedCumSum(OpBuilder &b, graph::CumSumOp op, Value x,
                                           const Layout &layout) {
-  auto type = cast<RankedTensorType>(x.getType());
-  int64_t axis = op.getAxis();
+  int64_t axis = splitAxis(op.getAxis(), cast<RankedTensorType>(x.getType()).getRank(), layout);
   if (axis < 0)
-    axis += type.getRank();
-  if (axis < 0 || axis >= (int64_t)layout.dims.size() || layout.dims[axis].empty())
     return nullptr;
   Location loc = op.getLoc();
   const AxisList &axes = layout.dims[axis];
   auto make = [&](StringRef name, ValueRange args, ArrayRef<NamedAttribute> attrs = {}) {
-    Operation *made = graph::createInferred(b, loc, name, args, attrs);
-    return made ? made->getResult(0) : Value();
+    return buildGraphOp(b, loc, name, args, attrs);
   };
   auto scan = [&](Value v, bool exclusive) {
     return make(graph::CumSumOp::getOperationName(), {v},
@@ -293,10 +303,8 @@ Operation *Partitioner::distributedCumSum(OpBuilder &b, graph::CumSumOp op, Valu
 SmallVector<Value> Partitioner::distributedTopK(OpBuilder &b, graph::TopKOp op, Value x,
                                                 const Layout &layout) {
   auto type = cast<RankedTensorType>(x.getType());
-  int64_t axis = op.getAxis();
+  int64_t axis = splitAxis(op.getAxis(), type.getRank(), layout);
   if (axis < 0)
-    axis += type.getRank();
-  if (axis < 0 || axis >= (int64_t)layout.dims.size() || layout.dims[axis].empty())
     return {};
   Location loc = op.getLoc();
   const AxisList &axes = layout.dims[axis];
@@ -364,8 +372,7 @@ Operation *Partitioner::distributedLayerNorm(OpBuilder &b, graph::LayerNormOp op
     return nullptr;
   Location loc = op.getLoc();
   auto make = [&](StringRef name, ValueRange args, ArrayRef<NamedAttribute> attrs = {}) {
-    Operation *made = graph::createInferred(b, loc, name, args, attrs);
-    return made ? made->getResult(0) : Value();
+    return buildGraphOp(b, loc, name, args, attrs);
   };
   auto scalar = RankedTensorType::get({}, type.getElementType());
   NamedAttribute over = b.getNamedAttr("axes", b.getDenseI64ArrayAttr(normalized));

@@ -120,9 +120,7 @@ ShardingRule argReduceRule(Operation *op) {
   unsigned out = 0;
   for (int64_t d = 0; d < rank; ++d) {
     if (d == axis) {
-      // The input's axis may stay split: the partitioner takes a local top-k
-      // and merges the candidates (distributedTopK); the k results are whole.
-      b.operand(0, d, b.addFactor(b.operandDim(0, d), FactorKind::PassThrough));
+      b.operand(0, d, b.addFactor(b.operandDim(0, d), FactorKind::NeedReplication));
       out += keep;
       continue;
     }
@@ -610,7 +608,7 @@ void registerGraphShardingRules(DialectRegistry &registry) {
            OrOp, PReluOp, PowOp, ReciprocalOp, ReluOp, SeluOp, SigmoidOp, SignOp,
            SinOp, SoftplusOp, SoftsignOp, SqrtOp, SubOp, TanhOp,
            ThresholdedReluOp, WhereOp, XorOp>(ctx);
-    // Along one axis that must stay whole.
+    // Along one axis, split or not (the partitioner combines the blocks).
     attach<cumSumRule, CumSumOp>(ctx);
     attach<softmaxRule, LogSoftmaxOp, SoftmaxOp>(ctx);
     attach<argReduceRule, ArgMaxOp, ArgMinOp>(ctx);

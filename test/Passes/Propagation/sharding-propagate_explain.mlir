@@ -15,12 +15,12 @@ func.func @megatron(%x: tensor<8x16xf32> {graph.name = "x"},
 
 // -----
 
-// A cumulative sum over a split axis gathers it first.
+// An argmax over a split axis gathers it first.
 sharding.mesh @mesh = <["a"=2]>
-func.func @gather_for_cumsum(%x: tensor<4x8xf32> {graph.name = "x", sharding.sharding = #sharding.tensor<@mesh, [{}, {"a"}]>}) -> tensor<4x8xf32> {
-  // expected-remark @+1 {{all_gather on {a} of 'x' for graph.cumsum: [{}, {a}] -> [{}, {}]}}
-  %s = graph.cumsum %x {axis = 1 : i64} : (tensor<4x8xf32>) -> tensor<4x8xf32>
-  return %s : tensor<4x8xf32>
+func.func @gather_for_argmax(%x: tensor<4x8xf32> {graph.name = "x", sharding.sharding = #sharding.tensor<@mesh, [{}, {"a"}]>}) -> tensor<4x1xi64> {
+  // expected-remark @+1 {{all_gather on {a} of 'x' for graph.argmax: [{}, {a}] -> [{}, {}]}}
+  %s = graph.argmax %x {axis = 1 : i64, keepdims = true} : (tensor<4x8xf32>) -> tensor<4x1xi64>
+  return %s : tensor<4x1xi64>
 }
 
 // -----
