@@ -13,6 +13,8 @@
 
 #include "passes/Propagation/Passes.h"
 
+#include "dialects/Sharding/IR/ReshardPlan.h"
+
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinOps.h"
@@ -595,27 +597,13 @@ std::vector<ReshardNeed> Propagator::reshards() {
         emit("all_reduce", s.unreduced);
         need.origin = requiredOrigin;
       }
-      Axes gathered, sliced;
-      bool moved = false;
-      for (auto [have, want] : llvm::zip(s.dims, required)) {
-        if (isPrefix(want, have)) {
-          gathered.append(have.begin() + want.size(), have.end());
-        } else if (isPrefix(have, want)) {
-          sliced.append(want.begin() + have.size(), want.end());
-        } else {
-          moved = true;
-        }
-      }
-      if (moved) {
-        Axes all;
-        for (const Axes &a : s.dims)
-          all.append(a.begin(), a.end());
-        emit("all_to_all", all);
-      } else if (!gathered.empty()) {
-        emit("all_gather", gathered);
-      } else if (!sliced.empty()) {
-        emit("slice", sliced);
-      }
+      // The collectives the partitioner will emit for the dimensions
+      // (ReshardPlan.h), one need each.
+      for (const ReshardStep &step : planReshard(s.dims, required))
+        emit(step.kind == ReshardStep::Kind::AllToAll    ? "all_to_all"
+             : step.kind == ReshardStep::Kind::AllGather ? "all_gather"
+                                                         : "slice",
+             step.axes);
     }
   }
   return needs;
