@@ -4,6 +4,7 @@
 
 #include "dialects/Collectives/IR/CollectivesOps.h"
 #include "dialects/Sharding/IR/ShardingOps.h"
+#include "partita/Diagnostics.h"
 #include "partita/Import/Importer.h"
 #include "partita/InitAll.h"
 #include "partita/Runtime/CollectivesABI.h"
@@ -15,8 +16,10 @@
 #include "passes/Runtime/Passes.h"
 #include "runtime/Runtime.h"
 
+#include "mlir/Bytecode/BytecodeWriter.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinOps.h"
+#include "mlir/Parser/Parser.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/JSON.h"
@@ -31,6 +34,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <malloc.h>
 #include <map>
 #include <set>
 #include <unistd.h>
@@ -358,16 +362,28 @@ int runDistributedCommand(MLIRContext &ctx, StringRef input, const DistributedOp
         return fail(err);
       specs = *s;
     }
-    OwningOpRef<ModuleOp> module = load(ctx, input);
-    if (!module ||
-        failed(applyShardingAnnotations(*module, *mesh, specs, opts.shardingsFile)))
-      return 1;
+    {
+      // In a context of its own, freed before the ranks start: this process
+      // only waits for them.
+      MLIRContext checkCtx(ctx.getDialectRegistry());
+      OneLineDiagnostics checkDiags(checkCtx, opts.run.compile.verbose);
+      OwningOpRef<ModuleOp> module = load(checkCtx, input);
+      if (!module ||
+          failed(applyShardingAnnotations(*module, *mesh, specs, opts.shardingsFile)))
+        return 1;
+    }
+    malloc_trim(0);
     return relaunchUnderMpirun(ranks, "--mesh");
   }
   // Only the ranks register passes (the CLI's run path does it on demand).
   registerAllPasses();
 
-  OwningOpRef<ModuleOp> module = load(ctx, input);
+  // The model is imported into a context of its own: once this rank's
+  // blocks of the weights are folded in, the module moves to a fresh
+  // context and this one -- holding every weight of the model -- is freed.
+  auto importCtx = std::make_unique<MLIRContext>(ctx.getDialectRegistry());
+  auto importDiags = std::make_unique<OneLineDiagnostics>(*importCtx, opts.run.compile.verbose);
+  OwningOpRef<ModuleOp> module = load(*importCtx, input);
   if (!module)
     return 1;
   auto globalSig = getSignature(*module);
@@ -420,6 +436,27 @@ int runDistributedCommand(MLIRContext &ctx, StringRef input, const DistributedOp
   // Each rank keeps only its blocks of the sharded weights.
   if (failed(localizeConstants(*module, rank)))
     return 1;
+  // ... and only those stay in memory: the module (and the reference) move
+  // to the caller's context through bytecode; the import context goes.
+  auto moveTo = [&](OwningOpRef<ModuleOp> &m) -> LogicalResult {
+    if (!m)
+      return success();
+    std::string bytes;
+    llvm::raw_string_ostream os(bytes);
+    if (failed(writeBytecodeToFile(*m, os)))
+      return emitError(m->getLoc()) << "cannot serialize the rank's module";
+    m = nullptr;
+    ParserConfig config(&ctx);
+    m = parseSourceString<ModuleOp>(bytes, config);
+    return success(bool(m));
+  };
+  if (failed(moveTo(module)) || failed(moveTo(reference)))
+    return 1;
+  importDiags.reset();
+  importCtx.reset();
+  // Freed weights sit in malloc's arenas until trimmed (most are below its
+  // mmap threshold): give the pages back to the system.
+  malloc_trim(0);
   if (failed(runPassPipeline(*module, "convert-collectives-to-runtime")))
     return 1;
 
