@@ -448,14 +448,10 @@ LogicalResult importTopK(NodeContext &c) {
       return c.error() << "input 'K' must hold one value";
     k = (*kv)[0];
   }
-  Operation *op = c.create(TopKOp::getOperationName(), x,
-                           {c.i64("k", k), c.i64("axis", c.attrInt("axis", -1)),
-                            c.boolean("largest", c.attrInt("largest", 1)),
-                            c.boolean("sorted", c.attrInt("sorted", 1))});
-  if (!op)
-    return failure();
-  c.results.append(op->result_begin(), op->result_end());
-  return success();
+  return c.pushAll(c.create(TopKOp::getOperationName(), x,
+                            {c.i64("k", k), c.i64("axis", c.attrInt("axis", -1)),
+                             c.boolean("largest", c.attrInt("largest", 1)),
+                             c.boolean("sorted", c.attrInt("sorted", 1))}));
 }
 
 LogicalResult importBatchNorm(NodeContext &c) {
@@ -646,11 +642,7 @@ LogicalResult composite(NodeContext &c, StringRef name, unsigned numInputs,
       operands.push_back(c.in(i));
   if (llvm::is_contained(operands, Value()))
     return failure();
-  Operation *op = c.create(name, operands, attrs);
-  if (!op)
-    return failure();
-  c.results.append(op->result_begin(), op->result_end());
-  return success();
+  return c.pushAll(c.create(name, operands, attrs));
 }
 
 LogicalResult importAttention(NodeContext &c) {

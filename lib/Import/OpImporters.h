@@ -83,6 +83,13 @@ public:
     results.push_back(v);
     return mlir::success(v != nullptr);
   }
+  /// Every result of `op` (null after a diagnostic: failure).
+  mlir::LogicalResult pushAll(mlir::Operation *op) {
+    if (!op)
+      return mlir::failure();
+    results.append(op->result_begin(), op->result_end());
+    return mlir::success();
+  }
 
   /// Creates graph op `name` with inferred result types; folds it when all
   /// operands are constants. Null after a diagnostic on failure.

@@ -270,24 +270,24 @@ LogicalResult importTranspose(NodeContext &c) {
   return c.push(c.make(TransposeOp::getOperationName(), x, {c.i64s("perm", perm)}));
 }
 
-LogicalResult importExpand(NodeContext &c) {
+/// Expand and Tile: the input and one list of integers, an attribute or
+/// (newer opsets) a constant second input, which becomes attribute `attr`.
+static LogicalResult importWithIntList(NodeContext &c, StringRef attr, StringRef opName) {
   Value x = c.in(0);
-  auto shape = c.intsFromAttrOrInput("shape", 1);
-  if (!x || failed(shape))
+  auto ints = c.intsFromAttrOrInput(attr, 1);
+  if (!x || failed(ints))
     return failure();
-  if (!*shape)
-    return c.error() << "missing shape";
-  return c.push(c.make(ExpandOp::getOperationName(), x, {c.i64s("shape", **shape)}));
+  if (!*ints)
+    return c.error() << "missing " << attr;
+  return c.push(c.make(opName, x, {c.i64s(attr, **ints)}));
+}
+
+LogicalResult importExpand(NodeContext &c) {
+  return importWithIntList(c, "shape", ExpandOp::getOperationName());
 }
 
 LogicalResult importTile(NodeContext &c) {
-  Value x = c.in(0);
-  auto reps = c.intsFromAttrOrInput("repeats", 1);
-  if (!x || failed(reps))
-    return failure();
-  if (!*reps)
-    return c.error() << "missing repeats";
-  return c.push(c.make(TileOp::getOperationName(), x, {c.i64s("repeats", **reps)}));
+  return importWithIntList(c, "repeats", TileOp::getOperationName());
 }
 
 LogicalResult importConcat(NodeContext &c) {
@@ -334,12 +334,8 @@ LogicalResult importSplit(NodeContext &c) {
     for (int64_t i = 0, left = dim; i < n; ++i, left -= piece)
       sizes.push_back(std::max<int64_t>(0, std::min(piece, left)));
   }
-  Operation *op = c.create(SplitOp::getOperationName(), x,
-                           {c.i64("axis", *axis), c.i64s("split", sizes)});
-  if (!op)
-    return failure();
-  c.results.append(op->result_begin(), op->result_end());
-  return success();
+  return c.pushAll(c.create(SplitOp::getOperationName(), x,
+                            {c.i64("axis", *axis), c.i64s("split", sizes)}));
 }
 
 LogicalResult importSlice(NodeContext &c) {

@@ -68,7 +68,7 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 struct Layout {
-  SmallVector<AxisList, 4> dims;
+  SmallVector<AxisList> dims;
   AxisList unreduced;
   bool operator==(const Layout &o) const { return dims == o.dims && unreduced == o.unreduced; }
   bool operator!=(const Layout &o) const { return !(*this == o); }
@@ -390,52 +390,21 @@ void Solver::findLayers() {
 Layout Solver::layoutFromFactors(const TensorMapping &m, ArrayRef<AxisList> fa,
                                  const ShardingRule &rule) const {
   Layout l;
-  auto size = [&](StringAttr a) { return axisSize(a); };
-  for (const auto &factors : m) {
-    SmallVector<AxisList> per;
-    for (int64_t f : factors)
-      per.push_back(fa[f]);
-    l.dims.push_back(joinFactorAxes(factors, per, rule, size));
-  }
+  l.dims = dimsFromFactors(m, fa, rule, [&](StringAttr a) { return axisSize(a); });
   return l;
 }
 
 SmallVector<AxisList> Solver::realized(Operation *op, const SmallVector<AxisList> &wanted) const {
-  // What sharding-partition will compute with: pass-through factors as the
-  // results can express them (a compound dimension stops at the first
-  // factor that is not split completely), reductions as the operands can.
+  // What sharding-partition will compute with (realizeFactorAxes) when
+  // every tensor of the op is laid out as `wanted` implies.
   const ShardingRule &rule = rules.find(op)->second;
-  auto size = [&](StringAttr a) { return axisSize(a); };
-  SmallVector<AxisList> fa(rule.factors.size());
-  SmallVector<bool> decided(rule.factors.size(), false);
-  auto take = [&](const TensorMapping &m, bool reductions) {
-    Layout l = layoutFromFactors(m, wanted, rule);
-    for (auto [d, factors] : llvm::enumerate(m)) {
-      auto split = splitAxesAmongFactors(l.dims[d], factors, rule, size);
-      for (auto [f, axes] : llvm::zip(factors, split)) {
-        bool isReduction = rule.factors[f].kind == FactorKind::Reduction;
-        if (decided[f] || isReduction != reductions ||
-            rule.factors[f].kind == FactorKind::NeedReplication)
-          continue;
-        fa[f] = axes;
-        decided[f] = true;
-      }
-    }
-  };
+  SmallVector<SmallVector<AxisList>> resultDims, operandDims;
   for (const TensorMapping &m : rule.results)
-    take(m, false);
-  for (const TensorMapping &m : rule.operands) {
-    take(m, true);
-    take(m, false);
-  }
-  llvm::StringSet<> used;
-  for (AxisList &axes : fa)
-    for (size_t k = 0; k < axes.size(); ++k)
-      if (!used.insert(axes[k].getValue()).second) {
-        axes.resize(k);
-        break;
-      }
-  return fa;
+    resultDims.push_back(layoutFromFactors(m, wanted, rule).dims);
+  for (const TensorMapping &m : rule.operands)
+    operandDims.push_back(layoutFromFactors(m, wanted, rule).dims);
+  return realizeFactorAxes(rule, resultDims, operandDims,
+                           [&](StringAttr a) { return axisSize(a); });
 }
 
 void Solver::planOp(Operation *op, unsigned g, unsigned c, const SmallVector<AxisList> &wanted) {

@@ -480,38 +480,17 @@ LogicalResult Partitioner::partitionOp(OpBuilder &b, Operation *op) {
   auto size = [&](StringAttr a) { return axisSize(a); };
   b.setInsertionPoint(op);
 
-  // 1. Axes per factor.
-  SmallVector<AxisList> factorAxes(rule.factors.size());
-  SmallVector<bool> decided(rule.factors.size(), false);
-  auto take = [&](const TensorMapping &m, const Layout &l, bool reductions) {
-    for (auto [d, factors] : llvm::enumerate(m)) {
-      auto split = splitAxesAmongFactors(l.dims[d], factors, rule, size);
-      for (auto [f, axes] : llvm::zip(factors, split)) {
-        bool isReduction = rule.factors[f].kind == FactorKind::Reduction;
-        if (decided[f] || isReduction != reductions ||
-            rule.factors[f].kind == FactorKind::NeedReplication)
-          continue;
-        factorAxes[f] = axes;
-        decided[f] = true;
-      }
-    }
-  };
+  // 1. Axes per factor, from the layouts the results were propagated to and
+  // the operands have.
+  SmallVector<SmallVector<AxisList>> resultDims, operandDims;
   for (unsigned r = 0; r < op->getNumResults(); ++r)
-    take(rule.results[r], layoutOf(resultSharding(op, r),
-                                   cast<RankedTensorType>(op->getResult(r).getType()).getRank()),
-         false);
-  for (unsigned i = 0; i < op->getNumOperands(); ++i) {
-    const Layout &l = local.lookup(op->getOperand(i)).second;
-    take(rule.operands[i], l, true);
-    take(rule.operands[i], l, false);
-  }
-  llvm::StringSet<> used;
-  for (AxisList &axes : factorAxes)
-    for (size_t k = 0; k < axes.size(); ++k)
-      if (!used.insert(axes[k].getValue()).second) {
-        axes.resize(k);
-        break;
-      }
+    resultDims.push_back(
+        layoutOf(resultSharding(op, r),
+                 cast<RankedTensorType>(op->getResult(r).getType()).getRank())
+            .dims);
+  for (unsigned i = 0; i < op->getNumOperands(); ++i)
+    operandDims.push_back(local.lookup(op->getOperand(i)).second.dims);
+  SmallVector<AxisList> factorAxes = realizeFactorAxes(rule, resultDims, operandDims, size);
 
   // 2. Operands in the layout the factors imply.
   SmallVector<Value> operands;
@@ -520,12 +499,7 @@ LogicalResult Partitioner::partitionOp(OpBuilder &b, Operation *op) {
     Value global = op->getOperand(i);
     auto [v, have] = local.lookup(global);
     Layout want;
-    for (const auto &factors : rule.operands[i]) {
-      SmallVector<AxisList> fa;
-      for (int64_t f : factors)
-        fa.push_back(factorAxes[f]);
-      want.dims.push_back(joinFactorAxes(factors, fa, rule, size));
-    }
+    want.dims = dimsFromFactors(rule.operands[i], factorAxes, rule, size);
     operands.push_back(reshard(b, op->getLoc(), v, globalType(global), have, want));
     operandLayouts.push_back(want);
   }
@@ -535,12 +509,7 @@ LogicalResult Partitioner::partitionOp(OpBuilder &b, Operation *op) {
   SmallVector<Layout> natural;
   for (unsigned r = 0; r < op->getNumResults(); ++r) {
     Layout l;
-    for (const auto &factors : rule.results[r]) {
-      SmallVector<AxisList> fa;
-      for (int64_t f : factors)
-        fa.push_back(factorAxes[f]);
-      l.dims.push_back(joinFactorAxes(factors, fa, rule, size));
-    }
+    l.dims = dimsFromFactors(rule.results[r], factorAxes, rule, size);
     for (auto [f, factor] : llvm::enumerate(rule.factors))
       if (factor.kind == FactorKind::Reduction && !factorAxes[f].empty()) {
         l.unreduced.append(factorAxes[f].begin(), factorAxes[f].end());

@@ -554,14 +554,12 @@ std::vector<ReshardNeed> Propagator::reshards() {
       if (!isa<RankedTensorType>(v.getType()))
         continue;
       ValueState &s = stateOf(v);
-      SmallVector<Axes> required(s.dims.size());
-      for (auto [d, factors] : llvm::enumerate(rule->operands[i])) {
-        SmallVector<AxisList> factorAxes;
-        for (int64_t f : factors)
-          factorAxes.push_back(merged[f].axes);
-        required[d] = joinFactorAxes(factors, factorAxes, *rule,
-                                     [&](StringAttr a) { return axisSize(a); });
-      }
+      SmallVector<AxisList> mergedAxes;
+      for (const Candidate &c : merged)
+        mergedAxes.push_back(c.axes);
+      SmallVector<Axes> required = dimsFromFactors(
+          rule->operands[i], mergedAxes, *rule, [&](StringAttr a) { return axisSize(a); });
+      required.resize(s.dims.size());
       ReshardNeed need;
       need.op = op;
       need.operandIndex = i;

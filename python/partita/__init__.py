@@ -21,7 +21,7 @@ cost model's prediction.
 """
 
 from . import nn, ops
-from ._errors import CompileError, ExecutionError, NotImplementedYetError, PartitaError
+from ._errors import CompileError, ExecutionError, PartitaError
 from .compiler import Compiled, Cost, Plan, Reshard, TensorSharding, compile
 from .graph import Graph, Tensor, shard
 from .mesh import OPEN, Mesh, P, PartitionSpec, Replicate, Shard
@@ -39,7 +39,7 @@ def supported_ops() -> list[str]:
 
 __all__ = [
     "CompileError", "Compiled", "Cost", "ExecutionError", "Graph", "Mesh", "Model",
-    "NotImplementedYetError", "OPEN", "P", "PartitaError", "PartitionSpec", "Plan",
+    "OPEN", "P", "PartitaError", "PartitionSpec", "Plan",
     "Replicate", "Reshard", "Shard", "Tensor", "TensorSharding", "annotate", "compile",
     "from_torch", "load_onnx", "nn", "ops", "shard", "supported_ops", "visualize",
 ]

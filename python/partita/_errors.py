@@ -37,7 +37,3 @@ class ExecutionError(PartitaError, RuntimeError):
         self.lines = list(lines or [])
         self.returncode = returncode
         super().__init__(message)
-
-
-class NotImplementedYetError(PartitaError, NotImplementedError):
-    """A documented feature whose compiler stage does not exist yet."""

@@ -2,9 +2,11 @@
 
 #include "dialects/Graph/IR/GraphOps.h"
 #include "dialects/Sharding/IR/ShardingOps.h"
+#include "dialects/Sharding/IR/ShardingRule.h"
 #include "partita/InitAll.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Parser/Parser.h"
@@ -125,6 +127,44 @@ TEST(ShardingRules, MatmulContractionIsAReduction) {
     // The batch dimension exists only in lhs and result.
     EXPECT_EQ(rule.results[0][0][0], rule.operands[0][0][0]);
   });
+}
+
+// C[m, n] = sum_k A[m, k] B[k, n] on a mesh a=2, b=2: pass-through factors
+// come from the result's layout, the reduction factor from the operands'.
+TEST(ShardingRules, RealizedFactorAxesFollowResultsThenOperands) {
+  MLIRContext ctx;
+  Builder b(&ctx);
+  StringAttr a = b.getStringAttr("a"), bb = b.getStringAttr("b");
+  auto size = [](StringAttr) { return int64_t(2); };
+  ShardingRule rule;
+  rule.factors = {{4, FactorKind::PassThrough},
+                  {8, FactorKind::PassThrough},
+                  {6, FactorKind::Reduction}};
+  rule.operands = {TensorMapping{{0}, {2}}, TensorMapping{{2}, {1}}};
+  rule.results = {TensorMapping{{0}, {1}}};
+  // Result [{a}, {}]; A [{b}, {b}] (m's b conflicts with the result's a),
+  // B [{b}, {}].
+  SmallVector<SmallVector<AxisList>> resultDims = {{{a}, {}}};
+  SmallVector<SmallVector<AxisList>> operandDims = {{{bb}, {bb}}, {{bb}, {}}};
+  SmallVector<AxisList> fa = realizeFactorAxes(rule, resultDims, operandDims, size);
+  ASSERT_EQ(fa.size(), 3u);
+  EXPECT_EQ(fa[0], AxisList{a});  // m: from the result, not A
+  EXPECT_TRUE(fa[1].empty());     // n: the result keeps it whole
+  EXPECT_EQ(fa[2], AxisList{bb}); // k: a reduction, from A
+  SmallVector<AxisList> dimsA = dimsFromFactors(rule.operands[0], fa, rule, size);
+  ASSERT_EQ(dimsA.size(), 2u);
+  EXPECT_EQ(dimsA[0], AxisList{a});
+  EXPECT_EQ(dimsA[1], AxisList{bb});
+
+  // An axis two factors would take goes to the first one only, and a factor
+  // that must stay whole takes none.
+  rule.factors[1].kind = FactorKind::NeedReplication;
+  resultDims = {{{a}, {bb}}};
+  operandDims = {{{a}, {a}}, {{a}, {bb}}};
+  fa = realizeFactorAxes(rule, resultDims, operandDims, size);
+  EXPECT_EQ(fa[0], AxisList{a});
+  EXPECT_TRUE(fa[1].empty());
+  EXPECT_TRUE(fa[2].empty()); // k would reuse a
 }
 
 } // namespace

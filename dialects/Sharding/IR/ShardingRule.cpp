@@ -3,6 +3,7 @@
 #include "dialects/Sharding/IR/ShardingRule.h"
 
 #include "mlir/IR/BuiltinTypes.h"
+#include "llvm/ADT/StringSet.h"
 #include "llvm/Support/MathExtras.h"
 
 #include <numeric>
@@ -165,6 +166,56 @@ AxisList joinFactorAxes(ArrayRef<int64_t> factors, ArrayRef<AxisList> factorAxes
       break;
   }
   return out;
+}
+
+SmallVector<AxisList> dimsFromFactors(const TensorMapping &mapping,
+                                      ArrayRef<AxisList> factorAxes, const ShardingRule &rule,
+                                      AxisSizeFn axisSize) {
+  SmallVector<AxisList> dims;
+  for (const auto &factors : mapping) {
+    SmallVector<AxisList> per;
+    for (int64_t f : factors)
+      per.push_back(factorAxes[f]);
+    dims.push_back(joinFactorAxes(factors, per, rule, axisSize));
+  }
+  return dims;
+}
+
+SmallVector<AxisList> realizeFactorAxes(const ShardingRule &rule,
+                                        ArrayRef<SmallVector<AxisList>> resultDims,
+                                        ArrayRef<SmallVector<AxisList>> operandDims,
+                                        AxisSizeFn axisSize) {
+  SmallVector<AxisList> factorAxes(rule.factors.size());
+  SmallVector<bool> decided(rule.factors.size(), false);
+  auto take = [&](const TensorMapping &m, ArrayRef<AxisList> dims, bool reductions) {
+    for (auto [d, factors] : llvm::enumerate(m)) {
+      if (d >= dims.size())
+        break;
+      auto split = splitAxesAmongFactors(dims[d], factors, rule, axisSize);
+      for (auto [f, axes] : llvm::zip(factors, split)) {
+        bool isReduction = rule.factors[f].kind == FactorKind::Reduction;
+        if (decided[f] || isReduction != reductions ||
+            rule.factors[f].kind == FactorKind::NeedReplication)
+          continue;
+        factorAxes[f] = axes;
+        decided[f] = true;
+      }
+    }
+  };
+  for (auto [m, dims] : llvm::zip(rule.results, resultDims))
+    take(m, dims, false);
+  for (auto [m, dims] : llvm::zip(rule.operands, operandDims)) {
+    take(m, dims, true);
+    take(m, dims, false);
+  }
+  llvm::StringSet<> used;
+  for (AxisList &axes : factorAxes)
+    for (size_t k = 0; k < axes.size(); ++k)
+      if (!used.insert(axes[k].getValue()).second) {
+        axes.resize(k);
+        break;
+      }
+  return factorAxes;
 }
 
 std::string ShardingRule::verify(Operation *op) const {

@@ -72,6 +72,25 @@ AxisList joinFactorAxes(llvm::ArrayRef<int64_t> factors,
                         llvm::ArrayRef<AxisList> factorAxes,
                         const ShardingRule &rule, AxisSizeFn axisSize);
 
+/// Per dimension of `mapping`, its factors' axes joined (joinFactorAxes);
+/// `factorAxes` is indexed by factor.
+llvm::SmallVector<AxisList> dimsFromFactors(const TensorMapping &mapping,
+                                            llvm::ArrayRef<AxisList> factorAxes,
+                                            const ShardingRule &rule, AxisSizeFn axisSize);
+
+/// The axes each factor of `rule` is split over when the op runs on tensors
+/// laid out as `resultDims` and `operandDims` (per tensor, per dimension):
+/// pass-through factors as the results express them, then, operand by
+/// operand, reduction factors and the rest as the operands do; a factor that
+/// must stay whole gets none, and an axis already taken is dropped (with the
+/// axes after it) from a later factor. What sharding-partition computes with
+/// and what the planner costs.
+llvm::SmallVector<AxisList>
+realizeFactorAxes(const ShardingRule &rule,
+                  llvm::ArrayRef<llvm::SmallVector<AxisList>> resultDims,
+                  llvm::ArrayRef<llvm::SmallVector<AxisList>> operandDims,
+                  AxisSizeFn axisSize);
+
 /// Builds rules fluently: factors are added, then mapped onto dimensions.
 class ShardingRuleBuilder {
 public:
