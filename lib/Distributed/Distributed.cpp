@@ -3,12 +3,14 @@
 #include "partita/Distributed/Distributed.h"
 
 #include "dialects/Collectives/IR/CollectivesOps.h"
+#include "dialects/Graph/IR/ConstantStorage.h"
 #include "dialects/Sharding/IR/ShardingOps.h"
 #include "partita/Diagnostics.h"
 #include "partita/Import/Importer.h"
 #include "partita/InitAll.h"
 #include "partita/Runtime/CollectivesABI.h"
 #include "partita/Runtime/Compare.h"
+#include "partita/Runtime/Driver.h"
 #include "partita/Runtime/Executor.h"
 #include "partita/Runtime/Npy.h"
 #include "partita/Sharding/Annotations.h"
@@ -433,11 +435,23 @@ int runDistributedCommand(MLIRContext &ctx, StringRef input, const DistributedOp
     if (failed(writeReport(report, opts.reportFile)))
       return 1;
   }
-  // Each rank keeps only its blocks of the sharded weights.
+  // Each rank keeps only its blocks of the sharded weights: read from the
+  // mapped model file (ONNX), or cut from the whole model (JSON, MLIR).
   if (failed(localizeConstants(*module, rank)))
     return 1;
-  // ... and only those stay in memory: the module (and the reference) move
-  // to the caller's context through bytecode; the import context goes.
+  std::vector<Operation *> live = {module->getOperation()};
+  if (reference) {
+    graph::materializeResourceConstants(*reference);
+    live.push_back(reference->getOperation());
+  }
+  size_t released = graph::releaseUnreferencedBlobs(live);
+  if (opts.run.compile.verbose)
+    llvm::errs() << "rank " << rank << ": released " << released
+                 << " bytes of mapped or sliced weights; peak RSS so far "
+                 << llvm::format("%.1f", peakRssMiB()) << " MiB\n";
+  // Weights that were not mapped (a JSON or MLIR model) were imported
+  // whole: the module (and the reference) move to the caller's context
+  // through bytecode, and the import context, holding every weight, goes.
   auto moveTo = [&](OwningOpRef<ModuleOp> &m) -> LogicalResult {
     if (!m)
       return success();
@@ -450,10 +464,12 @@ int runDistributedCommand(MLIRContext &ctx, StringRef input, const DistributedOp
     m = parseSourceString<ModuleOp>(bytes, config);
     return success(bool(m));
   };
-  if (failed(moveTo(module)) || failed(moveTo(reference)))
-    return 1;
-  importDiags.reset();
-  importCtx.reset();
+  if (!released) {
+    if (failed(moveTo(module)) || failed(moveTo(reference)))
+      return 1;
+    importDiags.reset();
+    importCtx.reset();
+  }
   // Freed weights sit in malloc's arenas until trimmed (most are below its
   // mmap threshold): give the pages back to the system.
   malloc_trim(0);
@@ -559,19 +575,22 @@ int runDistributedCommand(MLIRContext &ctx, StringRef input, const DistributedOp
   }
   // Per rank: median step, median time in collectives, median compute
   // (step minus collectives), gathered to rank 0.
-  double mine[4] = {median(steps), median(inCollectives), median(compute),
-                    *std::min_element(steps.begin(), steps.end())};
-  std::vector<double> timings(rank == 0 ? 4 * ranks : 0);
-  MPI_Gather(mine, 4, MPI_DOUBLE, timings.data(), 4, MPI_DOUBLE, 0, MPI_COMM_WORLD);
+  constexpr int kPerRank = 5;
+  double mine[kPerRank] = {median(steps), median(inCollectives), median(compute),
+                           *std::min_element(steps.begin(), steps.end()), peakRssMiB()};
+  std::vector<double> timings(rank == 0 ? kPerRank * ranks : 0);
+  MPI_Gather(mine, kPerRank, MPI_DOUBLE, timings.data(), kPerRank, MPI_DOUBLE, 0,
+             MPI_COMM_WORLD);
   if (!opts.reportFile.empty() && rank == 0) {
     llvm::json::Array perRank;
     for (int64_t r = 0; r < ranks; ++r) {
       llvm::json::Object t;
       t["rank"] = r;
-      t["step_seconds"] = timings[4 * r];
-      t["collective_seconds"] = timings[4 * r + 1];
-      t["compute_seconds"] = timings[4 * r + 2];
-      t["step_seconds_min"] = timings[4 * r + 3];
+      t["step_seconds"] = timings[kPerRank * r];
+      t["collective_seconds"] = timings[kPerRank * r + 1];
+      t["compute_seconds"] = timings[kPerRank * r + 2];
+      t["step_seconds_min"] = timings[kPerRank * r + 3];
+      t["peak_rss_mib"] = timings[kPerRank * r + 4];
       perRank.push_back(std::move(t));
     }
     report["timed_steps"] = (int64_t)steps.size();

@@ -7,9 +7,12 @@
 //===----------------------------------------------------------------------===//
 
 #include "GraphDriver.h"
+#include "OnnxWire.h"
 #include "OpImporters.h"
 
 #include "partita/Import/Importer.h"
+
+#include "dialects/Graph/IR/ConstantStorage.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/Diagnostics.h"
@@ -49,10 +52,21 @@ FailureOr<ElementsAttr> bytesToAttr(RankedTensorType type, Type elt,
       DenseElementsAttr::getFromRawBuffer(type, ArrayRef<char>(data.data(), data.size())));
 }
 
+/// How an import maps weights (ImportOptions::mapWeights): the model file
+/// with the spans of its cut-out raw_data, and the external data files.
+struct WeightMapping {
+  std::shared_ptr<graph::MappedFile> model;
+  std::vector<import::RawDataSpan> spans;
+  llvm::StringMap<std::shared_ptr<graph::MappedFile>> external;
+};
+
 /// Decodes a TensorProto (raw_data, typed fields or external data) into an
-/// ElementsAttr. `baseDir` anchors external data paths.
+/// ElementsAttr. `baseDir` anchors external data paths. With `mapping`, the
+/// data is read in place: `span` (a cut-out raw_data) or external data.
 FailureOr<ElementsAttr> decodeTensor(MLIRContext *ctx, const onnx::TensorProto &t,
-                                     StringRef baseDir, Location loc) {
+                                     StringRef baseDir, Location loc,
+                                     WeightMapping *mapping = nullptr,
+                                     import::RawDataSpan span = {}) {
   Type elt = import::onnxElementType(ctx, t.data_type());
   if (!elt)
     return emitError(loc) << "tensor '" << t.name() << "' has data type "
@@ -69,6 +83,12 @@ FailureOr<ElementsAttr> decodeTensor(MLIRContext *ctx, const onnx::TensorProto &
   size_t eltBytes = elt.isInteger(1) ? 1 : elt.getIntOrFloatBitWidth() / 8;
   size_t bytes = numel * eltBytes;
   std::string data;
+  if (span.length) {
+    if (span.length != bytes)
+      return emitError(loc) << "tensor '" << t.name() << "' has " << span.length
+                            << " bytes of data, expected " << bytes << " for " << type;
+    return graph::mappedConstant(type, t.name(), mapping->model, span.offset, span.length);
+  }
 
   if (t.data_location() == onnx::TensorProto::EXTERNAL) {
     std::string location;
@@ -86,6 +106,23 @@ FailureOr<ElementsAttr> decodeTensor(MLIRContext *ctx, const onnx::TensorProto &
                             << "' has external data without a location";
     SmallString<256> path(baseDir);
     llvm::sys::path::append(path, location);
+    if (mapping && bytes >= kMappedWeightBytes && !elt.isInteger(1)) {
+      std::shared_ptr<graph::MappedFile> &file = mapping->external[path];
+      std::string error;
+      if (!file && !(file = graph::MappedFile::open(path, error)))
+        return emitError(loc) << "missing external data file '" << path << "' for tensor '"
+                              << t.name() << "': " << error;
+      uint64_t size = file->bytes().size();
+      if (length < 0)
+        length = bytes;
+      if (offset < 0 || uint64_t(offset) > size || uint64_t(length) > size - offset ||
+          size_t(length) != bytes)
+        return emitError(loc) << "external data for tensor '" << t.name() << "' (offset "
+                              << offset << ", length " << length << ") does not fit '"
+                              << path << "' (" << size << " bytes) or the " << bytes
+                              << " bytes the tensor needs";
+      return graph::mappedConstant(type, t.name(), file, offset, length);
+    }
     auto buf = llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
                                            /*RequiresNullTerminator=*/false);
     if (!buf)
@@ -265,7 +302,8 @@ static void notOnnx(MLIRContext &ctx, StringRef sourceName) {
 /// soon as its attribute exists, so the weights are held once, not twice.
 static OwningOpRef<ModuleOp> importModel(MLIRContext &ctx, onnx::ModelProto &model,
                                          StringRef sourceName,
-                                         const ImportOptions &options) {
+                                         const ImportOptions &options,
+                                         WeightMapping *mapping = nullptr) {
   Location fileLoc = import::fileLocation(ctx, sourceName);
   if (!model.has_graph() || model.ir_version() <= 0) {
     notOnnx(ctx, sourceName);
@@ -288,8 +326,12 @@ static OwningOpRef<ModuleOp> importModel(MLIRContext &ctx, onnx::ModelProto &mod
   std::string baseDir = llvm::sys::path::parent_path(sourceName).str();
 
   MLIRContext *c = &ctx;
-  for (onnx::TensorProto &init : *graph.mutable_initializer()) {
-    auto value = decodeTensor(c, init, baseDir, fileLoc);
+  for (int i = 0; i < graph.initializer_size(); ++i) {
+    onnx::TensorProto &init = *graph.mutable_initializer(i);
+    import::RawDataSpan span;
+    if (mapping && size_t(i) < mapping->spans.size())
+      span = mapping->spans[i];
+    auto value = decodeTensor(c, init, baseDir, fileLoc, mapping, span);
     if (failed(value))
       return nullptr;
     g.constants.push_back({init.name(), *value});
@@ -411,15 +453,35 @@ OwningOpRef<ModuleOp> importOnnxFile(MLIRContext &ctx, StringRef path,
     return nullptr;
   }
   onnx::ModelProto model;
-  bool parsed = model.ParseFromFileDescriptor(fd);
-  ::close(fd);
+  WeightMapping mapping;
+  bool parsed;
+  if (options.mapWeights) {
+    // The file is mapped, its large raw_data fields are cut out of what
+    // protobuf parses, and their constants read the mapping in place.
+    ::close(fd);
+    std::string error;
+    mapping.model = graph::MappedFile::open(file, error);
+    if (!mapping.model) {
+      emitError(import::fileLocation(ctx, file)) << "cannot read '" << file << "': " << error;
+      return nullptr;
+    }
+    std::optional<import::StrippedModel> stripped =
+        import::stripInitializerData(mapping.model->bytes(), kMappedWeightBytes);
+    parsed = stripped && stripped->bytes.size() <= (size_t)INT32_MAX &&
+             model.ParseFromArray(stripped->bytes.data(), (int)stripped->bytes.size());
+    if (parsed)
+      mapping.spans = std::move(stripped->spans);
+  } else {
+    parsed = model.ParseFromFileDescriptor(fd);
+    ::close(fd);
+  }
   if (!parsed) {
     notOnnx(ctx, file);
     return nullptr;
   }
   if (isDir && failed(readTestInputs(ctx, path, model, options)))
     return nullptr;
-  return importModel(ctx, model, file, options);
+  return importModel(ctx, model, file, options, options.mapWeights ? &mapping : nullptr);
 }
 
 std::vector<std::string> supportedOnnxOps() { return import::handledOpTypes(); }

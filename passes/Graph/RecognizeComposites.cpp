@@ -14,6 +14,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "passes/Graph/Passes.h"
+#include "dialects/Graph/IR/ConstantStorage.h"
 
 #include "dialects/Graph/IR/GraphBuilder.h"
 #include "dialects/Graph/IR/GraphInference.h"
@@ -43,11 +44,17 @@ std::optional<double> scalarConstant(Value v) {
 /// True if `mask` is a constant [1.., sq, sk] additive mask that is 0 where
 /// key j <= i + (sk - sq) and very negative (or -inf) elsewhere.
 bool isCausalMask(Value mask, int64_t sq, int64_t sk) {
-  DenseElementsAttr attr;
-  if (!matchPattern(mask, m_Constant(&attr)) ||
-      !isa<FloatType>(attr.getElementType()))
+  ElementsAttr value;
+  if (!matchPattern(mask, m_Constant(&value)))
     return false;
-  auto type = cast<RankedTensorType>(attr.getType());
+  auto type = cast<RankedTensorType>(value.getType());
+  // A mask the importer mapped from the model file is read (copied) here.
+  auto attr = dyn_cast<DenseElementsAttr>(value);
+  if (!attr)
+    attr = dyn_cast_or_null<DenseElementsAttr>(
+        readBlock(value, type, SmallVector<int64_t>(type.getRank(), 0)));
+  if (!attr || !isa<FloatType>(attr.getElementType()))
+    return false;
   int64_t r = type.getRank();
   if (r < 2 || type.getDimSize(r - 2) != sq || type.getDimSize(r - 1) != sk ||
       type.getNumElements() != sq * sk)

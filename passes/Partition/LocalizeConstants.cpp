@@ -1,14 +1,19 @@
 //===- LocalizeConstants.cpp - fold per-rank slices of constants ----------===//
 //
 // axis_slice(constant) → the block of the constant at this rank's position
-// in the slice's device group. Chains of slices (a weight split on two
-// dimensions) fold one after the other. Only the local block is copied; the
-// whole constant is dropped once nothing reads it.
+// in the slice's device group. A chain of slices (a weight split on two
+// dimensions) reads its final block in one pass. Only the local block is
+// copied; the whole constant is dropped once nothing reads it. Constants
+// still backed by resource blobs (weights the importer mapped from the
+// model file) become dense copies, so that the caller can release every
+// blob (graph::releaseUnreferencedBlobs): the rank keeps only the weights
+// it computes with.
 //
 //===----------------------------------------------------------------------===//
 
 #include "passes/Partition/Passes.h"
 
+#include "dialects/Graph/IR/ConstantStorage.h"
 #include "dialects/Sharding/IR/ShardingOps.h"
 
 #include "mlir/IR/Builders.h"
@@ -21,43 +26,6 @@ using namespace partita::collectives;
 namespace partita::sharding {
 #define GEN_PASS_DEF_SHARDINGLOCALIZECONSTANTS
 #include "passes/Partition/Passes.h.inc"
-
-/// The block of a dense constant starting at `start` along `dim`, of
-/// resultType's size there.
-DenseElementsAttr sliceConstant(DenseElementsAttr attr, RankedTensorType resultType,
-                                int64_t dim, int64_t start) {
-  if (attr.isSplat())
-    return attr.resizeSplat(resultType);
-  auto type = cast<RankedTensorType>(attr.getType());
-  ArrayRef<int64_t> shape = type.getShape();
-  int64_t outer = 1, inner = 1;
-  for (int64_t d = 0; d < dim; ++d)
-    outer *= shape[d];
-  for (int64_t d = dim + 1; d < (int64_t)shape.size(); ++d)
-    inner *= shape[d];
-  int64_t block = resultType.getDimSize(dim);
-  Type elt = type.getElementType();
-  if (elt.isInteger(1)) {
-    auto values = attr.getValues<bool>();
-    SmallVector<bool> out;
-    out.reserve(resultType.getNumElements());
-    for (int64_t o = 0; o < outer; ++o)
-      for (int64_t i = 0; i < block * inner; ++i)
-        out.push_back(values[(o * shape[dim] + start) * inner + i]);
-    return DenseElementsAttr::get(resultType, out);
-  }
-  // Copy raw bytes: contiguous runs of block * inner elements.
-  int64_t eltBytes = elt.getIntOrFloatBitWidth() / 8;
-  ArrayRef<char> raw = attr.getRawData();
-  std::vector<char> out;
-  out.reserve(resultType.getNumElements() * eltBytes);
-  int64_t run = block * inner * eltBytes;
-  for (int64_t o = 0; o < outer; ++o) {
-    const char *src = raw.data() + ((o * shape[dim] + start) * inner) * eltBytes;
-    out.insert(out.end(), src, src + run);
-  }
-  return DenseElementsAttr::getFromRawBuffer(resultType, out);
-}
 
 namespace {
 
@@ -72,8 +40,10 @@ struct LocalizeConstantsPass
       meshOp = m;
       break;
     }
-    if (!meshOp)
+    if (!meshOp) {
+      graph::materializeResourceConstants(module);
       return;
+    }
     MeshAttr mesh = meshOp.getMesh();
     // This rank's coordinate on every mesh axis (first axis most significant).
     llvm::StringMap<int64_t> coord;
@@ -87,34 +57,63 @@ struct LocalizeConstantsPass
                          << mesh.getNumDevices() << " devices";
       return signalPassFailure();
     }
+    // The block of a chain of slices ending at `s`, in the coordinates of
+    // the constant the chain starts from (null if it does not start at one).
+    auto blockOf = [&](AxisSliceOp s, SmallVector<int64_t> &offsets) -> ElementsAttr {
+      SmallVector<AxisSliceOp> chain;
+      Value v = s.getResult();
+      while (auto link = v.getDefiningOp<AxisSliceOp>()) {
+        chain.push_back(link);
+        v = link.getInput();
+      }
+      auto constant = v.getDefiningOp<graph::ConstantOp>();
+      if (!constant)
+        return nullptr;
+      offsets.assign(s.getType().getRank(), 0);
+      for (AxisSliceOp link : chain) {
+        int64_t position = 0;
+        for (Attribute a : link.getAxes()) {
+          StringRef axis = cast<StringAttr>(a).getValue();
+          position = position * *mesh.getAxisSize(axis) + coord[axis];
+        }
+        offsets[link.getDim()] += position * link.getType().getDimSize(link.getDim());
+      }
+      return constant.getValue();
+    };
+    // Outermost slices first, so a chain is read once, not link by link.
     for (bool changed = true; changed;) {
       changed = false;
       SmallVector<AxisSliceOp> slices;
       module.walk([&](AxisSliceOp s) {
-        if (s.getInput().getDefiningOp<graph::ConstantOp>())
+        bool onlySliced = !s->use_empty() && llvm::all_of(s->getUsers(), [](Operation *u) {
+          return isa<AxisSliceOp>(u);
+        });
+        if (!onlySliced)
           slices.push_back(s);
       });
       for (AxisSliceOp s : slices) {
-        DenseElementsAttr attr;
-        if (!matchPattern(s.getInput(), m_Constant(&attr)))
+        SmallVector<int64_t> offsets;
+        ElementsAttr whole = blockOf(s, offsets);
+        if (!whole)
           continue;
-        int64_t position = 0;
-        for (Attribute a : s.getAxes()) {
-          StringRef axis = cast<StringAttr>(a).getValue();
-          position = position * *mesh.getAxisSize(axis) + coord[axis];
+        ElementsAttr block = graph::readBlock(whole, s.getType(), offsets);
+        if (!block) {
+          s.emitError("cannot read the local block of this constant");
+          return signalPassFailure();
         }
-        DenseElementsAttr block =
-            sliceConstant(attr, s.getType(), s.getDim(), position * s.getType().getDimSize(s.getDim()));
         OpBuilder b(s);
         auto local = graph::ConstantOp::create(b, s.getLoc(), s.getType(), block);
-        Operation *def = s.getInput().getDefiningOp();
         s.getResult().replaceAllUsesWith(local.getResult());
-        s.erase();
-        if (def->use_empty())
-          def->erase();
+        // The chain, and its constant, once nothing else reads them.
+        for (Operation *op = s; op && op->use_empty();) {
+          Operation *def = op->getNumOperands() ? op->getOperand(0).getDefiningOp() : nullptr;
+          op->erase();
+          op = def;
+        }
         changed = true;
       }
     }
+    graph::materializeResourceConstants(module);
   }
 };
 

@@ -15,12 +15,6 @@ namespace partita::sharding {
 #define GEN_PASS_REGISTRATION
 #include "passes/Partition/Passes.h.inc"
 
-/// The block of a dense constant starting at `start` along `dim`, of
-/// `resultType`'s size there (LocalizeConstants.cpp).
-mlir::DenseElementsAttr sliceConstant(mlir::DenseElementsAttr attr,
-                                      mlir::RankedTensorType resultType, int64_t dim,
-                                      int64_t start);
-
 } // namespace partita::sharding
 
 #endif // PARTITA_PASSES_PARTITION_PASSES_H

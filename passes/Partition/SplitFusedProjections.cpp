@@ -10,6 +10,7 @@
 
 #include "passes/Partition/Passes.h"
 
+#include "dialects/Graph/IR/ConstantStorage.h"
 #include "dialects/Graph/IR/GraphBuilder.h"
 #include "dialects/Sharding/IR/ShardingOps.h"
 
@@ -27,7 +28,7 @@ namespace {
 /// A constant, possibly behind one sharding.constraint.
 struct Annotated {
   graph::ConstantOp constant;
-  DenseElementsAttr value;
+  ElementsAttr value; ///< dense, or a resource (mapped weights)
   TensorShardingAttr sharding; ///< null: no constraint
 };
 
@@ -40,9 +41,9 @@ std::optional<Annotated> annotatedConstant(Value v) {
   a.constant = v.getDefiningOp<graph::ConstantOp>();
   if (!a.constant)
     return std::nullopt;
-  a.value = dyn_cast<DenseElementsAttr>(a.constant.getValue());
-  if (!a.value)
-    return std::nullopt;
+  a.value = a.constant.getValue();
+  if (!isa<DenseElementsAttr>(a.value) && !graph::rawData(a.value))
+    return std::nullopt; // data this pass cannot read
   return a;
 }
 
@@ -72,8 +73,14 @@ Value columnBlock(OpBuilder &b, Annotated a, int64_t start, int64_t size) {
   shape[dim] = size;
   auto blockType = RankedTensorType::get(shape, type.getElementType());
   Location loc = a.constant.getLoc();
-  Value block = graph::ConstantOp::create(b, loc, blockType,
-                                          sliceConstant(a.value, blockType, dim, start));
+  SmallVector<int64_t> offsets(shape.size(), 0);
+  offsets[dim] = start;
+  // A mapped weight's blocks are heap resources: the rank keeps only its
+  // slices of them and releases the rest (ConstantStorage.h).
+  ElementsAttr data = graph::readBlock(a.value, blockType, offsets,
+                                       isa<DenseResourceElementsAttr>(a.value));
+  assert(data && "annotatedConstant checked the data is readable");
+  Value block = graph::ConstantOp::create(b, loc, blockType, data);
   if (a.sharding)
     block = ConstraintOp::create(b, loc, block, a.sharding);
   return block;

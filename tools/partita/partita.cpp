@@ -278,6 +278,9 @@ int runCompileOrRun(MLIRContext &ctx) {
   run.printLimit = runPrintLimit;
   run.optLevel = runOptLevel;
   if (!runMesh.empty()) {
+    // Ranks read their blocks of the weights from a mapping of the model
+    // (the launcher, which only checks the annotations, reads none).
+    importOptions.mapWeights = true;
     partita::tools::AutoStrategyOptions autoOpts;
     autoOpts.strategy = runStrategy;
     autoOpts.cluster = runCluster;

@@ -34,7 +34,17 @@ struct ImportOptions {
   /// argument stays, tagged `graph.specialized = <value>`. Importing an ONNX
   /// backend-test directory fills this from test_data_set_0/input_K.pb.
   llvm::StringMap<mlir::DenseElementsAttr> inputValues;
+  /// ONNX files: read initializers of at least kMappedWeightBytes (and
+  /// external data) in place from a read-only mapping of the file instead
+  /// of copying them; their constants are resource blobs
+  /// (dialects/Graph/IR/ConstantStorage.h). A rank imports this way and
+  /// then reads only its blocks of each weight.
+  bool mapWeights = false;
 };
+
+/// The smallest initializer ImportOptions::mapWeights maps (smaller ones,
+/// shape vectors and biases, are copied as usual).
+constexpr uint64_t kMappedWeightBytes = 64 * 1024;
 
 /// Reads one serialized ONNX TensorProto (.pb) as a dense attribute.
 mlir::FailureOr<mlir::DenseElementsAttr>

@@ -47,6 +47,9 @@ int runCompileCommand(mlir::MLIRContext &ctx, llvm::StringRef input,
 int runRunCommand(mlir::MLIRContext &ctx, llvm::StringRef input,
                   const RunOptions &options, const ModelLoader &load);
 
+/// This process's peak resident set size so far, in MiB (getrusage).
+double peakRssMiB();
+
 } // namespace partita
 
 #endif // PARTITA_RUNTIME_DRIVER_H
