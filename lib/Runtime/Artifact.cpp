@@ -79,7 +79,7 @@ LogicalResult writeArtifact(StringRef dir, ModuleOp llvmModule,
     for (const WeightBuffer &w : sig.weights) {
       uint64_t start = llvm::alignTo(offset, kWeightAlign);
       os.write_zeros(start - offset);
-      os.write(reinterpret_cast<const char *>(w.data), w.numBytes);
+      os.write(reinterpret_cast<const char *>(w.bytes()), w.numBytes);
       offset = start + w.numBytes;
       weights.push_back(json::Object{{"dtype", dtypeName(w.dtype)},
                                      {"shape", json::Array(w.shape)},

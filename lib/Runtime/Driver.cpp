@@ -19,6 +19,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <malloc.h>
 #include <sys/resource.h>
 
 using namespace mlir;
@@ -271,16 +272,9 @@ double peakRssMiB() {
   // VmHWM, not getrusage's ru_maxrss: Linux carries ru_maxrss across
   // execve, so a process started by a large parent (a Python benchmark
   // holding its peers' models) would report the parent's peak.
-  if (FILE *f = std::fopen("/proc/self/status", "r")) {
-    char line[256];
-    long kib = -1;
-    while (std::fgets(line, sizeof line, f))
-      if (std::sscanf(line, "VmHWM: %ld kB", &kib) == 1)
-        break;
-    std::fclose(f);
-    if (kib >= 0)
-      return kib / 1024.0;
-  }
+  double hwm = processStatusMiB("VmHWM");
+  if (hwm >= 0)
+    return hwm;
   struct rusage usage;
   getrusage(RUSAGE_SELF, &usage);
   return usage.ru_maxrss / 1024.0; // Linux reports KiB
@@ -327,6 +321,11 @@ int runRunCommand(MLIRContext &ctx, StringRef input, const RunOptions &opts,
     return 1;
   timer.record("jit", secondsSince(start));
   double compileSeconds = timer.totalSeconds;
+  // The code is compiled: the module's ops go (the weights' storage is
+  // the context's, which stays) and freed memory goes back to the system
+  // before the weights are touched.
+  module->getBody()->clear();
+  malloc_trim(0);
 
   std::optional<std::vector<HostTensor>> inputs = gatherInputs(ctx, input, sig, opts);
   if (!inputs)

@@ -1,6 +1,8 @@
 //===- Executor.cpp - run a lowered @main in-process ----------------------===//
 
 #include "partita/Runtime/Executor.h"
+
+#include "dialects/Graph/IR/ConstantStorage.h"
 #include "partita/Runtime/Contraction.h"
 
 #include "mlir/ExecutionEngine/ExecutionEngine.h"
@@ -139,7 +141,16 @@ llvm::Error Executor::run(ArrayRef<HostTensor> inputs, std::vector<HostTensor> &
   // non-writable before bufferization).
   for (const HostTensor &t : inputs)
     descs.emplace_back(const_cast<uint8_t *>(t.data.data()), t.shape);
-  // Weights follow the inputs (outlineWeights); read-only like them.
+  // Weights follow the inputs (outlineWeights); read-only like them. Those
+  // read in place at an unaligned address are copied once, now that the
+  // compiler's memory is gone; the mapped pages they came from are dropped.
+  for (WeightBuffer &w : sig.weights)
+    if (!w.data && w.unaligned) {
+      auto copy = std::make_shared<std::vector<uint8_t>>(w.unaligned, w.unaligned + w.numBytes);
+      graph::releasePages({reinterpret_cast<const char *>(w.unaligned), w.numBytes});
+      w.data = copy->data();
+      w.owner = copy;
+    }
   for (const WeightBuffer &w : sig.weights)
     descs.emplace_back(const_cast<uint8_t *>(w.data), w.shape);
   for (HostTensor &t : outputs)

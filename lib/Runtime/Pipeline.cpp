@@ -53,17 +53,35 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 
 using namespace mlir;
 
 namespace partita {
 
+double processStatusMiB(StringRef field) {
+  double mib = -1;
+  if (FILE *f = std::fopen("/proc/self/status", "r")) {
+    std::string format = (field + ": %ld kB").str();
+    char line[256];
+    long kib;
+    while (std::fgets(line, sizeof line, f))
+      if (std::sscanf(line, format.c_str(), &kib) == 1) {
+        mib = kib / 1024.0;
+        break;
+      }
+    std::fclose(f);
+  }
+  return mib;
+}
+
 void StageTimer::record(StringRef stage, double seconds) {
   totalSeconds += seconds;
   if (verbose)
     llvm::errs() << "partita: stage " << stage << ": "
-                 << llvm::format("%.1f", seconds * 1e3) << " ms\n";
+                 << llvm::format("%.1f", seconds * 1e3) << " ms (resident "
+                 << llvm::format("%.0f", processStatusMiB("VmRSS")) << " MiB)\n";
 }
 
 void registerCpuBackendDialects(DialectRegistry &registry) {

@@ -41,6 +41,11 @@ static std::optional<WeightBuffer> bufferOf(ElementsAttr attr) {
     w.numBytes = raw.size();
     return w;
   }
+  if (raw.size() == expected && isa<DenseResourceElementsAttr>(attr)) {
+    w.unaligned = reinterpret_cast<const uint8_t *>(raw.data());
+    w.numBytes = raw.size();
+    return w;
+  }
   auto dense = dyn_cast<DenseElementsAttr>(attr);
   std::optional<HostTensor> copy = dense ? tensorFromAttr(dense) : std::nullopt;
   if (!copy)

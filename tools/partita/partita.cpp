@@ -251,6 +251,10 @@ int runCompileOrRun(MLIRContext &ctx) {
   partita::ImportOptions importOptions;
   if (!parseInputShapes(importOptions))
     return 1;
+  // Weights are read in place from a mapping of an ONNX file: a rank reads
+  // only its blocks of them, one device reads them only once compiled
+  // (docs/runtime.md, "Weights").
+  importOptions.mapWeights = true;
   auto load = [&](MLIRContext &c, StringRef path) {
     return loadModel(c, path, importOptions);
   };
@@ -278,9 +282,6 @@ int runCompileOrRun(MLIRContext &ctx) {
   run.printLimit = runPrintLimit;
   run.optLevel = runOptLevel;
   if (!runMesh.empty()) {
-    // Ranks read their blocks of the weights from a mapping of the model
-    // (the launcher, which only checks the annotations, reads none).
-    importOptions.mapWeights = true;
     partita::tools::AutoStrategyOptions autoOpts;
     autoOpts.strategy = runStrategy;
     autoOpts.cluster = runCluster;

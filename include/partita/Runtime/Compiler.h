@@ -57,7 +57,12 @@ struct CompileOptions {
   int64_t weightMinBytes = kDefaultWeightMinBytes;
 };
 
-/// Prints "  <stage>: <ms> ms" to stderr when verbose; collects the total.
+/// A size field of /proc/self/status ("VmRSS", "VmHWM", ...) in MiB; -1
+/// when it cannot be read.
+double processStatusMiB(llvm::StringRef field);
+
+/// Prints "partita: stage <stage>: <ms> ms (resident <MiB> MiB)" to stderr
+/// when verbose; collects the total.
 struct StageTimer {
   bool verbose = false;
   double totalSeconds = 0;

@@ -39,6 +39,14 @@ struct WeightBuffer {
   const uint8_t *data = nullptr;
   size_t numBytes = 0;
   std::shared_ptr<const void> owner;
+  /// Set instead of `data` when the bytes sit at an address not aligned for
+  /// the dtype (an initializer read in place from a mapped ONNX file, see
+  /// ImportOptions::mapWeights). The executor copies them into an owned
+  /// buffer before the first run -- after compilation, so the copy and the
+  /// compiler's peak memory are never resident together.
+  const uint8_t *unaligned = nullptr;
+  /// The bytes, aligned or not (for readers that copy them).
+  const uint8_t *bytes() const { return data ? data : unaligned; }
 };
 
 /// Constants below this many bytes stay in the code, where LLVM can fold them.
