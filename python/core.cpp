@@ -463,7 +463,7 @@ public:
     partita::planner::Cluster cluster = clusterFor(clusterName, devices, clusterNote);
     // Cost what the plan shows: the propagated module, partitioned.
     OwningOpRef<ModuleOp> m(cast<ModuleOp>((*propagated)->clone()));
-    if (failed(partita::runPassPipeline(*m, "sharding-partition")))
+    if (failed(partita::runPassPipeline(*m, "sharding-partition,collectives-simplify")))
       cap.raise("SPMD partitioning failed");
     std::string error;
     auto report = partita::planner::estimateCost(*m, cluster, error);

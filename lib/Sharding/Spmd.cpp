@@ -31,7 +31,7 @@ LogicalResult partitionSpmd(ModuleOp module, const SpmdOptions &options) {
   pipeline += "sharding-propagate";
   if (options.conservative)
     pipeline += "{conservative=true}";
-  pipeline += ",sharding-partition";
+  pipeline += ",sharding-partition,collectives-simplify";
   return runPassPipeline(module, pipeline);
 }
 

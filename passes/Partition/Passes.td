@@ -42,6 +42,19 @@ def ShardingLocalizeConstants : Pass<"sharding-localize-constants", "::mlir::Mod
   let dependentDialects = ["::partita::graph::GraphDialect"];
 }
 
+def CollectivesSimplify : Pass<"collectives-simplify", "::mlir::ModuleOp"> {
+  let summary = "Merge and cancel the partitioner's collectives";
+  let description = [{
+    Applies the collectives dialect's canonicalizations, and nothing else,
+    to a partitioned module: all_reduce then axis_slice over the same group
+    becomes reduce_scatter; consecutive all_reduces (same reduction),
+    all_gathers or axis_slices along one dimension over disjoint axes
+    become one over both; an axis_slice of its own all_gather, or an
+    all_gather of its own axis_slice, is dropped. Run by `partita
+    plan/run --mesh` after `sharding-partition`.
+  }];
+}
+
 def ShardingSplitFusedProjections
     : Pass<"sharding-split-fused-projections", "::mlir::func::FuncOp"> {
   let summary = "Split a column-sharded fused projection (QKV) per Split output";

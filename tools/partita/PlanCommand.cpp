@@ -172,6 +172,7 @@ int partita::tools::runPlan(MLIRContext &ctx) {
     OwningOpRef<ModuleOp> partitioned(cast<ModuleOp>((*module)->clone()));
     PassManager pm(&ctx);
     pm.addPass(sharding::createShardingPartition());
+    pm.addPass(sharding::createCollectivesSimplify());
     if (failed(pm.run(*partitioned)))
       return 1;
     auto report = planner::estimateCost(*partitioned, *cluster, error);

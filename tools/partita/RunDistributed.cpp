@@ -117,7 +117,7 @@ FailureOr<double> planAuto(MLIRContext &ctx, StringRef input, StringRef meshFlag
   if (failed(reshards))
     return failure();
   printShardingPlan(*module, *reshards, llvm::outs(), nullptr);
-  if (failed(runPassPipeline(*module, "sharding-partition")))
+  if (failed(runPassPipeline(*module, "sharding-partition,collectives-simplify")))
     return failure();
   auto cost = planner::estimateCost(*module, *cluster, error);
   if (failed(cost))

@@ -138,11 +138,121 @@ struct AllReduceThenSlice : OpRewritePattern<AxisSliceOp> {
     return success();
   }
 };
+
+/// `first` ++ `second` when the two axis lists share no axis.
+std::optional<ArrayAttr> concatDisjoint(ArrayAttr first, ArrayAttr second) {
+  llvm::StringSet<> seen;
+  SmallVector<Attribute> all;
+  for (ArrayAttr list : {first, second})
+    for (Attribute a : list) {
+      if (!seen.insert(cast<StringAttr>(a).getValue()).second)
+        return std::nullopt;
+      all.push_back(a);
+    }
+  return ArrayAttr::get(first.getContext(), all);
+}
+
+/// all_reduce(all_reduce(x, A), B) with the same reduction is one
+/// all_reduce over A and B: every device ends with the combination of the
+/// whole A x B group either way.
+struct AllReduceOfAllReduce : OpRewritePattern<AllReduceOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(AllReduceOp outer, PatternRewriter &rw) const override {
+    auto inner = outer.getInput().getDefiningOp<AllReduceOp>();
+    if (!inner || !inner->hasOneUse() || inner.getMeshAttr() != outer.getMeshAttr() ||
+        inner.getReduction() != outer.getReduction())
+      return failure();
+    std::optional<ArrayAttr> axes = concatDisjoint(inner.getAxes(), outer.getAxes());
+    if (!axes)
+      return failure();
+    rw.replaceOpWithNewOp<AllReduceOp>(outer, outer.getType(), inner.getInput(),
+                                       outer.getMeshAttr(), *axes, outer.getReductionAttr());
+    return success();
+  }
+};
+
+/// all_gather(all_gather(x, B, d), A, d) is one all_gather over A ++ B: the
+/// outer gather's blocks are ordered by A, each holding the inner gather's
+/// blocks ordered by B, i.e. position a * |B| + b -- row-major over A ++ B.
+struct AllGatherOfAllGather : OpRewritePattern<AllGatherOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(AllGatherOp outer, PatternRewriter &rw) const override {
+    auto inner = outer.getInput().getDefiningOp<AllGatherOp>();
+    if (!inner || !inner->hasOneUse() || inner.getMeshAttr() != outer.getMeshAttr() ||
+        inner.getDim() != outer.getDim())
+      return failure();
+    std::optional<ArrayAttr> axes = concatDisjoint(outer.getAxes(), inner.getAxes());
+    if (!axes)
+      return failure();
+    rw.replaceOpWithNewOp<AllGatherOp>(outer, outer.getType(), inner.getInput(),
+                                       outer.getMeshAttr(), *axes, outer.getDimAttr());
+    return success();
+  }
+};
+
+/// all_gather(axis_slice(x, A, d), A, d) is x: the slice's input is the
+/// same on every device of the group, and the gather puts the blocks back.
+struct AllGatherOfItsSlice : OpRewritePattern<AllGatherOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(AllGatherOp gather, PatternRewriter &rw) const override {
+    auto slice = gather.getInput().getDefiningOp<AxisSliceOp>();
+    if (!slice || slice.getMeshAttr() != gather.getMeshAttr() ||
+        slice.getAxes() != gather.getAxes() || slice.getDim() != gather.getDim() ||
+        slice.getInput().getType() != gather.getType())
+      return failure();
+    rw.replaceOp(gather, slice.getInput());
+    return success();
+  }
+};
+
+/// axis_slice(axis_slice(x, A, d), B, d) is one slice over A ++ B (the
+/// block b of block a is block a * |B| + b).
+struct AxisSliceOfAxisSlice : OpRewritePattern<AxisSliceOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(AxisSliceOp outer, PatternRewriter &rw) const override {
+    auto inner = outer.getInput().getDefiningOp<AxisSliceOp>();
+    if (!inner || !inner->hasOneUse() || inner.getMeshAttr() != outer.getMeshAttr() ||
+        inner.getDim() != outer.getDim())
+      return failure();
+    std::optional<ArrayAttr> axes = concatDisjoint(inner.getAxes(), outer.getAxes());
+    if (!axes)
+      return failure();
+    rw.replaceOpWithNewOp<AxisSliceOp>(outer, outer.getType(), inner.getInput(),
+                                       outer.getMeshAttr(), *axes, outer.getDimAttr());
+    return success();
+  }
+};
+
+/// axis_slice(all_gather(x, A, d), A, d) is x: each device takes back the
+/// block it contributed.
+struct AxisSliceOfItsGather : OpRewritePattern<AxisSliceOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(AxisSliceOp slice, PatternRewriter &rw) const override {
+    auto gather = slice.getInput().getDefiningOp<AllGatherOp>();
+    if (!gather || slice.getMeshAttr() != gather.getMeshAttr() ||
+        slice.getAxes() != gather.getAxes() || slice.getDim() != gather.getDim() ||
+        gather.getInput().getType() != slice.getType())
+      return failure();
+    rw.replaceOp(slice, gather.getInput());
+    return success();
+  }
+};
+
 } // namespace
 
 void AxisSliceOp::getCanonicalizationPatterns(RewritePatternSet &patterns,
                                               MLIRContext *ctx) {
-  patterns.add<AllReduceThenSlice>(ctx);
+  patterns.add<AllReduceThenSlice, AxisSliceOfAxisSlice, AxisSliceOfItsGather>(ctx);
+}
+
+void AllReduceOp::getCanonicalizationPatterns(RewritePatternSet &patterns,
+                                              MLIRContext *ctx) {
+  patterns.add<AllReduceOfAllReduce>(ctx);
+}
+
+void AllGatherOp::getCanonicalizationPatterns(RewritePatternSet &patterns,
+                                              MLIRContext *ctx) {
+  patterns.add<AllGatherOfAllGather, AllGatherOfItsSlice>(ctx);
 }
 
 #define GET_OP_CLASSES

@@ -46,6 +46,7 @@ def Collectives_AllReduceOp : Collectives_Op<"all_reduce",
                          "::partita::collectives::ReductionKind::sum">:$reduction);
   let results = (outs AnyRankedTensor:$output);
   let assemblyFormat = "$input `on` $mesh $axes attr-dict `:` type($input)";
+  let hasCanonicalizer = 1;
 }
 
 def Collectives_AllGatherOp : Collectives_Op<"all_gather"> {
@@ -54,6 +55,7 @@ def Collectives_AllGatherOp : Collectives_Op<"all_gather"> {
                        StrArrayAttr:$axes, I64Attr:$dim);
   let results = (outs AnyRankedTensor:$output);
   let assemblyFormat = "$input `on` $mesh $axes attr-dict `:` functional-type($input, $output)";
+  let hasCanonicalizer = 1;
 }
 
 def Collectives_ReduceScatterOp : Collectives_Op<"reduce_scatter"> {
