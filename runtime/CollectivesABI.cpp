@@ -414,6 +414,18 @@ void partita_collective_permute(const void *in, void *out, int64_t count, int64_
   check(w, comm(w).collectivePermuteRaw(in, out, count, shift, dtype(w, t), group));
 }
 
+void partita_send(const void *in, int64_t count, int64_t shift, int32_t t, int32_t group) {
+  const char *w = "send";
+  CollectiveScope scope(w, group);
+  check(w, comm(w).sendRaw(in, count, shift, dtype(w, t), group));
+}
+
+void partita_recv(void *out, int64_t count, int64_t shift, int32_t t, int32_t group) {
+  const char *w = "recv";
+  CollectiveScope scope(w, group);
+  check(w, comm(w).recvRaw(out, count, shift, dtype(w, t), group));
+}
+
 void partita_barrier(int32_t group) {
   const char *w = "barrier";
   CollectiveScope scope(w, group);

@@ -84,6 +84,13 @@ public:
                            int64_t concatOuter, int64_t concatInner, DType t, int group) = 0;
   virtual bool collectivePermuteRaw(const void *in, void *out, int64_t count, int64_t shift,
                                     DType t, int group) = 0;
+  /// Point to point along the group, without wrap-around (pipelines): the
+  /// device at position p sends `count` elements to position p + shift if
+  /// there is one, and does nothing otherwise.
+  virtual bool sendRaw(const void *in, int64_t count, int64_t shift, DType t, int group) = 0;
+  /// The matching receive: from position p - shift if there is one, else
+  /// `out` is filled with zeros.
+  virtual bool recvRaw(void *out, int64_t count, int64_t shift, DType t, int group) = 0;
   virtual bool barrier(int group) = 0;
   /// Host buffers (MPI) or device buffers (NCCL).
   virtual bool deviceBuffers() const = 0;

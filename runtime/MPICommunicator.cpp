@@ -212,6 +212,32 @@ public:
                            comms[group], MPI_STATUS_IGNORE));
   }
 
+  // Point to point uses its own tag, so a send never matches a permute.
+  static constexpr int kPointToPointTag = 1;
+
+  bool sendRaw(const void *in, int64_t count, int64_t shift, DType t, int group) override {
+    if (!check("send", group, t, count))
+      return false;
+    int64_t to = groupPosition(group) + shift;
+    if (shift == 0 || to < 0 || to >= groupSize(group))
+      return true;
+    return ok("send", MPI_Send(in, (int)(count * dtypeSize(t)), MPI_BYTE, (int)to,
+                               kPointToPointTag, comms[group]));
+  }
+
+  bool recvRaw(void *out, int64_t count, int64_t shift, DType t, int group) override {
+    if (!check("recv", group, t, count))
+      return false;
+    int64_t from = groupPosition(group) - shift;
+    size_t bytes = (size_t)count * dtypeSize(t);
+    if (shift == 0 || from < 0 || from >= groupSize(group)) {
+      std::memset(out, 0, bytes);
+      return true;
+    }
+    return ok("recv", MPI_Recv(out, (int)bytes, MPI_BYTE, (int)from, kPointToPointTag,
+                               comms[group], MPI_STATUS_IGNORE));
+  }
+
   bool barrier(int group) override {
     if (group == -1)
       return ok("barrier", MPI_Barrier(MPI_COMM_WORLD));

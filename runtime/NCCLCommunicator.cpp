@@ -169,6 +169,28 @@ public:
     return good && sync("collective_permute");
   }
 
+  bool sendRaw(const void *in, int64_t count, int64_t shift, DType t, int group) override {
+    if (!valid("send", group))
+      return false;
+    int64_t to = groupPosition(group) + shift;
+    if (shift == 0 || to < 0 || to >= groupSize(group))
+      return true;
+    return nccl("send", ncclSend(in, (size_t)count * dtypeSize(t), ncclUint8, (int)to,
+                                 comms[group], stream)) &&
+           sync("send");
+  }
+
+  bool recvRaw(void *out, int64_t count, int64_t shift, DType t, int group) override {
+    if (!valid("recv", group))
+      return false;
+    int64_t from = groupPosition(group) - shift;
+    size_t bytes = (size_t)count * dtypeSize(t);
+    if (shift == 0 || from < 0 || from >= groupSize(group))
+      return cuda("cudaMemsetAsync", cudaMemsetAsync(out, 0, bytes, stream)) && sync("recv");
+    return nccl("recv", ncclRecv(out, bytes, ncclUint8, (int)from, comms[group], stream)) &&
+           sync("recv");
+  }
+
   bool barrier(int group) override {
     if (!mpi->barrier(group))
       return fail(mpi->error());

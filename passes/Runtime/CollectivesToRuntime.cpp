@@ -100,10 +100,8 @@ private:
     return LLVM::IntToPtrOp::create(b, loc, LLVM::LLVMPointerType::get(b.getContext()), asInt);
   }
 
-  /// to_buffer(input) + alloc(result) + call + to_tensor.
-  Value callOnBuffers(Operation *op, StringRef fn, Value input, RankedTensorType resultType,
-                      ArrayRef<Value> extra) {
-    Location loc = op->getLoc();
+  /// The buffer the runtime reads `input` from.
+  Value inputBuffer(Location loc, Value input) {
     auto inType = cast<RankedTensorType>(input.getType());
     // The runtime reads the input through a raw pointer, which bufferization
     // cannot see: a to_buffer of `input` (which CSE may hoist to an earlier
@@ -114,17 +112,51 @@ private:
     auto inBuf = bufferization::ToBufferOp::create(
         b, loc, MemRefType::get(inType.getShape(), inType.getElementType()), copy,
         /*read_only=*/true);
-    auto outBuf = memref::AllocOp::create(
-        b, loc, MemRefType::get(resultType.getShape(), resultType.getElementType()));
-    SmallVector<Value> args = {pointer(loc, inBuf), pointer(loc, outBuf)};
-    args.append(extra.begin(), extra.end());
+    return inBuf;
+  }
+
+  /// call @fn(args...) -> ().
+  void call(Location loc, StringRef fn, ArrayRef<Value> args) {
     SmallVector<Type> types;
     for (Value v : args)
       types.push_back(v.getType());
-    func::FuncOp callee = declare(fn, types, {});
-    func::CallOp::create(b, loc, callee, args);
+    func::CallOp::create(b, loc, declare(fn, types, {}), args);
+  }
+
+  /// alloc(result) + call @fn(pointers of `inputs`..., result pointer,
+  /// extra...) + to_tensor.
+  Value callWithResult(Location loc, StringRef fn, ArrayRef<Value> inputs,
+                       RankedTensorType resultType, ArrayRef<Value> extra) {
+    auto outBuf = memref::AllocOp::create(
+        b, loc, MemRefType::get(resultType.getShape(), resultType.getElementType()));
+    SmallVector<Value> args;
+    for (Value in : inputs)
+      args.push_back(pointer(loc, in));
+    args.push_back(pointer(loc, outBuf));
+    args.append(extra.begin(), extra.end());
+    call(loc, fn, args);
     return bufferization::ToTensorOp::create(b, loc, resultType, outBuf, b.getUnitAttr(),
                                              b.getUnitAttr());
+  }
+
+  /// to_buffer(input) + alloc(result) + call + to_tensor.
+  Value callOnBuffers(Operation *op, StringRef fn, Value input, RankedTensorType resultType,
+                      ArrayRef<Value> extra) {
+    Location loc = op->getLoc();
+    return callWithResult(loc, fn, {inputBuffer(loc, input)}, resultType, extra);
+  }
+
+  /// The C ABI's dtype code of a static-shaped tensor, or a diagnostic.
+  FailureOr<int32_t> runtimeDtype(Operation *op, Type type) {
+    auto t = cast<RankedTensorType>(type);
+    if (!t.hasStaticShape())
+      return op->emitError() << "'" << op->getName()
+                             << "' needs static shapes to be lowered to the runtime";
+    int32_t code = dtypeCode(t.getElementType());
+    if (code < 0)
+      return op->emitError() << "'" << op->getName() << "' on element type "
+                             << t.getElementType() << " is not supported by the runtime";
+    return code;
   }
 
   Value groupPosition(Location loc, int32_t group) {
@@ -149,6 +181,28 @@ private:
       Value t = tensor::FromElementsOp::create(b, loc, idx.getType(), ValueRange{pos});
       idx.replaceAllUsesWith(t);
       idx.erase();
+      return success();
+    }
+
+    if (isa<SendOp, RecvOp>(op)) {
+      bool isSend = isa<SendOp>(op);
+      Type type = isSend ? op->getOperand(0).getType() : op->getResult(0).getType();
+      FailureOr<int32_t> dtype = runtimeDtype(op, type);
+      if (failed(dtype))
+        return failure();
+      auto shaped = cast<RankedTensorType>(type);
+      int64_t shift = op->getAttrOfType<IntegerAttr>("shift").getInt();
+      SmallVector<Value> extra = {i64(loc, product(shaped.getShape(), 0, shaped.getRank())),
+                                  i64(loc, shift), i32(loc, *dtype), i32(loc, *group)};
+      if (isSend) {
+        SmallVector<Value> args = {pointer(loc, inputBuffer(loc, op->getOperand(0)))};
+        args.append(extra);
+        call(loc, "partita_send", args);
+      } else {
+        op->getResult(0).replaceAllUsesWith(
+            callWithResult(loc, "partita_recv", {}, shaped, extra));
+      }
+      op->erase();
       return success();
     }
 

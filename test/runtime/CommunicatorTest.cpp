@@ -395,6 +395,30 @@ TEST_F(CommunicatorTest, CollectivePermute) {
     }
 }
 
+// Send then receive along each group: position p gets position p - shift's
+// data, or zeros at the group's edge (no wrap-around, unlike the permute).
+// Every device sends before it receives, as a pipeline stage does; the
+// chain of blocking sends unwinds from the device with nothing to send.
+TEST_F(CommunicatorTest, SendRecv) {
+  Shape shape = {3, 5};
+  for (const auto &axes : groupAxes())
+    for (int64_t shift : {1, -1, 3}) {
+      DType t = DType::F64;
+      int g = groupId(axes);
+      std::vector<int> m = members(axes);
+      int64_t n = (int64_t)m.size(), from = comm->groupPosition(g) - shift;
+      std::vector<double> expected(numel(shape), 0.0);
+      if (from >= 0 && from < n)
+        expected = inputOf(m[from], shape, false);
+      auto in = encode(inputOf(comm->rank(), shape, false), t);
+      auto out = run(in, in.size(), [&](const void *a, void *b) {
+        return comm->sendRaw(a, numel(shape), shift, t, g) &&
+               comm->recvRaw(b, numel(shape), shift, t, g);
+      });
+      EXPECT_EQ(decode(out, t), expected) << "shift " << shift << " group of " << n;
+    }
+}
+
 TEST_F(CommunicatorTest, Barrier) {
   for (const auto &axes : groupAxes())
     EXPECT_TRUE(comm->barrier(groupId(axes))) << comm->error();

@@ -118,6 +118,26 @@ LogicalResult CollectivePermuteOp::verify() {
   return failure(failed(groupSize(*this, getMeshAttr(), getAxes())));
 }
 
+/// A point-to-point shift must reach another device of the group.
+static LogicalResult verifyShift(Operation *op, FlatSymbolRefAttr mesh, ArrayAttr axes,
+                                 int64_t shift) {
+  FailureOr<int64_t> n = groupSize(op, mesh, axes);
+  if (failed(n))
+    return failure();
+  if (shift == 0 || shift <= -*n || shift >= *n)
+    return op->emitOpError() << "shift " << shift << " does not reach another device of a "
+                             << *n << "-device group";
+  return success();
+}
+
+LogicalResult SendOp::verify() {
+  return verifyShift(*this, getMeshAttr(), getAxes(), getShift());
+}
+
+LogicalResult RecvOp::verify() {
+  return verifyShift(*this, getMeshAttr(), getAxes(), getShift());
+}
+
 LogicalResult AxisIndexOp::verify() {
   return failure(failed(groupSize(*this, getMeshAttr(), getAxes())));
 }

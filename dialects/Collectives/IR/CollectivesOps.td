@@ -85,6 +85,38 @@ def Collectives_CollectivePermuteOp : Collectives_Op<"collective_permute",
   let assemblyFormat = "$input `on` $mesh $axes attr-dict `:` type($input)";
 }
 
+// Point to point (pipelines): not Pure -- a send has no result but must
+// happen, and two receives of the same shape are different messages.
+class Collectives_PointToPointOp<string mnemonic, list<Trait> traits = []>
+    : Op<Collectives_Dialect, mnemonic, traits> {
+  let hasVerifier = 1;
+}
+
+def Collectives_SendOp : Collectives_PointToPointOp<"send",
+    [MemoryEffects<[MemWrite]>]> {
+  let summary = "send to the device `shift` positions further along the group";
+  let description = [{
+    No wrap-around: a device whose position plus `shift` is outside its
+    group sends nothing. Pairs with a `recv` of the same shift, type, mesh
+    and axes on the receiving device.
+  }];
+  let arguments = (ins AnyRankedTensor:$input, FlatSymbolRefAttr:$mesh,
+                       StrArrayAttr:$axes, I64Attr:$shift);
+  let assemblyFormat = "$input `on` $mesh $axes attr-dict `:` type($input)";
+}
+
+def Collectives_RecvOp : Collectives_PointToPointOp<"recv",
+    [MemoryEffects<[MemRead, MemWrite]>]> {
+  let summary = "receive from the device `shift` positions back along the group";
+  let description = [{
+    The tensor a `send` of the same shift sent from position p - shift; a
+    device without such a position in its group gets zeros.
+  }];
+  let arguments = (ins FlatSymbolRefAttr:$mesh, StrArrayAttr:$axes, I64Attr:$shift);
+  let results = (outs AnyRankedTensor:$output);
+  let assemblyFormat = "`on` $mesh $axes attr-dict `:` type($output)";
+}
+
 def Collectives_AxisSliceOp : Collectives_Op<"axis_slice"> {
   let summary = "keep this device's block of `dim` (no communication)";
   let description = [{

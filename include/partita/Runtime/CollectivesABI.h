@@ -65,6 +65,11 @@ void partita_all_to_all(const void *in, void *out, int64_t splitOuter, int64_t s
                         int32_t group);
 void partita_collective_permute(const void *in, void *out, int64_t count, int64_t shift,
                                 int32_t dtype, int32_t group);
+/* Point to point, no wrap-around: the device at group position p sends to
+ * p + shift (if it exists); the receiver gets from p - shift, or zeros
+ * where there is no such device. */
+void partita_send(const void *in, int64_t count, int64_t shift, int32_t dtype, int32_t group);
+void partita_recv(void *out, int64_t count, int64_t shift, int32_t dtype, int32_t group);
 void partita_barrier(int32_t group);
 /* This device's position in `group` and the group's size. */
 int64_t partita_group_position(int32_t group);

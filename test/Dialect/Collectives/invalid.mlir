@@ -50,3 +50,29 @@ func.func @f(%x: tensor<8xf32>) -> tensor<8xf32> {
   %0 = collectives.all_reduce %x on @mesh [] : tensor<8xf32>
   return %0 : tensor<8xf32>
 }
+
+// -----
+
+sharding.mesh @mesh = <["a"=2]>
+func.func @f(%x: tensor<8xf32>) {
+  // expected-error @+1 {{'collectives.send' op shift 2 does not reach another device of a 2-device group}}
+  collectives.send %x on @mesh ["a"] {shift = 2 : i64} : tensor<8xf32>
+  return
+}
+
+// -----
+
+sharding.mesh @mesh = <["a"=4]>
+func.func @f() -> tensor<8xf32> {
+  // expected-error @+1 {{'collectives.recv' op shift 0 does not reach another device of a 4-device group}}
+  %0 = collectives.recv on @mesh ["a"] {shift = 0 : i64} : tensor<8xf32>
+  return %0 : tensor<8xf32>
+}
+
+// -----
+
+func.func @f() -> tensor<8xf32> {
+  // expected-error @+1 {{'collectives.recv' op refers to unknown mesh @nomesh}}
+  %0 = collectives.recv on @nomesh ["a"] {shift = 1 : i64} : tensor<8xf32>
+  return %0 : tensor<8xf32>
+}

@@ -17,6 +17,10 @@ func.func @collectives(%x: tensor<8x16xf32>) -> tensor<8x16xf32> {
   %5 = collectives.axis_slice %4 on @mesh ["data"] {dim = 1 : i64} : (tensor<4x32xf32>) -> tensor<4x16xf32>
   // CHECK: collectives.collective_permute %{{.*}} on @mesh ["model"] {shift = 1 : i64} : tensor<4x16xf32>
   %6 = collectives.collective_permute %5 on @mesh ["model"] {shift = 1 : i64} : tensor<4x16xf32>
+  // CHECK: collectives.send %{{.*}} on @mesh ["model"] {shift = 1 : i64} : tensor<4x16xf32>
+  collectives.send %6 on @mesh ["model"] {shift = 1 : i64} : tensor<4x16xf32>
+  // CHECK: collectives.recv on @mesh ["model"] {shift = 1 : i64} : tensor<4x16xf32>
+  %r = collectives.recv on @mesh ["model"] {shift = 1 : i64} : tensor<4x16xf32>
   // CHECK: collectives.axis_index on @mesh ["data", "model"] : tensor<i64>
   %i = collectives.axis_index on @mesh ["data", "model"] : tensor<i64>
   %7 = graph.reshape %6 {shape = array<i64: 8, 8>} : (tensor<4x16xf32>) -> tensor<8x8xf32>

@@ -57,6 +57,20 @@ func.func @permute(%x: tensor<4x6xf32>) -> tensor<4x6xf32> {
   return %b : tensor<4x6xf32>
 }
 
+// Point to point: send reads a private copy of its input; recv fills a
+// fresh buffer. Both keep their order (neither is Pure).
+// CHECK-LABEL: func.func @send_recv
+// CHECK: %[[COPY:.*]] = bufferization.alloc_tensor() copy(%arg0) : tensor<4x6xf32>
+// CHECK: call @partita_send(%{{.*}}, %c24_i64{{.*}}, %c1_i64{{.*}}, %c0_i32{{.*}}, %c1_i32{{.*}}) : (!llvm.ptr, i64, i64, i32, i32) -> ()
+// CHECK: %[[OUT:.*]] = memref.alloc() : memref<4x6xf32>
+// CHECK: call @partita_recv(%{{.*}}, %c24_i64{{.*}}, %c1_i64{{.*}}, %c0_i32{{.*}}, %c1_i32{{.*}}) : (!llvm.ptr, i64, i64, i32, i32) -> ()
+// CHECK: bufferization.to_tensor %[[OUT]]
+func.func @send_recv(%x: tensor<4x6xf32>) -> tensor<4x6xf32> {
+  collectives.send %x on @mesh ["data"] {shift = 1 : i64} : tensor<4x6xf32>
+  %r = collectives.recv on @mesh ["data"] {shift = 1 : i64} : tensor<4x6xf32>
+  return %r : tensor<4x6xf32>
+}
+
 // axis_index: the group position in a 0-d tensor (group 2: data, model).
 // CHECK-LABEL: func.func @axis_index
 // CHECK: %[[P:.*]] = call @partita_group_position(%c2_i32) : (i32) -> i64
