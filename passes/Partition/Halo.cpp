@@ -86,26 +86,10 @@ public:
     return constant(t, b.getI64IntegerAttr(v));
   }
 
-  /// `piece` received from the device `shift` positions lower in the group
-  /// over `axes` (negative: higher), or `pad` (a scalar of `padValue`) where
-  /// that device does not exist and the ring wraps around: positions below
-  /// `shift`, or at and above size + shift.
-  Value neighbour(Value piece, ArrayRef<StringAttr> axes, int64_t size, int64_t shift,
-                  Value position, Value pad, Attribute padValue) {
-    if (!piece)
-      return nullptr;
-    if (std::abs(shift) >= size) // no device that far: padding everywhere
-      return constant(cast<RankedTensorType>(piece.getType()), padValue);
-    SmallVector<Attribute> axisAttrs(axes.begin(), axes.end());
-    Value moved = CollectivePermuteOp::create(b, loc, piece.getType(), piece, meshRef,
-                                              b.getArrayAttr(axisAttrs),
-                                              b.getI64IntegerAttr(shift));
-    Value real = exists(axes, size, shift, position);
-    return make(graph::WhereOp::getOperationName(), {real, moved, pad});
-  }
-
-  /// Whether the device `shift` positions lower than `position` exists.
-  Value exists(ArrayRef<StringAttr> axes, int64_t size, int64_t shift, Value position) {
+  /// Whether the device `shift` positions lower than `position` in a group
+  /// of `size` exists (negative: higher), i.e. the ring does not wrap:
+  /// position >= shift, or position < size + shift.
+  Value exists(int64_t size, int64_t shift, Value position) {
     if (shift > 0)
       return make(graph::GreaterOrEqualOp::getOperationName(), {position, i64Scalar(shift)});
     return make(graph::LessOp::getOperationName(), {position, i64Scalar(size + shift)});
@@ -146,19 +130,22 @@ FailureOr<Operation *> buildHaloWindowOp(OpBuilder &b, Operation *op, ValueRange
   Location loc = op->getLoc();
   HaloBuilder h(b, loc, meshRef);
   Type elt = type.getElementType();
-  auto scalarType = RankedTensorType::get({}, elt);
   Attribute padValue = paddingValue(op, elt);
-  Value pad = h.constant(scalarType, padValue);
+  Value pad; // the scalar padding value, made on first use
+  auto padScalar = [&] {
+    if (!pad)
+      pad = h.constant(RankedTensorType::get({}, elt), padValue);
+    return pad;
+  };
   // average_pool without count_include_pad: one mask row per input row of
   // each split dimension (1 real, 0 padding), see the file comment.
   bool countReal = false;
   if (auto avg = dyn_cast<graph::AveragePoolOp>(op))
     countReal = !avg.getCountIncludePad();
   SmallVector<std::pair<int64_t, Value>> masks;
-  auto ones = [&](int64_t n) {
-    return h.constant(RankedTensorType::get({n}, elt), FloatAttr::get(elt, 1.0));
+  auto rowsOf = [&](int64_t n, double v) {
+    return h.constant(RankedTensorType::get({n}, elt), FloatAttr::get(elt, v));
   };
-  Value zero = countReal ? h.constant(scalarType, FloatAttr::get(elt, 0.0)) : Value();
 
   SmallVector<int64_t> pads;
   for (NamedAttribute a : attrs)
@@ -166,8 +153,7 @@ FailureOr<Operation *> buildHaloWindowOp(OpBuilder &b, Operation *op, ValueRange
       pads.assign(cast<DenseI64ArrayAttr>(a.getValue()).asArrayRef().begin(),
                   cast<DenseI64ArrayAttr>(a.getValue()).asArrayRef().end());
   if ((int64_t)pads.size() != 2 * k)
-    return op->emitError() << "cannot partition '" << op->getName()
-                           << "': malformed pads";
+    return op->emitError() << "cannot partition '" << op->getName() << "': malformed pads";
 
   Value x = operands[0];
   for (int64_t d = 2; d < rank; ++d) {
@@ -184,35 +170,49 @@ FailureOr<Operation *> buildHaloWindowOp(OpBuilder &b, Operation *op, ValueRange
     int64_t block = type.getDimSize(d);
     int64_t lo = w->padBegin, hi = w->extent() - w->stride - w->padBegin;
     SmallVector<Attribute> axisAttrs(axes.begin(), axes.end());
-    Value position = AxisIndexOp::create(b, loc, RankedTensorType::get({}, b.getI64Type()),
-                                         meshRef, b.getArrayAttr(axisAttrs));
+    ArrayAttr group = b.getArrayAttr(axisAttrs);
+    Value position; // this device's block, made on first use
     SmallVector<Value> parts, maskParts;
-    auto addHalo = [&](Value piece, int64_t shift) {
-      parts.push_back(h.neighbour(piece, axes, size, shift, position, pad, padValue));
-      if (countReal && piece) {
-        int64_t rows = cast<RankedTensorType>(piece.getType()).getDimSize(d);
-        auto rowsType = RankedTensorType::get({rows}, elt);
-        maskParts.push_back(std::abs(shift) >= size
-                                ? h.constant(rowsType, FloatAttr::get(elt, 0.0))
-                                : h.make(graph::WhereOp::getOperationName(),
-                                         {h.exists(axes, size, shift, position), ones(rows),
-                                          zero}));
+    // Rows [begin, end) of the block of the device `shift` positions lower
+    // (negative: higher), padding where the ring wraps around.
+    auto addHalo = [&](int64_t begin, int64_t end, int64_t shift) {
+      int64_t rows = end - begin;
+      if (std::abs(shift) >= size) { // no device that far: padding everywhere
+        auto current = cast<RankedTensorType>(x.getType()); // extended in earlier dims
+        SmallVector<int64_t> shape(current.getShape());
+        shape[d] = rows;
+        parts.push_back(h.constant(current.clone(shape), padValue));
+        if (countReal)
+          maskParts.push_back(rowsOf(rows, 0.0));
+        return;
       }
+      Value piece = h.slice(x, d, begin, end);
+      if (!piece) {
+        parts.push_back(nullptr);
+        return;
+      }
+      if (!position)
+        position = AxisIndexOp::create(b, loc, RankedTensorType::get({}, b.getI64Type()),
+                                       meshRef, group);
+      Value moved = CollectivePermuteOp::create(b, loc, piece.getType(), piece, meshRef, group,
+                                                b.getI64IntegerAttr(shift));
+      Value real = h.exists(size, shift, position);
+      parts.push_back(h.make(graph::WhereOp::getOperationName(), {real, moved, padScalar()}));
+      if (countReal)
+        maskParts.push_back(h.make(graph::WhereOp::getOperationName(),
+                                   {real, rowsOf(rows, 1.0), padScalar()}));
     };
     // Low halo, farthest device first: the last rows of blocks r-J .. r-1.
-    for (int64_t j = (lo + block - 1) / block; j >= 1; --j) {
-      int64_t rows = std::min(block, lo - (j - 1) * block);
-      addHalo(h.slice(x, d, block - rows, block), j);
-    }
+    for (int64_t j = (lo + block - 1) / block; j >= 1; --j)
+      addHalo(block - std::min(block, lo - (j - 1) * block), block, j);
+    // A negative hi: no window of this block reads its last -hi rows.
     int64_t kept = hi < 0 ? block + hi : block;
     parts.push_back(h.slice(x, d, 0, kept));
     if (countReal)
-      maskParts.push_back(ones(kept));
+      maskParts.push_back(rowsOf(kept, 1.0));
     // High halo: the first rows of blocks r+1 .. r+J.
-    for (int64_t j = 1; j <= (hi + block - 1) / block; ++j) {
-      int64_t rows = std::min(block, hi - (j - 1) * block);
-      addHalo(h.slice(x, d, 0, rows), -j);
-    }
+    for (int64_t j = 1; j <= (hi + block - 1) / block; ++j)
+      addHalo(0, std::min(block, hi - (j - 1) * block), -j);
     if (llvm::any_of(parts, [](Value v) { return !v; }) ||
         llvm::any_of(maskParts, [](Value v) { return !v; }))
       return failure();
