@@ -15,6 +15,9 @@
 // Resharding emits: all_reduce (partial -> summed), all_gather (axes the
 // target does not split), axis_slice (axes it splits further), both for
 // axes that move between dimensions.
+// Ops that combine blocks themselves (distributed softmax, layer_norm,
+// top-k, cumsum here; conv/pool over split spatial dimensions in Halo.cpp)
+// replace step 3.
 //
 //===----------------------------------------------------------------------===//
 
