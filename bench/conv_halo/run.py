@@ -1,25 +1,28 @@
 #!/usr/bin/env python3
-"""Halo exchange: a convolutional net split along H on 2 ranks vs one device.
+"""Halo exchange: a convolutional net split along H on 2 ranks, against the
+same net split along the batch (data parallel, no communication) and one
+device.
 
-Builds (with Debian's python3-onnx) a small image net, batch 1, so that the
-batch cannot be split and a spatial split is the data-parallel option left:
+Builds (with Debian's python3-onnx) a small image net:
 
-  x (1, C, S, S) -> L x [Conv 3x3 pads 1 (C -> C) -> Relu]
+  x (B, C, S, S) -> L x [Conv 3x3 pads 1 (C -> C) -> Relu]
                  -> MaxPool 3x3 stride 2 pads 1 -> Conv 3x3 pads 1 -> AveragePool 3x3 pads 1
 
 and runs
 
-  partita run MODEL --repeat N                                        (single device)
-  partita run MODEL --repeat N --mesh h=2 --shardings x:H --report R.json --check
+  partita run MODEL --repeat N                                               (single device)
+  partita run MODEL --repeat N --mesh data=2 --shardings x:batch --report R.json --check
+  partita run MODEL --repeat N --mesh h=2    --shardings x:H     --report R.json --check
 
-printing the single-device step, the slowest rank's step and compute
-(step - time inside collectives), the collectives (all collective_permutes
-of the halos) with their bytes per rank against the bytes of the
-activations, and rank/(single/2) as in bench/partition_overhead.
+printing per mesh the slowest rank's median step and compute (step - time
+inside collectives), the collectives (for h=2 only the collective_permutes
+of the halos) with their bytes per rank against the bytes of activations a
+rank reads, and rank/(single/2) as in bench/partition_overhead. With batch
+1 only the spatial split is available (--batch 1 skips data=2).
 
 Usage:
-  python3 bench/conv_halo/run.py [--partita build/bin/partita] [--channels 32] [--size 256]
-                                 [--layers 4] [--repeat 5]
+  python3 bench/conv_halo/run.py [--partita build/bin/partita] [--batch 2] [--channels 32]
+                                 [--size 256] [--layers 4] [--repeat 5]
 """
 import argparse, json, os, re, subprocess, sys
 
@@ -39,7 +42,7 @@ def sh(cmd):
     return p.stdout + p.stderr
 
 
-def build(path, c, s, layers):
+def build(path, batch, c, s, layers):
     rng = np.random.default_rng(0)
     inits, nodes = [], []
 
@@ -62,8 +65,9 @@ def build(path, c, s, layers):
                                   pads=[1, 1, 1, 1]))
     g = helper.make_graph(
         nodes, "conv_halo",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, c, s, s])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, c, s // 2, s // 2])], inits)
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [batch, c, s, s])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [batch, c, s // 2, s // 2])],
+        inits)
     m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
     onnx.checker.check_model(m)
     onnx.save(m, path)
@@ -79,6 +83,7 @@ def step_ms(out):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--partita", default=os.path.join(ROOT, "build", "bin", "partita"))
+    ap.add_argument("--batch", type=int, default=2)
     ap.add_argument("--channels", type=int, default=32)
     ap.add_argument("--size", type=int, default=256)
     ap.add_argument("--layers", type=int, default=4)
@@ -86,31 +91,38 @@ def main():
     args = ap.parse_args()
     os.makedirs(OUT, exist_ok=True)
     model = os.path.join(OUT, "convnet.onnx")
-    build(model, args.channels, args.size, args.layers)
-    shardings = os.path.join(OUT, "h.json")
-    json.dump({"shardings": {"x": [None, None, "h", None]}}, open(shardings, "w"))
-    report = os.path.join(OUT, "h-report.json")
+    b, c, s, l = args.batch, args.channels, args.size, args.layers
+    build(model, b, c, s, l)
     base = [args.partita, "run", model, "--repeat", str(args.repeat), "--print-limit", "0"]
     single = step_ms(sh(base))
-    out = sh(base + ["--mesh", "h=2", "--shardings", shardings, "--report", report, "--check"])
-    if "MISMATCH" in out:
-        sys.exit("bench: the split run does not match one device:\n" + out[-2000:])
-    r = json.load(open(report))
-    t = r["rank_timings"]
-    step = max(x["step_seconds"] for x in t) * 1e3
-    compute = max(x["compute_seconds"] for x in t) * 1e3
-    coll = max(x["collective_seconds"] for x in t) * 1e3
-    # Activations a rank holds per step (its block of every conv/pool input).
-    c, s, l = args.channels, args.size, args.layers
-    act = 4 * c * (s * s * (l + 1) + (s // 2) ** 2 * 2) / 2
-    halo = r["total_bytes_per_rank"]
-    print("\nconvnet C=%d S=%d layers=%d, mesh h=2 (H split)" % (c, s, l))
-    print("single %.1f ms | h=2 step %.1f ms, compute %.1f ms, collectives %.1f ms (%.0f%%)"
-          " | rank/(single/2) %.2f" % (single, step, compute, coll, 100 * coll / step,
-                                       compute / (single / 2)))
-    print("collectives: %s; %.1f KiB per rank = %.2f%% of the activations a rank reads"
-          % (", ".join("%s=%d" % kv for kv in sorted(r["counts"].items())), halo / 1024,
-             100 * halo / act))
+    # Activations a rank reads per step: half of every conv/pool input.
+    act = 4 * b * c * (s * s * (l + 1) + (s // 2) ** 2 * 2) / 2
+    meshes = {"h": [None, None, "h", None]}
+    if b % 2 == 0:
+        meshes = {"data": ["data", None, None, None], **meshes}
+    rows = []
+    for axis, spec in meshes.items():
+        shardings = os.path.join(OUT, axis + ".json")
+        json.dump({"shardings": {"x": spec}}, open(shardings, "w"))
+        report = os.path.join(OUT, axis + "-report.json")
+        out = sh(base + ["--mesh", axis + "=2", "--shardings", shardings, "--report", report,
+                         "--check"])
+        if "MISMATCH" in out:
+            sys.exit("bench: the %s=2 run does not match one device:\n%s" % (axis, out[-2000:]))
+        r = json.load(open(report))
+        t = r["rank_timings"]
+        step = max(x["step_seconds"] for x in t) * 1e3
+        compute = max(x["compute_seconds"] for x in t) * 1e3
+        coll = max(x["collective_seconds"] for x in t) * 1e3
+        counts = ", ".join("%s=%d" % kv for kv in sorted(r["counts"].items())) or "none"
+        rows.append((axis + "=2", step, compute, coll, compute / (single / 2), counts,
+                     r["total_bytes_per_rank"] / 1024, 100 * r["total_bytes_per_rank"] / act))
+    print("\nconvnet B=%d C=%d S=%d layers=%d; single device %.1f ms" % (b, c, s, l, single))
+    print("%-7s %9s %10s %15s %11s  %s" % ("mesh", "step", "compute", "collectives",
+                                            "rank/(1/2)", "collectives (KiB/rank, % of activations)"))
+    for mesh, step, compute, coll, ratio, counts, kib, pct in rows:
+        print("%-7s %7.1fms %8.1fms %7.1fms (%2.0f%%) %10.2f  %s (%.1f, %.2f%%)" % (
+            mesh, step, compute, coll, 100 * coll / step, ratio, counts, kib, pct))
 
 
 if __name__ == "__main__":
