@@ -10,6 +10,7 @@ size in H and W:
   conv_dil     3x3, dilation 3, pads H 5/1, W 3/3, bias
                (extent 7: H halo 5 low -- two blocks on 4 ranks -- and 1 high)
   conv_k1s2    1x1, stride 2 (reads every other row: no halo, rows dropped)
+  conv_dw      3x3 depthwise (group 3), pads 1
   maxpool_s1   3x3, stride 1, pads 1
   maxpool_s2   3x3, stride 2, pads 1/1 (H), 1/1 (W)
   avgpool_ex   3x3, stride 1, pads 1, count_include_pad = 0
@@ -41,7 +42,7 @@ nodes = []
 
 
 def conv(out_name, x, cin, cout, k, **attrs):
-    inputs = [x, weight(out_name + ".w", (cout, cin, k, k))]
+    inputs = [x, weight(out_name + ".w", (cout, cin // attrs.get("group", 1), k, k))]
     if attrs.pop("bias", False):
         inputs.append(weight(out_name + ".b", (cout,)))
     nodes.append(helper.make_node("Conv", inputs, [out_name], kernel_shape=[k, k],
@@ -52,6 +53,7 @@ conv("conv_s1", "x", 3, 4, 3, pads=[1, 1, 1, 1])
 conv("conv_s2", "x", 3, 4, 3, strides=[2, 2], pads=[0, 1, 1, 1])
 conv("conv_dil", "x", 3, 2, 3, dilations=[3, 3], pads=[5, 3, 1, 3], bias=True)
 conv("conv_k1s2", "x", 3, 2, 1, strides=[2, 2])
+conv("conv_dw", "x", 3, 3, 3, pads=[1, 1, 1, 1], group=3)
 nodes.append(helper.make_node("MaxPool", ["x"], ["maxpool_s1"], kernel_shape=[3, 3],
                               pads=[1, 1, 1, 1]))
 nodes.append(helper.make_node("MaxPool", ["x"], ["maxpool_s2"], kernel_shape=[3, 3],
@@ -67,7 +69,7 @@ conv("chain", "p1", 4, 3, 3, pads=[1, 1, 1, 1], bias=True)
 
 shapes = {
     "conv_s1": [2, 4, 16, 12], "conv_s2": [2, 4, 8, 6], "conv_dil": [2, 2, 16, 12],
-    "conv_k1s2": [2, 2, 8, 6], "maxpool_s1": [2, 3, 16, 12], "maxpool_s2": [2, 3, 8, 6],
+    "conv_k1s2": [2, 2, 8, 6], "conv_dw": [2, 3, 16, 12], "maxpool_s1": [2, 3, 16, 12], "maxpool_s2": [2, 3, 8, 6],
     "avgpool_ex": [2, 3, 16, 12], "avgpool_in": [2, 3, 8, 6], "chain": [2, 3, 8, 6],
 }
 graph = helper.make_graph(
