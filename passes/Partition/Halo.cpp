@@ -40,11 +40,10 @@ using namespace partita::collectives;
 namespace partita::sharding {
 namespace {
 
-/// Builds the halo-extended input of one windowed op.
+/// Graph ops for the halo-extended input of one windowed op.
 class HaloBuilder {
 public:
-  HaloBuilder(OpBuilder &b, Location loc, FlatSymbolRefAttr meshRef)
-      : b(b), loc(loc), meshRef(meshRef) {}
+  HaloBuilder(OpBuilder &b, Location loc) : b(b), loc(loc) {}
 
   /// A graph op with inferred types; null (after a diagnostic) when
   /// ill-formed or when an operand is null.
@@ -97,7 +96,6 @@ public:
 
   OpBuilder &b;
   Location loc;
-  FlatSymbolRefAttr meshRef;
 };
 
 /// The value windows read in the padding: the lowest value for max_pool
@@ -128,7 +126,7 @@ FailureOr<Operation *> buildHaloWindowOp(OpBuilder &b, Operation *op, ValueRange
     return static_cast<Operation *>(nullptr);
 
   Location loc = op->getLoc();
-  HaloBuilder h(b, loc, meshRef);
+  HaloBuilder h(b, loc);
   Type elt = type.getElementType();
   Attribute padValue = paddingValue(op, elt);
   Value pad; // the scalar padding value, made on first use
@@ -198,7 +196,7 @@ FailureOr<Operation *> buildHaloWindowOp(OpBuilder &b, Operation *op, ValueRange
                                                 b.getI64IntegerAttr(shift));
       Value real = h.exists(size, shift, position);
       parts.push_back(h.make(graph::WhereOp::getOperationName(), {real, moved, padScalar()}));
-      if (countReal)
+      if (countReal) // average_pool: the padding scalar is zero
         maskParts.push_back(h.make(graph::WhereOp::getOperationName(),
                                    {real, rowsOf(rows, 1.0), padScalar()}));
     };
