@@ -2,7 +2,9 @@
 
 #include "partita/Sharding/Annotations.h"
 
+#include "dialects/Graph/IR/GraphOps.h"
 #include "dialects/Sharding/IR/ShardingOps.h"
+#include "dialects/Sharding/Rules/GraphShardingRules.h"
 #include "passes/Partition/Passes.h"
 #include "passes/Propagation/Passes.h"
 
@@ -171,6 +173,38 @@ void collectGraphAttrs(ModuleOp module, ShardingSpecs &specs) {
 
 std::string describe(const MeshSpec &m) { return "{" + m.str() + "}"; }
 
+/// A spatial dimension of a convolution's or pooling's input or output may
+/// be annotated split only where halo exchange gives exact results
+/// (windowSplitObstacle); elsewhere the split is rejected here, before any
+/// rank starts, rather than silently gathered.
+LogicalResult checkWindowSplits(Value v, TensorShardingAttr attr, MeshAttr mesh,
+                                StringRef name) {
+  auto check = [&](Operation *op, StringRef role) -> LogicalResult {
+    if (!isa<graph::ConvOp, graph::MaxPoolOp, graph::AveragePoolOp>(op))
+      return success();
+    for (auto [d, dim] : llvm::enumerate(attr.getDims())) {
+      if (d < 2 || dim.getAxes().empty())
+        continue;
+      int64_t parts = 1;
+      for (StringAttr a : dim.getAxes())
+        parts *= mesh.getAxisSize(a.getValue()).value_or(1);
+      std::string why = windowSplitObstacle(op, d, parts);
+      if (!why.empty())
+        return op->emitError() << "tensor '" << name << "' cannot be split along dimension "
+                               << d << " (the " << role << " of " << op->getName() << " '"
+                               << valueName(op->getResult(0)) << "'): " << why;
+    }
+    return success();
+  };
+  if (Operation *def = v.getDefiningOp())
+    if (failed(check(def, "output")))
+      return failure();
+  for (OpOperand &use : v.getUses())
+    if (use.getOperandNumber() == 0 && failed(check(use.getOwner(), "input")))
+      return failure();
+  return success();
+}
+
 } // namespace
 
 LogicalResult applyShardingAnnotations(ModuleOp module,
@@ -276,7 +310,8 @@ LogicalResult applyShardingAnnotations(ModuleOp module,
                                 << specsSource << ") in the model";
     Operation *anchor = v.getDefiningOp() ? v.getDefiningOp()
                                           : cast<BlockArgument>(v).getOwner()->getParentOp();
-    if (failed(verifySharding(attr, v.getType(), anchor, what)))
+    if (failed(verifySharding(attr, v.getType(), anchor, what)) ||
+        failed(checkWindowSplits(v, attr, meshAttr, name)))
       return failure();
     if (auto arg = dyn_cast<BlockArgument>(v)) {
       auto func = cast<func::FuncOp>(arg.getOwner()->getParentOp());

@@ -15,10 +15,14 @@
 // Resharding emits: all_reduce (partial -> summed), all_gather (axes the
 // target does not split), axis_slice (axes it splits further), both for
 // axes that move between dimensions.
+// Ops that combine blocks themselves (distributed softmax, layer_norm,
+// top-k, cumsum here; conv/pool over split spatial dimensions in Halo.cpp)
+// replace step 3.
 //
 //===----------------------------------------------------------------------===//
 
 #include "passes/Partition/Passes.h"
+#include "passes/Partition/Halo.h"
 
 #include "dialects/Graph/IR/GraphBuilder.h"
 #include "dialects/Sharding/IR/ReshardPlan.h"
@@ -585,6 +589,14 @@ LogicalResult Partitioner::partitionOp(OpBuilder &b, Operation *op) {
     newOp = distributedLayerNorm(b, ln, operands, natural[0]);
   if (auto cumsum = dyn_cast<graph::CumSumOp>(op))
     newOp = distributedCumSum(b, cumsum, operands[0], natural[0]);
+  if (isa<graph::ConvOp, graph::MaxPoolOp, graph::AveragePoolOp>(op)) {
+    // A split spatial dimension: the block plus halos from its neighbours.
+    FailureOr<Operation *> halo = buildHaloWindowOp(b, op, operands, attrs,
+                                                    operandLayouts[0].dims, meshRef, mesh);
+    if (failed(halo))
+      return failure();
+    newOp = *halo;
+  }
   if (!newOp)
     newOp = graph::createInferred(b, op->getLoc(), op->getName().getStringRef(), operands,
                                   attrs);

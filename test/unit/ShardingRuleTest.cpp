@@ -3,6 +3,7 @@
 #include "dialects/Graph/IR/GraphOps.h"
 #include "dialects/Sharding/IR/ShardingOps.h"
 #include "dialects/Sharding/IR/ShardingRule.h"
+#include "dialects/Sharding/Rules/GraphShardingRules.h"
 #include "partita/InitAll.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -127,6 +128,56 @@ TEST(ShardingRules, MatmulContractionIsAReduction) {
     // The batch dimension exists only in lhs and result.
     EXPECT_EQ(rule.results[0][0][0], rule.operands[0][0][0]);
   });
+}
+
+// A strided conv's input H is (output H, stride): a block of outputs and
+// the input block with the same major index split together (halo exchange
+// fills in the window's rows beyond it). Where output * stride != input, or
+// ceil_mode adds a window, input and output H stay whole.
+TEST(ShardingRules, ConvSpatialSplitsWhereHaloExchangeIsExact) {
+  MLIRContext ctx(registry());
+  ctx.loadAllAvailableDialects();
+  const char *src = R"mlir(
+    func.func @f(%x: tensor<1x2x16x9xf32>, %w: tensor<4x2x3x3xf32>) -> (tensor<1x4x8x4xf32>, tensor<1x2x8x5xf32>) {
+      %c = graph.conv %x, %w {dilations = array<i64: 1, 1>, pads = array<i64: 1, 0, 0, 0>, strides = array<i64: 2, 2>} : (tensor<1x2x16x9xf32>, tensor<4x2x3x3xf32>) -> tensor<1x4x8x4xf32>
+      %p = graph.max_pool %x {kernel_shape = array<i64: 2, 2>, dilations = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 2, 2>, ceil_mode = true} : (tensor<1x2x16x9xf32>) -> tensor<1x2x8x5xf32>
+      return %c, %p : tensor<1x4x8x4xf32>, tensor<1x2x8x5xf32>
+    })mlir";
+  OwningOpRef<ModuleOp> module = parseSourceString<ModuleOp>(src, &ctx);
+  ASSERT_TRUE(module);
+  Operation *conv = nullptr, *pool = nullptr;
+  module->walk([&](Operation *op) {
+    if (isa<partita::graph::ConvOp>(op))
+      conv = op;
+    if (isa<partita::graph::MaxPoolOp>(op))
+      pool = op;
+  });
+  ASSERT_TRUE(conv && pool);
+  ShardingRule rule = cast<ShardingRuleOpInterface>(conv).getShardingRule();
+  EXPECT_EQ(rule.verify(conv), "");
+  // H: 16 rows (pads 1/0, stride 2) -> 8 = (8 outputs) x (stride 2).
+  ASSERT_EQ(rule.operands[0][2].size(), 2u);
+  int64_t h = rule.operands[0][2][0];
+  EXPECT_EQ(rule.factors[h].size, 8);
+  EXPECT_EQ(rule.factors[h].kind, FactorKind::PassThrough);
+  EXPECT_EQ(rule.results[0][2][0], h);
+  EXPECT_EQ(rule.factors[rule.operands[0][2][1]].kind, FactorKind::NeedReplication);
+  EXPECT_EQ(windowSplitObstacle(conv, 2, 4), "");
+  EXPECT_EQ(windowSplitObstacle(conv, 2, 16), "the output size 8 is not divisible by 16");
+  // W: 9 columns -> 4 (4 * 2 != 9).
+  EXPECT_EQ(rule.factors[rule.results[0][3][0]].kind, FactorKind::NeedReplication);
+  EXPECT_EQ(windowSplitObstacle(conv, 3),
+            "halo exchange needs output size * stride == input size (4 * 2 != 9)");
+  // The pool: H exact; ceil_mode makes W 5 windows over 9 columns.
+  EXPECT_EQ(windowSplitObstacle(pool, 2), "");
+  EXPECT_NE(windowSplitObstacle(pool, 3), "");
+  ShardingRule poolRule = cast<ShardingRuleOpInterface>(pool).getShardingRule();
+  EXPECT_EQ(poolRule.verify(pool), "");
+  EXPECT_EQ(poolRule.factors[poolRule.results[0][3][0]].kind, FactorKind::NeedReplication);
+  std::optional<WindowDim> w = windowDim(conv, 2);
+  ASSERT_TRUE(w.has_value());
+  EXPECT_EQ(w->extent(), 3);
+  EXPECT_EQ(w->padBegin, 1);
 }
 
 // C[m, n] = sum_k A[m, k] B[k, n] on a mesh a=2, b=2: pass-through factors

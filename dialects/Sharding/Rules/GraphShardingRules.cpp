@@ -262,8 +262,10 @@ ShardingRule einsumRule(Operation *op) {
 }
 
 //===----------------------------------------------------------------------===//
-// Convolution and pooling: batch and channels split freely, windows do not
-// (halo exchange is the partitioner's business, not propagation's).
+// Convolution and pooling: batch and channels split freely; a spatial
+// dimension splits where halo exchange is exact (windowSplitObstacle): the
+// partitioner fetches the rows each block's windows read from its
+// neighbours (passes/Partition/Halo.cpp).
 //===----------------------------------------------------------------------===//
 
 ShardingRule windowRule(Operation *op, bool isConv) {
@@ -292,8 +294,20 @@ ShardingRule windowRule(Operation *op, bool isConv) {
     b.operand(0, 1, c).result(0, 1, c);
   }
   for (unsigned d = 2; d < rank; ++d) {
-    b.operand(0, d, b.addFactor(b.operandDim(0, d), FactorKind::NeedReplication));
-    b.result(0, d, b.addFactor(b.resultDim(0, d), FactorKind::NeedReplication));
+    int64_t in = b.operandDim(0, d), out = b.resultDim(0, d);
+    if (windowSplitObstacle(op, d).empty()) {
+      // Input index = output index * stride + offset: the input dimension is
+      // (output factor, stride factor), like a reshape of in to (out,
+      // stride); a block of outputs reads the block of inputs with the same
+      // major index, plus halos.
+      int64_t f = b.addFactor(out);
+      b.operand(0, d, f).result(0, d, f);
+      if (in != out)
+        b.operand(0, d, b.addFactor(in / out, FactorKind::NeedReplication));
+      continue;
+    }
+    b.operand(0, d, b.addFactor(in, FactorKind::NeedReplication));
+    b.result(0, d, b.addFactor(out, FactorKind::NeedReplication));
   }
   return b.build();
 }
@@ -597,6 +611,51 @@ void attach(MLIRContext *ctx) {
 }
 
 } // namespace
+
+std::optional<WindowDim> windowDim(Operation *op, unsigned dim) {
+  if (!isa<ConvOp, MaxPoolOp, AveragePoolOp>(op) || dim < 2)
+    return std::nullopt;
+  auto ints = [&](StringRef name) -> ArrayRef<int64_t> {
+    auto a = op->getAttrOfType<DenseI64ArrayAttr>(name);
+    return a ? a.asArrayRef() : ArrayRef<int64_t>();
+  };
+  int64_t k = tensorType(op->getOperand(0)).getRank() - 2, i = dim - 2;
+  ArrayRef<int64_t> strides = ints("strides"), pads = ints("pads"), dil = ints("dilations");
+  if (i >= k || (int64_t)strides.size() != k || (int64_t)dil.size() != k ||
+      (int64_t)pads.size() != 2 * k)
+    return std::nullopt;
+  int64_t kernel;
+  if (isa<ConvOp>(op)) {
+    kernel = tensorType(op->getOperand(1)).getDimSize(dim);
+  } else {
+    ArrayRef<int64_t> shape = ints("kernel_shape");
+    if ((int64_t)shape.size() != k)
+      return std::nullopt;
+    kernel = shape[i];
+  }
+  return WindowDim{kernel, strides[i], dil[i], pads[i], pads[i + k]};
+}
+
+std::string windowSplitObstacle(Operation *op, unsigned dim, int64_t parts) {
+  std::optional<WindowDim> w = windowDim(op, dim);
+  if (!w)
+    return "it is not a spatial dimension of a convolution or pooling";
+  int64_t in = tensorType(op->getOperand(0)).getDimSize(dim);
+  int64_t out = tensorType(op->getResult(0)).getDimSize(dim);
+  auto str = [](int64_t v) { return std::to_string(v); };
+  // Block r of the outputs must read rows [r * block - padBegin, ...) of the
+  // input: the same offset from its own input block on every device.
+  if (out * w->stride != in)
+    return "halo exchange needs output size * stride == input size (" + str(out) + " * " +
+           str(w->stride) + " != " + str(in) + ")";
+  // ceil_mode may add a last window that reads past the explicit padding.
+  int64_t floorOut = (in + w->padBegin + w->padEnd - w->extent()) / w->stride + 1;
+  if (floorOut != out)
+    return "ceil_mode adds a partial last window";
+  if (parts > 0 && out % parts != 0)
+    return "the output size " + str(out) + " is not divisible by " + str(parts);
+  return "";
+}
 
 void registerGraphShardingRules(DialectRegistry &registry) {
   registry.addExtension(+[](MLIRContext *ctx, graph::GraphDialect *) {

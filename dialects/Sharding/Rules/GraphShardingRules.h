@@ -3,6 +3,11 @@
 #ifndef PARTITA_DIALECTS_SHARDING_RULES_GRAPHSHARDINGRULES_H
 #define PARTITA_DIALECTS_SHARDING_RULES_GRAPHSHARDINGRULES_H
 
+#include "mlir/IR/Operation.h"
+
+#include <optional>
+#include <string>
+
 namespace mlir {
 class DialectRegistry;
 } // namespace mlir
@@ -12,6 +17,25 @@ namespace partita::sharding {
 /// Attaches ShardingRuleOpInterface to every graph-dialect op and to the
 /// sharding dialect's own value ops (constraint, reshard).
 void registerGraphShardingRules(mlir::DialectRegistry &registry);
+
+/// The window of one spatial dimension of a conv, max_pool or average_pool.
+struct WindowDim {
+  int64_t kernel, stride, dilation, padBegin, padEnd;
+  /// Rows one window spans: dilation * (kernel - 1) + 1.
+  int64_t extent() const { return dilation * (kernel - 1) + 1; }
+};
+
+/// The window of spatial dimension `dim` (2 and up) of a conv, max_pool or
+/// average_pool; nullopt for other ops or malformed attributes.
+std::optional<WindowDim> windowDim(mlir::Operation *op, unsigned dim);
+
+/// Why spatial dimension `dim` of a conv / max_pool / average_pool cannot be
+/// split into `parts` blocks (0: into some number of blocks) with halo
+/// exchange giving exact results, or an empty string when it can. A split is
+/// exact when every block of outputs reads the same window of rows around
+/// its block of inputs: output size * stride == input size, and ceil_mode
+/// adds no partial window.
+std::string windowSplitObstacle(mlir::Operation *op, unsigned dim, int64_t parts = 0);
 
 } // namespace partita::sharding
 

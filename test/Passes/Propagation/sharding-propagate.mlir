@@ -263,3 +263,24 @@ func.func @einsum_slice(%x: tensor<4x6x8xf32> {sharding.sharding = #sharding.ten
   %s = graph.slice %x {starts = array<i64: 0, 0, 0>, ends = array<i64: 4, 6, 8>, steps = array<i64: 1, 2, 1>} : (tensor<4x6x8xf32>) -> tensor<4x3x8xf32>
   return %e, %s : tensor<4x6x5xf32>, tensor<4x3x8xf32>
 }
+
+// -----
+
+// Spatial splits of windowed ops (halo exchange): H passes through a conv,
+// a stride-2 max pool and an average pool whose output size * stride equals
+// the input size; a stride-2 conv without padding (8 rows -> 3) and a
+// ceil_mode pool with a partial last window keep H whole.
+sharding.mesh @mesh = <["h"=2]>
+// CHECK-LABEL: func.func @window_spatial
+func.func @window_spatial(%x: tensor<1x2x8x8xf32> {sharding.sharding = #sharding.tensor<@mesh, [{}, {}, {"h"}, {}]>},
+    %w: tensor<2x2x3x3xf32>) -> (tensor<1x2x4x4xf32>, tensor<1x2x3x3xf32>, tensor<1x2x4x4xf32>) {
+  // CHECK: graph.conv {{.*}}[#sharding.tensor<@mesh, [{?}, {?}, {"h", ?}, {?}]>]
+  %c = graph.conv %x, %w {dilations = array<i64: 1, 1>, pads = array<i64: 1, 1, 1, 1>, strides = array<i64: 1, 1>} : (tensor<1x2x8x8xf32>, tensor<2x2x3x3xf32>) -> tensor<1x2x8x8xf32>
+  // CHECK: graph.max_pool {{.*}}[#sharding.tensor<@mesh, [{?}, {?}, {"h", ?}, {?}]>]
+  %m = graph.max_pool %c {kernel_shape = array<i64: 3, 3>, dilations = array<i64: 1, 1>, pads = array<i64: 1, 1, 1, 1>, strides = array<i64: 2, 2>} : (tensor<1x2x8x8xf32>) -> tensor<1x2x4x4xf32>
+  // CHECK: graph.conv {{.*}}[#sharding.tensor<@mesh, [{?}, {?}, {?}, {?}]>]
+  %s = graph.conv %x, %w {dilations = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 2, 2>} : (tensor<1x2x8x8xf32>, tensor<2x2x3x3xf32>) -> tensor<1x2x3x3xf32>
+  // CHECK: graph.max_pool {{.*}}ceil_mode = true{{.*}}[#sharding.tensor<@mesh, [{?}, {?}, {?}, {?}]>]
+  %p = graph.max_pool %x {kernel_shape = array<i64: 3, 3>, dilations = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 2, 2>, ceil_mode = true} : (tensor<1x2x8x8xf32>) -> tensor<1x2x4x4xf32>
+  return %m, %s, %p : tensor<1x2x4x4xf32>, tensor<1x2x3x3xf32>, tensor<1x2x4x4xf32>
+}
