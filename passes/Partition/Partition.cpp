@@ -136,6 +136,7 @@ private:
                           Value indices, ArrayRef<StringAttr> axes);
   LogicalResult partitionConstant(OpBuilder &b, graph::ConstantOp op);
   Operation *distributedSoftmax(OpBuilder &b, Operation *op, Value x, const Layout &layout);
+  Value distributedArgReduce(OpBuilder &b, Operation *op, Value x, const Layout &layout);
   SmallVector<Value> distributedTopK(OpBuilder &b, graph::TopKOp op, Value x,
                                      const Layout &layout);
   Operation *distributedCumSum(OpBuilder &b, graph::CumSumOp op, Value x, const Layout &layout);
@@ -351,6 +352,67 @@ SmallVector<Value> Partitioner::distributedTopK(OpBuilder &b, graph::TopKOp op, 
   return {best->getResult(0), idx};
 }
 
+/// argmax / argmin along a split axis, on the local block x: the local
+/// arg (keepdims) made global (+ position * block), the value there, an
+/// all_gather of both along the axis (in device order), the arg of the
+/// candidate values, and the global index it picks. Ties resolve as on one
+/// device: each block's candidate is its first (select_last_index: last)
+/// extreme, and the final arg picks the lowest (last) device among equal
+/// candidates. Null when the axis is not split.
+Value Partitioner::distributedArgReduce(OpBuilder &b, Operation *op, Value x,
+                                        const Layout &layout) {
+  auto type = cast<RankedTensorType>(x.getType());
+  int64_t axis = splitAxis(cast<IntegerAttr>(op->getAttr("axis")).getInt(), type.getRank(),
+                           layout);
+  if (axis < 0)
+    return nullptr;
+  Location loc = op->getLoc();
+  const AxisList &axes = layout.dims[axis];
+  int64_t block = type.getDimSize(axis);
+  bool keepdims = cast<BoolAttr>(op->getAttr("keepdims")).getValue();
+  auto arg = [&](Value in) -> Value {
+    OperationState state(loc, op->getName());
+    state.addOperands(in);
+    state.addAttribute("axis", b.getI64IntegerAttr(axis));
+    state.addAttribute("keepdims", b.getBoolAttr(true));
+    state.addAttribute("select_last_index", op->getAttr("select_last_index"));
+    SmallVector<int64_t> shape(cast<RankedTensorType>(in.getType()).getShape());
+    shape[axis] = 1;
+    state.addTypes(RankedTensorType::get(shape, b.getI64Type()));
+    return b.create(state)->getResult(0);
+  };
+  auto takeAlongAxis = [&](Value data, Value idx) -> Value {
+    return graph::createInferred<graph::GatherElementsOp>(
+               b, loc, {data, idx}, {b.getNamedAttr("axis", b.getI64IntegerAttr(axis))})
+        ->getResult(0);
+  };
+  Value localIdx = arg(x);
+  Value value = takeAlongAxis(x, localIdx);
+  auto scalar = RankedTensorType::get({}, b.getI64Type());
+  Value position = AxisIndexOp::create(b, loc, scalar, meshRef, axesAttr(b, axes));
+  Value offset = graph::createInferred<graph::MulOp>(
+                     b, loc, {position, graph::createSplatConstant(b, loc, scalar, (double)block)})
+                     ->getResult(0);
+  Value globalIdx = graph::createInferred<graph::AddOp>(b, loc, {localIdx, offset})->getResult(0);
+  auto gathered = [&](Value v) -> Value {
+    auto t = cast<RankedTensorType>(v.getType());
+    SmallVector<int64_t> shape(t.getShape());
+    shape[axis] *= product(axes);
+    return AllGatherOp::create(b, loc, t.clone(shape), v, meshRef, axesAttr(b, axes),
+                               b.getI64IntegerAttr(axis));
+  };
+  Value candidates = gathered(value);
+  Value candidateIdx = gathered(globalIdx);
+  Value result = takeAlongAxis(candidateIdx, arg(candidates));
+  if (keepdims)
+    return result;
+  SmallVector<int64_t> shape(cast<RankedTensorType>(result.getType()).getShape());
+  shape.erase(shape.begin() + axis);
+  return graph::createInferred<graph::ReshapeOp>(
+             b, loc, {result}, {b.getNamedAttr("shape", b.getDenseI64ArrayAttr(shape))})
+      ->getResult(0);
+}
+
 /// layer_norm whose normalized dimensions are split across devices, on the
 /// local blocks: mean = (sum of x, combined) / N; d = x - mean;
 /// var = (sum of d^2, combined) / N; y = d / sqrt(var + eps) * scale (+ bias),
@@ -536,6 +598,13 @@ LogicalResult Partitioner::partitionOp(OpBuilder &b, Operation *op) {
       return success();
     }
   }
+  if (isa<graph::ArgMaxOp, graph::ArgMinOp>(op))
+    if (Value v = distributedArgReduce(b, op, operands[0], operandLayouts[0])) {
+      auto global = cast<RankedTensorType>(op->getResult(0).getType());
+      Layout want = layoutOf(resultSharding(op, 0), global.getRank());
+      local[op->getResult(0)] = {reshard(b, op->getLoc(), v, global, natural[0], want), want};
+      return success();
+    }
   if (auto gather = dyn_cast<graph::GatherOp>(op); gather && !natural[0].unreduced.empty()) {
     Value v = maskedLocalGather(b, gather, operands[0], operands[1], natural[0].unreduced);
     if (!v)

@@ -120,8 +120,10 @@ ShardingRule argReduceRule(Operation *op) {
   unsigned out = 0;
   for (int64_t d = 0; d < rank; ++d) {
     if (d == axis) {
-      b.operand(0, d, b.addFactor(b.operandDim(0, d), FactorKind::NeedReplication));
-      out += keep;
+      // The input's axis may stay split: the partitioner takes each block's
+      // arg and merges the candidates (distributedArgReduce).
+      b.operand(0, d, b.addFactor(b.operandDim(0, d), FactorKind::PassThrough));
+      out += keep; // a size-1 dimension: replicated
       continue;
     }
     int64_t f = b.addFactor(b.operandDim(0, d));

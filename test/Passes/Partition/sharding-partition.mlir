@@ -221,6 +221,30 @@ func.func @topk_split(%x: tensor<2x8xf32> {sharding.sharding = #sharding.tensor<
 
 // -----
 
+// argmax along a split axis: each block's arg (keepdims) made global, the
+// value there, both gathered, the arg of the candidates picks the index;
+// without keepdims a reshape drops the axis. The whole axis is not gathered.
+sharding.mesh @mesh = <["a"=2]>
+// CHECK-LABEL: func.func @argmax_split
+// CHECK: %[[I:.*]] = graph.argmax %arg0 {axis = 1 : i64, select_last_index = true} : (tensor<2x4xf32>) -> tensor<2x1xi64>
+// CHECK: %[[V:.*]] = graph.gather_elements %arg0, %[[I]] {axis = 1 : i64}
+// CHECK: %[[P:.*]] = collectives.axis_index on @mesh ["a"] : tensor<i64>
+// CHECK: %[[OFF:.*]] = graph.mul %[[P]]
+// CHECK: %[[GI:.*]] = graph.add %[[I]], %[[OFF]]
+// CHECK: %[[CV:.*]] = collectives.all_gather %[[V]] on @mesh ["a"] {dim = 1 : i64} : (tensor<2x1xf32>) -> tensor<2x2xf32>
+// CHECK: %[[CI:.*]] = collectives.all_gather %[[GI]] on @mesh ["a"] {dim = 1 : i64} : (tensor<2x1xi64>) -> tensor<2x2xi64>
+// CHECK: %[[B:.*]] = graph.argmax %[[CV]] {axis = 1 : i64, select_last_index = true}
+// CHECK: %[[IDX:.*]] = graph.gather_elements %[[CI]], %[[B]] {axis = 1 : i64}
+// CHECK: %[[R:.*]] = graph.reshape %[[IDX]] {shape = array<i64: 2>}
+// CHECK-NOT: collectives.
+// CHECK: return %[[R]]
+func.func @argmax_split(%x: tensor<2x8xf32> {sharding.sharding = #sharding.tensor<@mesh, [{}, {"a"}]>}) -> tensor<2xi64> {
+  %i = graph.argmax %x {axis = 1 : i64, keepdims = false, select_last_index = true} : (tensor<2x8xf32>) -> tensor<2xi64>
+  return %i : tensor<2xi64>
+}
+
+// -----
+
 // cumsum along a split axis: the local scan plus the (exclusive) scan of the
 // gathered block totals at this device's position.
 sharding.mesh @mesh = <["a"=2]>
