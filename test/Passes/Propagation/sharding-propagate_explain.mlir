@@ -15,12 +15,14 @@ func.func @megatron(%x: tensor<8x16xf32> {graph.name = "x"},
 
 // -----
 
-// An argmax over a split axis gathers it first.
+// A trilu over a split matrix dimension gathers it first (an argmax over a
+// split axis does not: the partitioner merges per-block candidates).
 sharding.mesh @mesh = <["a"=2]>
-func.func @gather_for_argmax(%x: tensor<4x8xf32> {graph.name = "x", sharding.sharding = #sharding.tensor<@mesh, [{}, {"a"}]>}) -> tensor<4x1xi64> {
-  // expected-remark @+1 {{all_gather on {a} of 'x' for graph.argmax: [{}, {a}] -> [{}, {}]}}
-  %s = graph.argmax %x {axis = 1 : i64, keepdims = true} : (tensor<4x8xf32>) -> tensor<4x1xi64>
-  return %s : tensor<4x1xi64>
+func.func @gather_for_trilu(%x: tensor<4x8xf32> {graph.name = "x", sharding.sharding = #sharding.tensor<@mesh, [{}, {"a"}]>}) -> (tensor<4x8xf32>, tensor<4x1xi64>) {
+  // expected-remark @+1 {{all_gather on {a} of 'x' for graph.trilu: [{}, {a}] -> [{}, {}]}}
+  %s = graph.trilu %x : (tensor<4x8xf32>) -> tensor<4x8xf32>
+  %m = graph.argmax %x {axis = 1 : i64, keepdims = true} : (tensor<4x8xf32>) -> tensor<4x1xi64>
+  return %s, %m : tensor<4x8xf32>, tensor<4x1xi64>
 }
 
 // -----
