@@ -20,6 +20,7 @@
 #include <chrono>
 #include <cstdio>
 #include <malloc.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 
 using namespace mlir;
@@ -268,6 +269,28 @@ OwningOpRef<ModuleOp> compileInput(MLIRContext &ctx, StringRef input,
 
 } // namespace
 
+void dropCompilerCode(CompilerCode which) {
+  bool mlirOnly = which == CompilerCode::MLIR;
+  FILE *maps = std::fopen("/proc/self/maps", "r");
+  if (!maps)
+    return;
+  char line[4096];
+  while (std::fgets(line, sizeof line, maps)) {
+    unsigned long begin, end;
+    char perms[5] = {0};
+    int pathStart = 0;
+    if (std::sscanf(line, "%lx-%lx %4s %*s %*s %*s %n", &begin, &end, perms, &pathStart) < 3 ||
+        !pathStart)
+      continue;
+    llvm::StringRef path = llvm::StringRef(line + pathStart).trim();
+    llvm::StringRef name = llvm::sys::path::filename(path);
+    if (llvm::StringRef(perms) == "r-xp" &&
+        ((!mlirOnly && name.starts_with("libLLVM")) || name.starts_with("libMLIR")))
+      madvise(reinterpret_cast<void *>(begin), end - begin, MADV_DONTNEED);
+  }
+  std::fclose(maps);
+}
+
 double peakRssMiB() {
   // VmHWM, not getrusage's ru_maxrss: Linux carries ru_maxrss across
   // execve, so a process started by a large parent (a Python benchmark
@@ -315,6 +338,7 @@ int runRunCommand(MLIRContext &ctx, StringRef input, const RunOptions &opts,
     if (!module)
       return 1;
   }
+  dropCompilerCode(CompilerCode::MLIR);
   auto start = Clock::now();
   std::unique_ptr<Executor> exec = Executor::create(*module, sig, opts.optLevel);
   if (!exec)
@@ -322,10 +346,12 @@ int runRunCommand(MLIRContext &ctx, StringRef input, const RunOptions &opts,
   timer.record("jit", secondsSince(start));
   double compileSeconds = timer.totalSeconds;
   // The code is compiled: the module's ops go (the weights' storage is
-  // the context's, which stays) and freed memory goes back to the system
-  // before the weights are touched.
+  // the context's, which stays), freed memory goes back to the system and
+  // the compiler's own machine code leaves the resident set, all before
+  // the weights are touched.
   module->getBody()->clear();
   malloc_trim(0);
+  dropCompilerCode(CompilerCode::MLIRAndLLVM);
 
   std::optional<std::vector<HostTensor>> inputs = gatherInputs(ctx, input, sig, opts);
   if (!inputs)

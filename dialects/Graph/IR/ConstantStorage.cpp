@@ -211,11 +211,21 @@ ElementsAttr readBlock(ElementsAttr attr, RankedTensorType blockType,
     vec.resize(total);
     out = vec.data();
   }
+  // Runs advance through the source in order: pages behind the current
+  // run are released every few MiB, so a block read from a mapped weight
+  // (a column block touches every page of it) never holds the whole
+  // weight resident.
+  constexpr size_t kReleaseEvery = 4 << 20;
+  size_t released = 0;
   forEachRun(shape, block, offsets, eltBytes, [&](size_t src, size_t n) {
     std::memcpy(out, raw->data() + src, n);
     out += n;
+    if (src - released >= kReleaseEvery) {
+      releasePages(raw->slice(released, src - released));
+      released = src;
+    }
   });
-  releasePages(*raw);
+  releasePages(raw->drop_front(released));
   if (asResource)
     return DenseResourceElementsAttr::get(blockType, "partita.block", std::move(heap));
   return DenseElementsAttr::getFromRawBuffer(blockType, vec);

@@ -47,8 +47,20 @@ int runCompileCommand(mlir::MLIRContext &ctx, llvm::StringRef input,
 int runRunCommand(mlir::MLIRContext &ctx, llvm::StringRef input,
                   const RunOptions &options, const ModelLoader &load);
 
-/// This process's peak resident set size so far, in MiB (getrusage).
+/// This process's peak resident set size so far, in MiB (VmHWM).
 double peakRssMiB();
+
+/// Whose machine code dropCompilerCode drops.
+enum class CompilerCode { MLIR, MLIRAndLLVM };
+
+/// Drops the resident pages of MLIR's (and LLVM's) machine code -- their
+/// libraries' executable mappings, which are never written -- once a phase
+/// no longer runs it: MLIR's before the JIT (which only needs the LLVM
+/// dialect's translation, faulted back in), both once the code is
+/// compiled. A page still needed faults back in from the page cache.
+/// Only executable mappings: a read-only one may be a relocated (written)
+/// RELRO segment, which MADV_DONTNEED would reset to the file's contents.
+void dropCompilerCode(CompilerCode which);
 
 } // namespace partita
 
