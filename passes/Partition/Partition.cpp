@@ -136,6 +136,9 @@ private:
                           Value indices, ArrayRef<StringAttr> axes);
   LogicalResult partitionConstant(OpBuilder &b, graph::ConstantOp op);
   Operation *distributedSoftmax(OpBuilder &b, Operation *op, Value x, const Layout &layout);
+  std::pair<Value, Value> gatherCandidates(OpBuilder &b, Location loc, Value values,
+                                           Value localIdx, int64_t axis, const AxisList &axes,
+                                           int64_t block);
   Value distributedArgReduce(OpBuilder &b, Operation *op, Value x, const Layout &layout);
   SmallVector<Value> distributedTopK(OpBuilder &b, graph::TopKOp op, Value x,
                                      const Layout &layout);
@@ -299,6 +302,28 @@ Operation *Partitioner::distributedCumSum(OpBuilder &b, graph::CumSumOp op, Valu
   return sum ? sum.getDefiningOp() : nullptr;
 }
 
+/// Each device's candidates along a split axis -- `values` and their
+/// block-local indices `localIdx` -- made global (+ position * block) and
+/// gathered along the axis in device order: (values, global indices).
+std::pair<Value, Value> Partitioner::gatherCandidates(OpBuilder &b, Location loc, Value values,
+                                                      Value localIdx, int64_t axis,
+                                                      const AxisList &axes, int64_t block) {
+  auto scalar = RankedTensorType::get({}, b.getI64Type());
+  Value position = AxisIndexOp::create(b, loc, scalar, meshRef, axesAttr(b, axes));
+  Value offset = graph::createInferred<graph::MulOp>(
+                     b, loc, {position, graph::createSplatConstant(b, loc, scalar, (double)block)})
+                     ->getResult(0);
+  Value globalIdx = graph::createInferred<graph::AddOp>(b, loc, {localIdx, offset})->getResult(0);
+  auto gathered = [&](Value v) -> Value {
+    auto t = cast<RankedTensorType>(v.getType());
+    SmallVector<int64_t> shape(t.getShape());
+    shape[axis] *= product(axes);
+    return AllGatherOp::create(b, loc, t.clone(shape), v, meshRef, axesAttr(b, axes),
+                               b.getI64IntegerAttr(axis));
+  };
+  return {gathered(values), gathered(globalIdx)};
+}
+
 /// top-k along an axis split across devices, on the local block x: the
 /// local top min(k, block) with indices made global (+ position * block),
 /// all_gather of both along the axis (in device order), the top k of those
@@ -326,22 +351,8 @@ SmallVector<Value> Partitioner::distributedTopK(OpBuilder &b, graph::TopKOp op, 
   Operation *local = topk(x, localK);
   if (!local)
     return {};
-  auto scalar = RankedTensorType::get({}, b.getI64Type());
-  Value position = AxisIndexOp::create(b, loc, scalar, meshRef, axesAttr(b, axes));
-  Value offset = graph::createInferred<graph::MulOp>(
-                     b, loc, {position, graph::createSplatConstant(b, loc, scalar, (double)block)})
-                     ->getResult(0);
-  Value globalIdx =
-      graph::createInferred<graph::AddOp>(b, loc, {local->getResult(1), offset})->getResult(0);
-  auto gathered = [&](Value v) -> Value {
-    auto t = cast<RankedTensorType>(v.getType());
-    SmallVector<int64_t> shape(t.getShape());
-    shape[axis] *= product(axes);
-    return AllGatherOp::create(b, loc, t.clone(shape), v, meshRef, axesAttr(b, axes),
-                               b.getI64IntegerAttr(axis));
-  };
-  Value candidates = gathered(local->getResult(0));
-  Value candidateIdx = gathered(globalIdx);
+  auto [candidates, candidateIdx] =
+      gatherCandidates(b, loc, local->getResult(0), local->getResult(1), axis, axes, block);
   Operation *best = topk(candidates, op.getK());
   if (!best)
     return {};
@@ -388,21 +399,8 @@ Value Partitioner::distributedArgReduce(OpBuilder &b, Operation *op, Value x,
   };
   Value localIdx = arg(x);
   Value value = takeAlongAxis(x, localIdx);
-  auto scalar = RankedTensorType::get({}, b.getI64Type());
-  Value position = AxisIndexOp::create(b, loc, scalar, meshRef, axesAttr(b, axes));
-  Value offset = graph::createInferred<graph::MulOp>(
-                     b, loc, {position, graph::createSplatConstant(b, loc, scalar, (double)block)})
-                     ->getResult(0);
-  Value globalIdx = graph::createInferred<graph::AddOp>(b, loc, {localIdx, offset})->getResult(0);
-  auto gathered = [&](Value v) -> Value {
-    auto t = cast<RankedTensorType>(v.getType());
-    SmallVector<int64_t> shape(t.getShape());
-    shape[axis] *= product(axes);
-    return AllGatherOp::create(b, loc, t.clone(shape), v, meshRef, axesAttr(b, axes),
-                               b.getI64IntegerAttr(axis));
-  };
-  Value candidates = gathered(value);
-  Value candidateIdx = gathered(globalIdx);
+  auto [candidates, candidateIdx] =
+      gatherCandidates(b, loc, value, localIdx, axis, axes, block);
   Value result = takeAlongAxis(candidateIdx, arg(candidates));
   if (keepdims)
     return result;
