@@ -31,15 +31,10 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "bench"))
+from runlib import sh, step_ms  # noqa: E402
 OUT = os.path.join(ROOT, "bench", "out", "conv_halo")
 
-
-def sh(cmd):
-    print("$ " + " ".join(cmd), flush=True)
-    p = subprocess.run(cmd, capture_output=True, text=True)
-    if p.returncode:
-        sys.exit("bench: failed:\n" + p.stdout[-3000:] + p.stderr[-3000:])
-    return p.stdout + p.stderr
 
 
 def build(path, batch, c, s, layers):
@@ -72,12 +67,6 @@ def build(path, batch, c, s, layers):
     onnx.checker.check_model(m)
     onnx.save(m, path)
 
-
-def step_ms(out):
-    m = re.search(r"step time: median ([0-9.]+) ms", out)
-    if not m:
-        sys.exit("bench: no step time in:\n" + out[-2000:])
-    return float(m.group(1))
 
 
 def main():

@@ -22,16 +22,11 @@ The models must have been exported first (python3 bench/cpu_vs_peers/run.py).
 import argparse, json, os, re, subprocess, sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "bench"))
+from runlib import sh, step_ms  # noqa: E402
 CACHE = os.path.join(ROOT, "bench", "out", "cpu_vs_peers")
 OUT = os.path.join(ROOT, "bench", "out", "partition_overhead")
 
-
-def sh(cmd):
-    print("$ " + " ".join(cmd), flush=True)
-    p = subprocess.run(cmd, capture_output=True, text=True)
-    if p.returncode:
-        sys.exit("bench: failed:\n" + p.stdout[-3000:] + p.stderr[-3000:])
-    return p.stdout
 
 
 def megatron_shardings(partita, model):
@@ -39,7 +34,7 @@ def megatron_shardings(partita, model):
     columns (with their biases), of proj and out by rows. torch.onnx.export
     names the (transposed) Linear weights onnx::MatMul_N, so they are found
     through the MatMul that reads them (/blocks.I/NAME/MatMul)."""
-    text = sh([partita, "import", model])
+    text = sh([partita, "import", model], with_stderr=False)
     locs = dict(re.findall(r'^(#loc\d+) = loc\("([^"]*)"', text, re.M))
     consts = {}
     for v, l in re.findall(r'^\s*(%\d+) = graph\.constant .* loc\((#loc\d+)\)$', text, re.M):
@@ -59,12 +54,6 @@ def megatron_shardings(partita, model):
         sys.exit("bench: no Megatron weights found in " + model)
     return {"mesh": {"model": 2}, "shardings": s}
 
-
-def step_ms(out):
-    m = re.search(r"step time: median ([0-9.]+) ms", out)
-    if not m:
-        sys.exit("bench: no step time in:\n" + out[-2000:])
-    return float(m.group(1))
 
 
 def main():
