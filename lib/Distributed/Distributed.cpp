@@ -437,13 +437,15 @@ int runDistributedCommand(MLIRContext &ctx, StringRef input, const DistributedOp
   }
   // Each rank keeps only its blocks of the sharded weights: read from the
   // mapped model file (ONNX), or cut from the whole model (JSON, MLIR).
+  bool mapped = graph::hasResourceConstants(*module);
   if (failed(localizeConstants(*module, rank)))
     return 1;
+  // The single-device reference (rank 0, --check without expected
+  // outputs) keeps its weights mapped: they are read when it runs, after
+  // this rank's steps.
   std::vector<Operation *> live = {module->getOperation()};
-  if (reference) {
-    graph::materializeResourceConstants(*reference);
+  if (reference)
     live.push_back(reference->getOperation());
-  }
   size_t released = graph::releaseUnreferencedBlobs(live);
   if (opts.run.compile.verbose)
     llvm::errs() << "rank " << rank << ": released " << released
@@ -452,6 +454,7 @@ int runDistributedCommand(MLIRContext &ctx, StringRef input, const DistributedOp
   // Weights that were not mapped (a JSON or MLIR model) were imported
   // whole: the module (and the reference) move to the caller's context
   // through bytecode, and the import context, holding every weight, goes.
+  // Mapped ones are not in memory: the module stays where it is.
   auto moveTo = [&](OwningOpRef<ModuleOp> &m) -> LogicalResult {
     if (!m)
       return success();
@@ -464,7 +467,7 @@ int runDistributedCommand(MLIRContext &ctx, StringRef input, const DistributedOp
     m = parseSourceString<ModuleOp>(bytes, config);
     return success(bool(m));
   };
-  if (!released) {
+  if (!mapped) {
     if (failed(moveTo(module)) || failed(moveTo(reference)))
       return 1;
     importDiags.reset();

@@ -231,6 +231,15 @@ ElementsAttr readBlock(ElementsAttr attr, RankedTensorType blockType,
   return DenseElementsAttr::getFromRawBuffer(blockType, vec);
 }
 
+bool hasResourceConstants(Operation *root) {
+  return root
+      ->walk([](ConstantOp op) {
+        return isa<DenseResourceElementsAttr>(op.getValue()) ? WalkResult::interrupt()
+                                                             : WalkResult::advance();
+      })
+      .wasInterrupted();
+}
+
 unsigned materializeResourceConstants(Operation *root) {
   unsigned n = 0;
   root->walk([&](ConstantOp op) {

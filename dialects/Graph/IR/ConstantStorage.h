@@ -66,6 +66,9 @@ std::optional<llvm::ArrayRef<char>> rawData(mlir::ElementsAttr attr);
 mlir::ElementsAttr readBlock(mlir::ElementsAttr attr, mlir::RankedTensorType blockType,
                              llvm::ArrayRef<int64_t> offsets, bool asResource = false);
 
+/// True if a graph.constant under `root` is resource-backed.
+bool hasResourceConstants(mlir::Operation *root);
+
 /// Replaces every resource-backed graph.constant under `root` by a dense
 /// copy (releasing mapped pages as it reads). Returns how many it replaced.
 unsigned materializeResourceConstants(mlir::Operation *root);
