@@ -37,6 +37,7 @@
 #include "partita/Planner/Solver.h"
 
 #include "partita/Planner/CostModel.h"
+#include "dialects/Graph/IR/GraphOps.h"
 #include "dialects/Sharding/IR/ReshardPlan.h"
 #include "dialects/Sharding/IR/ShardingOps.h"
 #include "passes/Propagation/Passes.h"
@@ -152,6 +153,8 @@ private:
   Layout layoutFromFactors(const TensorMapping &m, ArrayRef<AxisList> fa,
                            const ShardingRule &rule) const;
   void planOp(Operation *op, unsigned g, unsigned c, const SmallVector<AxisList> &fa);
+  double combiningCollectives(Operation *op, const ShardingRule &rule,
+                              ArrayRef<AxisList> fa) const;
   SmallVector<AxisList> realized(Operation *op, const SmallVector<AxisList> &wanted) const;
   void accumulate();
   FailureOr<std::vector<unsigned>> solveIlp(SolverResult &result, std::string &error);
@@ -439,12 +442,63 @@ void Solver::planOp(Operation *op, unsigned g, unsigned c, const SmallVector<Axi
     slot.resize(n);
     slot[c] = l;
   }
+  extra += combiningCollectives(op, rule, fa);
   double peak = cluster.device.flopsFor(
       dtypeName(op->getNumOperands() ? op->getOperand(0).getType() : op->getResult(0).getType()));
   double time = std::max(peak > 0 ? flops / peak : 0.0, bytes / cluster.device.memoryBandwidth);
   auto &t = opTime[op];
   t.resize(n);
   t[c] = time + extra;
+}
+
+/// The collectives sharding-partition's distributed forms add when the
+/// axis an op combines along is split (Partition.cpp: softmax and
+/// log_softmax, layer_norm, cumsum, top-k, arg max/min): statistics or
+/// candidates per row of the input, never the whole axis. Zero otherwise.
+double Solver::combiningCollectives(Operation *op, const ShardingRule &rule,
+                                    ArrayRef<AxisList> fa) const {
+  if (op->getNumOperands() == 0 || rule.operands.empty())
+    return 0;
+  auto type = dyn_cast<RankedTensorType>(op->getOperand(0).getType());
+  if (!type || !type.getElementType().isIntOrFloat())
+    return 0;
+  int64_t rank = type.getRank();
+  auto axisAttr = op->getAttrOfType<IntegerAttr>("axis");
+  if (!axisAttr || !isa<graph::SoftmaxOp, graph::LogSoftmaxOp, graph::LayerNormOp,
+                        graph::CumSumOp, graph::TopKOp, graph::ArgMaxOp, graph::ArgMinOp>(op))
+    return 0;
+  int64_t from = axisAttr.getInt() < 0 ? axisAttr.getInt() + rank : axisAttr.getInt();
+  int64_t to = isa<graph::LayerNormOp>(op) ? rank : from + 1;
+  if (from < 0 || from >= rank)
+    return 0;
+  AxisList axes;
+  double rows = 1, localAxis = 1;
+  for (int64_t d = 0; d < rank; ++d) {
+    AxisList here;
+    for (int64_t f : rule.operands[0][d])
+      here.append(fa[f].begin(), fa[f].end());
+    double local = double(type.getDimSize(d)) / product(here);
+    if (d >= from && d < to) {
+      axes.append(here.begin(), here.end());
+      localAxis *= local;
+    } else {
+      rows *= local;
+    }
+  }
+  if (axes.empty())
+    return 0;
+  double elt = std::max<unsigned>(type.getElementTypeBitWidth(), 8) / 8.0;
+  double group = product(axes);
+  if (isa<graph::SoftmaxOp, graph::LogSoftmaxOp, graph::LayerNormOp>(op))
+    return 2 * collective("all_reduce", rows * elt, axes); // max and sum; mean and variance
+  if (isa<graph::CumSumOp>(op))
+    return collective("all_gather", rows * group * elt, axes); // the block totals
+  // Candidates, values and int64 indices: k per block (top-k), or one.
+  double k = 1;
+  if (auto topk = dyn_cast<graph::TopKOp>(op))
+    k = std::min<double>(topk.getK(), localAxis);
+  return collective("all_gather", rows * k * group * elt, axes) +
+         collective("all_gather", rows * k * group * 8, axes);
 }
 
 /// Every divisible assignment of mesh axes to `slots` (factors or
