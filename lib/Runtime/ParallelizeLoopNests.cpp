@@ -39,6 +39,7 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/IR/SymbolTable.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mlir/Pass/Pass.h"
 
 using namespace mlir;
@@ -103,11 +104,26 @@ struct ParallelizeLoopNestsPass
       if (isa<func::ReturnOp>(op) || op.hasTrait<OpTrait::ConstantLike>())
         continue;
       auto linalgOp = dyn_cast<linalg::LinalgOp>(op);
-      if (!linalgOp || found || !linalgOp.hasPureBufferSemantics())
+      if (!linalgOp || found || !linalgOp.hasPureBufferSemantics() || writesInBody(linalgOp))
         return {};
       found = linalgOp;
     }
     return found;
+  }
+
+  /// Whether the body writes memory itself (a store or a call), which the
+  /// indexing maps do not describe.
+  static bool writesInBody(linalg::LinalgOp op) {
+    WalkResult r = op->walk([&](Operation *inner) {
+      if (inner == op.getOperation())
+        return WalkResult::advance();
+      auto effects = dyn_cast<MemoryEffectOpInterface>(inner);
+      if (effects ? effects.hasEffect<MemoryEffects::Write>()
+                  : !inner->hasTrait<OpTrait::HasRecursiveMemoryEffects>())
+        return WalkResult::interrupt();
+      return WalkResult::advance();
+    });
+    return r.wasInterrupted();
   }
 
   /// The loop to split, or none when the nest is too small, has dynamic

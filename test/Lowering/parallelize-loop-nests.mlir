@@ -121,7 +121,8 @@ func.func private @main_nest0(%a: memref<512x256xf32>, %r: memref<256xf32>) attr
 
 // -----
 
-// Not outlined, dynamic sizes, or more than one op: left alone.
+// Not outlined, dynamic sizes, more than one op, or a body that writes
+// memory the indexing maps do not describe: left alone.
 // CHECK-LABEL: func.func @not_outlined(
 // CHECK-NOT: partita.parallel
 // CHECK: linalg.fill
@@ -132,6 +133,9 @@ func.func private @main_nest0(%a: memref<512x256xf32>, %r: memref<256xf32>) attr
 // CHECK-NOT: partita.parallel
 // CHECK: linalg.fill
 // CHECK: linalg.fill
+// CHECK-LABEL: func.func private @stores(
+// CHECK-NOT: partita.parallel
+// CHECK: linalg.generic
 func.func @not_outlined(%a: memref<512x512xf32>) {
   %c = arith.constant 0.0 : f32
   linalg.fill ins(%c : f32) outs(%a : memref<512x512xf32>)
@@ -146,5 +150,13 @@ func.func private @two_ops(%a: memref<512x512xf32>, %b: memref<512x512xf32>) att
   %c = arith.constant 0.0 : f32
   linalg.fill ins(%c : f32) outs(%a : memref<512x512xf32>)
   linalg.fill ins(%c : f32) outs(%b : memref<512x512xf32>)
+  return
+}
+func.func private @stores(%a: memref<512x512xf32>, %log: memref<f32>) attributes {no_inline, partita.outlined} {
+  linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>], iterator_types = ["parallel", "parallel"]} outs(%a : memref<512x512xf32>) {
+  ^bb0(%y: f32):
+    memref.store %y, %log[] : memref<f32>
+    linalg.yield %y : f32
+  }
   return
 }
