@@ -65,6 +65,11 @@ const Blas &blas() {
     if (!std::getenv("OPENBLAS_CORETYPE"))
       if (const char *core = hostCoreType())
         setenv("OPENBLAS_CORETYPE", core, 0);
+    // After a GEMM, OpenBLAS's threads spin for 2^28 cycles (~0.1 s) before
+    // they sleep, which here spans the loop nests that follow: they would
+    // take a core from the loop-nest pool (ParallelRuntime.cpp) while it
+    // runs. 2^18 cycles (~0.1 ms) matches the pool's own spin.
+    setenv("OPENBLAS_THREAD_TIMEOUT", "18", 0);
     void *h = nullptr;
     if (const char *path = std::getenv("PARTITA_BLAS_LIBRARY"))
       h = dlopen(path, RTLD_NOW | RTLD_LOCAL);

@@ -4,6 +4,7 @@
 
 #include "dialects/Graph/IR/ConstantStorage.h"
 #include "partita/Runtime/Contraction.h"
+#include "partita/Runtime/Parallel.h"
 
 #include "mlir/ExecutionEngine/ExecutionEngine.h"
 #include "mlir/ExecutionEngine/OptUtils.h"
@@ -77,7 +78,8 @@ std::unique_ptr<Executor> Executor::create(ModuleOp llvmModule, ModelSignature s
   }
   std::unique_ptr<Executor> ex(new Executor());
   ex->engine = std::move(*engine);
-  // The BLAS runtime (partita_contract_*) lives in this process; registered
+  // The BLAS runtime (partita_contract_*) and the loop-nest pool
+  // (partita_parallel_for) live in this process; registered
   // before initialize(), which materializes the module.
   ex->engine->registerSymbols([](llvm::orc::MangleAndInterner interner) {
     llvm::orc::SymbolMap map;
@@ -85,6 +87,8 @@ std::unique_ptr<Executor> Executor::create(ModuleOp llvmModule, ModelSignature s
         llvm::orc::ExecutorAddr::fromPtr(&partita_contract_f32), llvm::JITSymbolFlags::Exported};
     map[interner("partita_contract_f64")] = {
         llvm::orc::ExecutorAddr::fromPtr(&partita_contract_f64), llvm::JITSymbolFlags::Exported};
+    map[interner("partita_parallel_for")] = {
+        llvm::orc::ExecutorAddr::fromPtr(&partita_parallel_for), llvm::JITSymbolFlags::Exported};
     return map;
   });
   // BLAS threads: PARTITA_NUM_THREADS, default 2.

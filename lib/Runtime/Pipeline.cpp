@@ -13,6 +13,7 @@
 
 #include "partita/Runtime/Compiler.h"
 #include "partita/Runtime/Contraction.h"
+#include "partita/Runtime/Parallel.h"
 
 #include "mlir/Conversion/AffineToStandard/AffineToStandard.h"
 #include "mlir/Conversion/Passes.h"
@@ -52,6 +53,7 @@
 #include "llvm/Support/Format.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -158,6 +160,8 @@ void registerCpuPipelines() {
                              buildCpuLowerToLLVMPipeline);
   registerContractionsToCallsPass();
   registerOutlineLoopNestsPass();
+  registerParallelizeLoopNestsPass();
+  registerParallelCallsPass();
   registerDeallocAfterLastUsePass();
   registerMathApproximationPass();
 }
@@ -312,11 +316,22 @@ LogicalResult lowerToLLVM(ModuleOp module, const CompileOptions &options,
     return failure();
   const char *approxEnv = std::getenv("PARTITA_MATH_APPROX");
   bool approximate = !(approxEnv && StringRef(approxEnv) == "0");
+  // PARTITA_PARALLEL_LOOPS=0 keeps every loop nest on the calling thread;
+  // PARTITA_PARALLEL_MIN_ITERATIONS moves the size threshold.
+  const char *parallelEnv = std::getenv("PARTITA_PARALLEL_LOOPS");
+  bool parallel = !(parallelEnv && StringRef(parallelEnv) == "0");
+  int64_t minIterations = kDefaultParallelMinIterations;
+  if (const char *env = std::getenv("PARTITA_PARALLEL_MIN_ITERATIONS"))
+    minIterations = std::max<int64_t>(1, std::atoll(env));
   if (failed(runStage(module, "lower-to-llvm", options, timer, [&](OpPassManager &pm) {
         if (approximate)
           pm.addPass(createMathApproximationPass());
         pm.addPass(createOutlineLoopNestsPass());
+        if (parallel)
+          pm.addPass(createParallelizeLoopNestsPass(minIterations));
         buildCpuLowerToLLVMPipeline(pm);
+        if (parallel)
+          pm.addPass(createParallelCallsPass());
         return success();
       })))
     return failure();

@@ -71,3 +71,18 @@ except ImportError:
 
 with open(os.path.join(out, "garbage.pb"), "wb") as f:
     f.write(b"\xff\xff\xff not a tensor")
+
+# parallel-loops.mlir: layer norm, x * ln(x), softmax over the last axis.
+rng = np.random.RandomState(3)
+px = rng.randn(4, 64, 256).astype(np.float32)
+ps = rng.rand(256).astype(np.float32) + 0.5
+pb = rng.randn(256).astype(np.float32)
+save("par_x.npy", px)
+save("par_s.npy", ps)
+save("par_b.npy", pb)
+mean = px.mean(-1, keepdims=True)
+var = ((px - mean) ** 2).mean(-1, keepdims=True)
+ln = (px - mean) / np.sqrt(var + 1e-5) * ps + pb
+z = ln * px
+e = np.exp(z - z.max(-1, keepdims=True))
+save("par_expected.npy", (e / e.sum(-1, keepdims=True)).astype(np.float32))
