@@ -44,16 +44,6 @@ std::string formatBytes(double b) {
   return out;
 }
 
-static std::string typeText(mlir::Type t) {
-  std::string s;
-  llvm::raw_string_ostream os(s);
-  if (auto rt = llvm::dyn_cast<mlir::RankedTensorType>(t)) {
-    llvm::interleave(rt.getShape(), os, "x");
-    os << " " << rt.getElementType();
-  }
-  return s;
-}
-
 void printCostReport(const CostReport &r, const Cluster &cluster, llvm::raw_ostream &os) {
   os << "\ncost: cluster " << cluster.name << " (" << cluster.device.name << ", "
      << cluster.numDevices() << " devices), mesh uses " << r.devices

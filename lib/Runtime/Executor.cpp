@@ -136,7 +136,7 @@ llvm::Error Executor::run(ArrayRef<HostTensor> inputs, std::vector<HostTensor> &
   for (size_t i = 0; i < sig.outputs.size(); ++i)
     if (outputs[i].dtype != sig.outputs[i].dtype ||
         outputs[i].shape != sig.outputs[i].shape ||
-        outputs[i].numBytes() != outputs[i].numElements() * dtypeBytes(outputs[i].dtype))
+        outputs[i].numBytes() != size_t(outputs[i].numElements()) * dtypeBytes(outputs[i].dtype))
       outputs[i] = HostTensor(sig.outputs[i].dtype, sig.outputs[i].shape);
 
   std::vector<Descriptor> descs;

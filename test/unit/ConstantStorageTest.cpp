@@ -211,9 +211,10 @@ TEST(OnnxWire, MalformedInputIsRefusedNotMisread) {
   // without reading past the end.
   for (size_t n : {size_t(1), size_t(7), file.size() / 2, file.size() - 1}) {
     auto s = import::stripInitializerData(llvm::ArrayRef<char>(file.data(), n), 4096);
-    if (s)
+    if (s) {
       for (const import::RawDataSpan &span : s->spans)
         EXPECT_LE(span.offset + span.length, n);
+    }
   }
   std::string garbage = "\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff";
   EXPECT_FALSE(import::stripInitializerData(llvm::ArrayRef<char>(garbage.data(), garbage.size()), 1));

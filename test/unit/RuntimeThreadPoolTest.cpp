@@ -40,8 +40,9 @@ TEST(RuntimeThreadPool, EveryIndexRunsExactlyOnce) {
       Coverage c(1000);
       pool.parallelFor(&Coverage::task, &c, begin, end);
       c.expectEachOnce(begin, end);
-      if (end <= begin)
+      if (end <= begin) {
         EXPECT_EQ(c.calls.load(), 0);
+      }
     }
   }
 }
