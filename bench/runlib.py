@@ -1,13 +1,16 @@
 """Helpers shared by the benchmark scripts that drive `partita run`."""
+import os
 import re
 import subprocess
 import sys
 
 
-def sh(cmd, with_stderr=True):
-    """Runs cmd, echoing it; its stdout (and stderr), or exit on failure."""
-    print("$ " + " ".join(cmd), flush=True)
-    p = subprocess.run(cmd, capture_output=True, text=True)
+def sh(cmd, with_stderr=True, env=None):
+    """Runs cmd (with `env` added to the environment), echoing it; its
+    stdout (and stderr), or exit on failure."""
+    print("$ " + " ".join("%s=%s" % kv for kv in (env or {}).items()) + " ".join(cmd), flush=True)
+    p = subprocess.run(cmd, capture_output=True, text=True,
+                       env=dict(os.environ, **env) if env else None)
     if p.returncode:
         sys.exit("bench: failed:\n" + p.stdout[-3000:] + p.stderr[-3000:])
     return p.stdout + (p.stderr if with_stderr else "")
