@@ -8,6 +8,7 @@ bench/out/cpu_vs_peers/<model>/), runs
   partita run MODEL --inputs ids.npy --repeat N                       (single device)
   partita run MODEL --inputs ids.npy --repeat N --mesh data=2  --shardings data.json  --report R.json
   partita run MODEL --inputs ids.npy --repeat N --mesh model=2 --shardings model.json --report R.json
+  (model-seq: the same mesh, Megatron's weights plus the ids split along the sequence)
 
 and prints, from the report's rank_timings (per rank: median step, median
 time inside collectives, median compute = step - collectives):
@@ -75,17 +76,24 @@ def main():
         model, ids = os.path.join(d, "model.onnx"), os.path.join(d, "ids.npy")
         if not os.path.exists(model):
             sys.exit("bench: %s missing: run python3 bench/cpu_vs_peers/run.py first" % model)
-        files = {
-            "data": {"mesh": {"data": 2}, "shardings": {"ids": ["data", None]}},
-            "model": megatron_shardings(args.partita, model),
+        megatron = megatron_shardings(args.partita, model)
+        # Megatron's weights plus the token ids split along the sequence:
+        # propagation keeps the residual stream (layer norms, adds) split
+        # too, gathering the sequence where the projections need it.
+        seq = {"mesh": megatron["mesh"],
+               "shardings": dict(megatron["shardings"], ids=[None, "model"])}
+        files = {  # label -> (mesh axis, annotations)
+            "data": ("data", {"mesh": {"data": 2}, "shardings": {"ids": ["data", None]}}),
+            "model": ("model", megatron),
+            "model-seq": ("model", seq),
         }
         base = [args.partita, "run", model, "--inputs", ids, "--repeat", str(args.repeat)]
         per_rank = max(1, len(os.sched_getaffinity(0)) // 2)
         single = step_ms(sh(base, env={"PARTITA_NUM_THREADS": str(per_rank)}))
         all_cores = step_ms(sh(base))
-        for axis, spec in files.items():
-            sf = os.path.join(OUT, "%s-%s.json" % (name, axis))
-            rf = os.path.join(OUT, "%s-%s-report.json" % (name, axis))
+        for label, (axis, spec) in files.items():
+            sf = os.path.join(OUT, "%s-%s.json" % (name, label))
+            rf = os.path.join(OUT, "%s-%s-report.json" % (name, label))
             json.dump(spec, open(sf, "w"), indent=1)
             sh(base + ["--print-limit", "0", "--mesh", axis + "=2", "--shardings", sf, "--report", rf])
             r = json.load(open(rf))
@@ -94,18 +102,18 @@ def main():
             coll = [x["collective_seconds"] * 1e3 for x in t]
             step = [x["step_seconds"] * 1e3 for x in t]
             n = len(t)
-            rows.append(dict(model=name, mesh=axis + "=2", single=single, all_cores=all_cores,
+            rows.append(dict(model=name, mesh=label + "=2", single=single, all_cores=all_cores,
                              all_ratio=max(compute) / (all_cores / n), step=max(step),
                              compute=compute, coll=max(coll),
                              counts=r["counts"], mib=r["total_bytes_per_rank"] / 2**20,
                              sum_ratio=sum(compute) / single,
                              rank_ratio=max(compute) / (single / n)))
     print()
-    print("%-6s %-8s %9s %9s %9s %17s %9s %7s %9s %10s %9s  %s" % (
+    print("%-6s %-12s %9s %9s %9s %17s %9s %7s %9s %10s %9s  %s" % (
         "model", "mesh", "single", "all-cores", "step", "compute r0/r1", "coll", "coll%",
         "sum/single", "rank/(1/R)", "(all-cores)", "collectives (MiB/rank)"))
     for r in rows:
-        print("%-6s %-8s %7.1fms %7.1fms %7.1fms %7.1f/%7.1fms %7.1fms %6.0f%% %10.2f %9.2f%s %9.2f  %s (%.1f)" % (
+        print("%-6s %-12s %7.1fms %7.1fms %7.1fms %7.1f/%7.1fms %7.1fms %6.0f%% %10.2f %9.2f%s %9.2f  %s (%.1f)" % (
             r["model"], r["mesh"], r["single"], r["all_cores"], r["step"], r["compute"][0],
             r["compute"][1], r["coll"], 100 * r["coll"] / r["step"], r["sum_ratio"],
             r["rank_ratio"], "" if r["rank_ratio"] <= 1.2 else "!", r["all_ratio"],
