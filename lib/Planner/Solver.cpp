@@ -40,6 +40,7 @@
 #include "dialects/Graph/IR/GraphOps.h"
 #include "dialects/Sharding/IR/ReshardPlan.h"
 #include "dialects/Sharding/IR/ShardingOps.h"
+#include "dialects/Sharding/Rules/GraphShardingRules.h"
 #include "passes/Propagation/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -155,6 +156,7 @@ private:
   void planOp(Operation *op, unsigned g, unsigned c, const SmallVector<AxisList> &fa);
   double combiningCollectives(Operation *op, const ShardingRule &rule,
                               ArrayRef<AxisList> fa) const;
+  double haloPermutes(Operation *op, const ShardingRule &rule, ArrayRef<AxisList> fa) const;
   SmallVector<AxisList> realized(Operation *op, const SmallVector<AxisList> &wanted) const;
   void accumulate();
   FailureOr<std::vector<unsigned>> solveIlp(SolverResult &result, std::string &error);
@@ -463,6 +465,8 @@ double Solver::combiningCollectives(Operation *op, const ShardingRule &rule,
   if (!type || !type.getElementType().isIntOrFloat())
     return 0;
   int64_t rank = type.getRank();
+  if (windowDim(op, 2))
+    return haloPermutes(op, rule, fa);
   auto axisAttr = op->getAttrOfType<IntegerAttr>("axis");
   if (!axisAttr || !isa<graph::SoftmaxOp, graph::LogSoftmaxOp, graph::LayerNormOp,
                         graph::CumSumOp, graph::TopKOp, graph::ArgMaxOp, graph::ArgMinOp>(op))
@@ -499,6 +503,34 @@ double Solver::combiningCollectives(Operation *op, const ShardingRule &rule,
     k = std::min<double>(topk.getK(), localAxis);
   return collective("all_gather", rows * k * group * elt, axes) +
          collective("all_gather", rows * k * group * 8, axes);
+}
+
+/// The halo exchange of a conv / pool whose spatial dimensions are split
+/// (passes/Partition/Halo.cpp): per split dimension, the `padBegin` rows
+/// before the block and the `extent - stride - padBegin` after it, each
+/// side one collective_permute per block it spans (the nearest blocks
+/// first).
+double Solver::haloPermutes(Operation *op, const ShardingRule &rule,
+                            ArrayRef<AxisList> fa) const {
+  auto type = cast<RankedTensorType>(op->getOperand(0).getType());
+  Layout in = layoutFromFactors(rule.operands[0], fa, rule);
+  double bytes = localBytes(type, in), time = 0;
+  for (int64_t d = 2; d < type.getRank(); ++d) {
+    std::optional<WindowDim> w = windowDim(op, d);
+    AxisList axes;
+    for (int64_t f : rule.operands[0][d])
+      axes.append(fa[f].begin(), fa[f].end());
+    if (!w || axes.empty())
+      continue;
+    int64_t block = type.getDimSize(d) / product(axes);
+    if (block <= 0)
+      continue;
+    double rowBytes = bytes / block;
+    for (int64_t halo : {w->padBegin, w->extent() - w->stride - w->padBegin})
+      for (int64_t left = halo; left > 0; left -= block)
+        time += collective("collective_permute", rowBytes * std::min(left, block), axes);
+  }
+  return time;
 }
 
 /// Every divisible assignment of mesh axes to `slots` (factors or
