@@ -303,7 +303,6 @@ double peakRssMiB() {
   return usage.ru_maxrss / 1024.0; // Linux reports KiB
 }
 
-
 int runCompileCommand(MLIRContext &ctx, StringRef input, StringRef output,
                       const CompileOptions &options, const ModelLoader &load) {
   StageTimer timer{options.verbose};
