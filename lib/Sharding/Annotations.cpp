@@ -213,6 +213,22 @@ LogicalResult applyShardingAnnotations(ModuleOp module,
                                        StringRef specsSource) {
   MLIRContext *ctx = module.getContext();
   ctx->loadDialect<ShardingDialect>();
+  // A module with collectives is already one device's SPMD program; the
+  // partitioner takes a global model (manual computations are not
+  // supported yet).
+  Operation *collective = nullptr;
+  module.walk([&](Operation *op) {
+    if (op->getDialect() && op->getDialect()->getNamespace() == "collectives") {
+      collective = op;
+      return WalkResult::interrupt();
+    }
+    return WalkResult::advance();
+  });
+  if (collective)
+    return collective->emitError()
+           << "the model already contains collectives ('" << collective->getName()
+           << "'): partitioning takes a global model, and SPMD programs with explicit "
+              "collectives are not supported yet";
   ShardingSpecs specs = given;
   ShardingSpecs fromGraph;
   collectGraphAttrs(module, fromGraph);
