@@ -523,12 +523,11 @@ int runDistributedCommand(MLIRContext &ctx, StringRef input, const DistributedOp
   timer.verbose = opts.run.compile.verbose;
   if (failed(lowerToLLVM(*module, opts.run.compile, timer, &*localSig)))
     return 1;
-  dropCompilerCode(CompilerCode::MLIR);
+  releaseCompilerMemory(CompilerCode::MLIR);
   auto exec = Executor::create(*module, *localSig);
   if (!exec)
     return 1;
-  malloc_trim(0);
-  dropCompilerCode(CompilerCode::MLIRAndLLVM);
+  releaseCompilerMemory(CompilerCode::MLIRAndLLVM);
 
   // Global inputs (every rank reads or generates the same), then blocks.
   std::vector<HostTensor> globals;

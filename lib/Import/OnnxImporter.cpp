@@ -444,21 +444,12 @@ OwningOpRef<ModuleOp> importOnnxFile(MLIRContext &ctx, StringRef path,
   if (isDir)
     llvm::sys::path::append(file, "model.onnx");
   ImportOptions options = givenOptions;
-  // Parsed through read(), not a mapping of the whole file: the file's bytes
-  // are never resident next to the parsed model (peak memory, docs/runtime.md).
-  int fd = -1;
-  if (std::error_code ec = llvm::sys::fs::openFileForRead(file, fd)) {
-    emitError(import::fileLocation(ctx, file))
-        << "cannot read '" << file << "': " << ec.message();
-    return nullptr;
-  }
   onnx::ModelProto model;
   WeightMapping mapping;
   bool parsed;
   if (options.mapWeights) {
     // The file is mapped, its large raw_data fields are cut out of what
     // protobuf parses, and their constants read the mapping in place.
-    ::close(fd);
     std::string error;
     mapping.model = graph::MappedFile::open(file, error);
     if (!mapping.model) {
@@ -472,6 +463,14 @@ OwningOpRef<ModuleOp> importOnnxFile(MLIRContext &ctx, StringRef path,
     if (parsed)
       mapping.spans = std::move(stripped->spans);
   } else {
+    // Parsed through read(), not a mapping of the whole file: the file's
+    // bytes are never resident next to the parsed model (docs/runtime.md).
+    int fd = -1;
+    if (std::error_code ec = llvm::sys::fs::openFileForRead(file, fd)) {
+      emitError(import::fileLocation(ctx, file))
+          << "cannot read '" << file << "': " << ec.message();
+      return nullptr;
+    }
     parsed = model.ParseFromFileDescriptor(fd);
     ::close(fd);
   }

@@ -269,7 +269,8 @@ OwningOpRef<ModuleOp> compileInput(MLIRContext &ctx, StringRef input,
 
 } // namespace
 
-void dropCompilerCode(CompilerCode which) {
+void releaseCompilerMemory(CompilerCode which) {
+  malloc_trim(0);
   bool mlirOnly = which == CompilerCode::MLIR;
   FILE *maps = std::fopen("/proc/self/maps", "r");
   if (!maps)
@@ -337,7 +338,7 @@ int runRunCommand(MLIRContext &ctx, StringRef input, const RunOptions &opts,
     if (!module)
       return 1;
   }
-  dropCompilerCode(CompilerCode::MLIR);
+  releaseCompilerMemory(CompilerCode::MLIR);
   auto start = Clock::now();
   std::unique_ptr<Executor> exec = Executor::create(*module, sig, opts.optLevel);
   if (!exec)
@@ -345,12 +346,10 @@ int runRunCommand(MLIRContext &ctx, StringRef input, const RunOptions &opts,
   timer.record("jit", secondsSince(start));
   double compileSeconds = timer.totalSeconds;
   // The code is compiled: the module's ops go (the weights' storage is
-  // the context's, which stays), freed memory goes back to the system and
-  // the compiler's own machine code leaves the resident set, all before
+  // the context's, which stays), then the compiler's memory, all before
   // the weights are touched.
   module->getBody()->clear();
-  malloc_trim(0);
-  dropCompilerCode(CompilerCode::MLIRAndLLVM);
+  releaseCompilerMemory(CompilerCode::MLIRAndLLVM);
 
   std::optional<std::vector<HostTensor>> inputs = gatherInputs(ctx, input, sig, opts);
   if (!inputs)

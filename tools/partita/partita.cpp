@@ -136,24 +136,6 @@ bool parseInputShapes(partita::ImportOptions &options) {
   return true;
 }
 
-OwningOpRef<ModuleOp> loadModel(MLIRContext &ctx, StringRef path,
-                                const partita::ImportOptions &options) {
-  if (!llvm::sys::fs::exists(path)) {
-    emitError(FileLineColLoc::get(&ctx, path, 0, 0))
-        << "cannot read '" << path << "': no such file or directory";
-    return nullptr;
-  }
-  StringRef ext = llvm::sys::path::extension(path);
-  if (ext == ".json")
-    return partita::importJsonFile(ctx, path, options);
-  if (ext == ".mlir") {
-    auto module = parseSourceFile<ModuleOp>(path, &ctx);
-    if (module && failed(verify(*module)))
-      return nullptr;
-    return module;
-  }
-  return partita::importOnnxFile(ctx, path, options);
-}
 
 void printSummary(ModuleOp module, StringRef source, llvm::raw_ostream &os) {
   auto func = module.lookupSymbol<func::FuncOp>("main");
@@ -201,7 +183,7 @@ int runImport(MLIRContext &ctx) {
   partita::ImportOptions options;
   if (!parseInputShapes(options))
     return 1;
-  OwningOpRef<ModuleOp> module = loadModel(ctx, inputPath, options);
+  OwningOpRef<ModuleOp> module = partita::loadModelFile(ctx, inputPath, options);
   if (!module)
     return 1;
   if (composites) {
@@ -232,7 +214,7 @@ int runExport(MLIRContext &ctx) {
   partita::ImportOptions options;
   if (!parseInputShapes(options))
     return 1;
-  OwningOpRef<ModuleOp> module = loadModel(ctx, inputPath, options);
+  OwningOpRef<ModuleOp> module = partita::loadModelFile(ctx, inputPath, options);
   if (!module)
     return 1;
   std::string err;
@@ -256,7 +238,7 @@ int runCompileOrRun(MLIRContext &ctx) {
   // (docs/runtime.md, "Weights").
   importOptions.mapWeights = true;
   auto load = [&](MLIRContext &c, StringRef path) {
-    return loadModel(c, path, importOptions);
+    return partita::loadModelFile(c, path, importOptions);
   };
   partita::CompileOptions compile;
   compile.verbose = verbose;

@@ -201,6 +201,20 @@ ElementsAttr readBlock(ElementsAttr attr, RankedTensorType blockType,
     return nullptr;
   size_t eltBytes = elementBytes(type.getElementType());
   size_t total = size_t(blockType.getNumElements()) * eltBytes;
+  if (!asResource) {
+    // A block that is one contiguous run (a leading-dimension block, the
+    // whole tensor) becomes the attribute straight from the source bytes.
+    size_t runs = 0, start = 0;
+    forEachRun(shape, block, offsets, eltBytes, [&](size_t src, size_t) {
+      if (!runs++)
+        start = src;
+    });
+    if (runs == 1) {
+      auto dense = DenseElementsAttr::getFromRawBuffer(blockType, raw->slice(start, total));
+      releasePages(*raw);
+      return dense;
+    }
+  }
   AsmResourceBlob heap;
   std::vector<char> vec;
   char *out;

@@ -50,17 +50,18 @@ int runRunCommand(mlir::MLIRContext &ctx, llvm::StringRef input,
 /// This process's peak resident set size so far, in MiB (VmHWM).
 double peakRssMiB();
 
-/// Whose machine code dropCompilerCode drops.
+/// Whose machine code releaseCompilerMemory drops.
 enum class CompilerCode { MLIR, MLIRAndLLVM };
 
-/// Drops the resident pages of MLIR's (and LLVM's) machine code -- their
-/// libraries' executable mappings, which are never written -- once a phase
-/// no longer runs it: MLIR's before the JIT (which only needs the LLVM
-/// dialect's translation, faulted back in), both once the code is
-/// compiled. A page still needed faults back in from the page cache.
-/// Only executable mappings: a read-only one may be a relocated (written)
-/// RELRO segment, which MADV_DONTNEED would reset to the file's contents.
-void dropCompilerCode(CompilerCode which);
+/// Once a compilation phase is over: returns freed heap memory to the
+/// system (malloc_trim) and drops the resident pages of MLIR's (and LLVM's)
+/// machine code -- their libraries' executable mappings, which are never
+/// written. MLIR's before the JIT (which only needs the LLVM dialect's
+/// translation, faulted back in), both once the code is compiled. A page
+/// still needed faults back in from the page cache. Only executable
+/// mappings: a read-only one may be a relocated (written) RELRO segment,
+/// which MADV_DONTNEED would reset to the file's contents.
+void releaseCompilerMemory(CompilerCode which);
 
 } // namespace partita
 
