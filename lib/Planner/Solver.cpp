@@ -158,7 +158,7 @@ private:
                               ArrayRef<AxisList> fa) const;
   double haloPermutes(Operation *op, const ShardingRule &rule, ArrayRef<AxisList> fa) const;
   SmallVector<AxisList> realized(Operation *op, const SmallVector<AxisList> &wanted) const;
-  void accumulate();
+  LogicalResult accumulate(std::string &error);
   FailureOr<std::vector<unsigned>> solveIlp(SolverResult &result, std::string &error);
   void materialize(const std::vector<unsigned> &choice);
 
@@ -343,6 +343,22 @@ void Solver::findLayers() {
     if (l != "other" && !layerOps.count(l) && !layerArgs.count(l))
       order.push_back(l);
   };
+  auto opLayer = [](Operation *op) {
+    return op->getNumResults() ? layerOf(valueName(op->getResult(0))) : std::string("other");
+  };
+  // A constant (an ONNX initializer) named outside every layer
+  // (torch.onnx.export's "onnx::Conv_501") and used once belongs to its
+  // user's layer: tied
+  // layers then map such weights onto each other like their ops, as they
+  // must, since a source used once takes its user's layout (classify).
+  // (Arguments keep their own names: the model's input, used once by the
+  // first layer, would make that layer's signature differ from the rest.)
+  auto layerOfSource = [&](Value v, std::string own) {
+    if (own != "other" || !v.hasOneUse())
+      return own;
+    Operation *user = *v.getUsers().begin();
+    return user->hasTrait<OpTrait::IsTerminator>() ? own : opLayer(user);
+  };
   for (BlockArgument arg : func.getArguments()) {
     std::string l = layerOf(valueName(arg));
     note(l);
@@ -350,7 +366,9 @@ void Solver::findLayers() {
       layerArgs[l].push_back(arg);
   }
   for (Operation *op : ops) {
-    std::string l = op->getNumResults() ? layerOf(valueName(op->getResult(0))) : "other";
+    std::string l = opLayer(op);
+    if (kind[op] == Kind::Source)
+      l = layerOfSource(op->getResult(0), l);
     note(l);
     if (l != "other")
       layerOps[l].push_back(op);
@@ -612,12 +630,24 @@ std::string Solver::build() {
     Operation *rop = repOp(op);
     if (rop != op) {
       // A tied op: its rep carries the variables; check the tie holds.
+      std::string layer = op->getNumResults() ? layerOf(valueName(op->getResult(0))) : "";
       if (k == Kind::Follower) {
         Value mine = repValue(op->getOperand(primary[op]));
         Value theirs = repValue(rop->getOperand(primary[rop]));
         if (!groupOfValue.count(mine) || groupOfValue[mine] != groupOfOp[rop] ||
             produced[mine] != produced[theirs])
-          return layerOf(valueName(op->getResult(0)));
+          return layer;
+      }
+      // Every operand must already have a layout: a source attached to
+      // this op (rather than tied to one attached to the rep) would never
+      // get one, since only the rep attaches its sources.
+      for (Value v : op->getOperands()) {
+        Value mine = repValue(v);
+        if (!isa<RankedTensorType>(mine.getType()))
+          continue;
+        auto at = attachedTo.find(mine);
+        if ((at != attachedTo.end() && at->second.first != rop) || !groupOfValue.count(mine))
+          return layer.empty() ? std::string("other") : layer;
       }
       continue;
     }
@@ -711,7 +741,18 @@ std::string Solver::build() {
   return "";
 }
 
-void Solver::accumulate() {
+LogicalResult Solver::accumulate(std::string &error) {
+  // Every value the costs read must have a group and one layout per
+  // candidate of it; build() guarantees that, this says so if it did not.
+  auto groupOf = [&](Value v) -> std::optional<unsigned> {
+    auto it = groupOfValue.find(v);
+    if (it == groupOfValue.end() || produced.lookup(v).size() != groups[it->second].numCands) {
+      if (error.empty())
+        error = "--strategy auto: internal error: no layout for '" + valueName(v) + "'";
+      return std::nullopt;
+    }
+    return it->second;
+  };
   for (Group &g : groups) {
     g.node.assign(g.numCands, 0);
     g.mem.assign(g.numCands, 0);
@@ -729,9 +770,9 @@ void Solver::accumulate() {
     unsigned g = groupOfOp.lookup(rop);
     if (kind[op] == Kind::Source) {
       Value rv = repValue(op->getResult(0));
-      unsigned sg = groupOfValue[rv];
-      for (unsigned c = 0; c < groups[sg].numCands; ++c)
-        groups[sg].mem[c] += localBytes(rv.getType(), produced[rv][c]);
+      if (auto sg = groupOf(rv))
+        for (unsigned c = 0; c < groups[*sg].numCands; ++c)
+          groups[*sg].mem[c] += localBytes(rv.getType(), produced[rv][c]);
       continue;
     }
     for (unsigned c = 0; c < groups[g].numCands; ++c)
@@ -747,8 +788,10 @@ void Solver::accumulate() {
       Value rv = repValue(op->getOperand(i));
       if (!isa<RankedTensorType>(rv.getType()))
         continue;
-      unsigned gu = groupOfValue[rv];
-      if (gu == g)
+      std::optional<unsigned> gu = groupOf(rv);
+      if (!gu)
+        continue;
+      if (*gu == g)
         addLocal(g, rv, {rop, i}, 1);
       else
         edges[{rv, rop, i}] += 1;
@@ -758,9 +801,9 @@ void Solver::accumulate() {
     if (!isa<RankedTensorType>(arg.getType()))
       continue;
     Value rv = repValue(arg);
-    unsigned sg = groupOfValue[rv];
-    for (unsigned c = 0; c < groups[sg].numCands; ++c)
-      groups[sg].mem[c] += localBytes(rv.getType(), produced[rv][c]);
+    if (auto sg = groupOf(rv))
+      for (unsigned c = 0; c < groups[*sg].numCands; ++c)
+        groups[*sg].mem[c] += localBytes(rv.getType(), produced[rv][c]);
   }
   // Results leave summed.
   Operation *ret = func.getBody().front().getTerminator();
@@ -768,13 +811,16 @@ void Solver::accumulate() {
     Value rv = repValue(v);
     if (!isa<RankedTensorType>(rv.getType()))
       continue;
-    unsigned g = groupOfValue[rv];
-    for (unsigned c = 0; c < groups[g].numCands; ++c) {
+    std::optional<unsigned> g = groupOf(rv);
+    if (!g)
+      continue;
+    for (unsigned c = 0; c < groups[*g].numCands; ++c) {
       Layout want = produced[rv][c];
       want.unreduced.clear();
-      groups[g].node[c] += reshard(rv.getType(), produced[rv][c], want);
+      groups[*g].node[c] += reshard(rv.getType(), produced[rv][c], want);
     }
   }
+  return success(error.empty());
 }
 
 struct Progress {
@@ -1233,7 +1279,8 @@ FailureOr<SolverResult> Solver::run(bool attach, std::string &error) {
       return failure();
     }
   }
-  accumulate();
+  if (failed(accumulate(error)))
+    return failure();
   result.ops = ops.size();
   result.groups = groups.size();
   result.tiedLayers = tied;

@@ -213,6 +213,10 @@ TEST(PlannerCostModel, LayerNames) {
   EXPECT_EQ(layerOf("wte.gather"), "other");
   EXPECT_EQ(layerOf("0.weight"), "other");
   EXPECT_EQ(layerOf(""), "other");
+  // torch.onnx.export's node names (Hugging Face, torchvision).
+  EXPECT_EQ(layerOf("/model/layers.3/self_attn/q_proj/MatMul"), "/model/layers.3");
+  EXPECT_EQ(layerOf("/features/features.11/conv/conv.0/Conv"), "/features/features.11");
+  EXPECT_EQ(layerOf("/fc/Gemm"), "other");
 }
 
 TEST(PlannerCluster, PresetsLoad) {

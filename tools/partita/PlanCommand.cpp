@@ -60,17 +60,17 @@ static cl::opt<bool> planPrintIR("print-ir", cl::desc("Print the propagated modu
 
 static cl::opt<bool> planCost("cost",
                               cl::desc("Predict step time and memory per device "
-                                       "(needs --cluster)"),
+                                       "for --cluster)"),
                               cl::sub(planCmd));
 static cl::opt<std::string> planCluster(
     "cluster",
     cl::desc("Cluster description: a preset (h100x8, h100-cluster, a100-megatron, "
-             "cpu-local) or a JSON file"),
+             "cpu-local) or a JSON file (default: this machine, see docs/planner.md)"),
     cl::sub(planCmd));
 static cl::opt<std::string> planStrategy("strategy",
                                          cl::desc("none (default): propagate the "
                                                   "annotations; auto: choose the other "
-                                                  "shardings by ILP (needs --cluster)"),
+                                                  "shardings by ILP for --cluster"),
                                          cl::init("none"), cl::sub(planCmd));
 static cl::opt<double> planSolverTimeLimit(
     "solver-time-limit",
@@ -87,24 +87,15 @@ int partita::tools::runPlan(MLIRContext &ctx) {
   std::optional<MeshSpec> mesh;
   std::string error;
   bool autoStrategy = planStrategy == "auto";
-  if (autoStrategy && planCluster.empty()) {
-    llvm::errs() << "partita: error: --strategy auto needs --cluster (a preset: h100x8, "
-                    "h100-cluster, a100-megatron, cpu-local; or a JSON file)\n";
-    return 1;
-  }
   if (!autoStrategy && planStrategy != "none") {
     llvm::errs() << "partita: error: unknown --strategy '" << planStrategy
                  << "' (expected none or auto)\n";
     return 1;
   }
   std::optional<planner::Cluster> cluster;
-  if (planCost || !planCluster.empty()) {
-    if (planCluster.empty()) {
-      llvm::errs() << "partita: error: --cost needs --cluster (a preset: h100x8, "
-                      "h100-cluster, a100-megatron, cpu-local; or a JSON file)\n";
-      return 1;
-    }
-    auto c = planner::loadCluster(planCluster, error);
+  std::string clusterOrigin;
+  if (planCost || autoStrategy || !planCluster.empty()) {
+    auto c = planner::loadClusterOrLocal(planCluster, error, clusterOrigin);
     if (failed(c)) {
       llvm::errs() << "partita: error: " << error << "\n";
       return 1;
@@ -184,6 +175,8 @@ int partita::tools::runPlan(MLIRContext &ctx) {
   }
   std::string planJsonText;
   llvm::raw_string_ostream planJsonOS(planJsonText);
+  if (cluster && !planPrintIR)
+    llvm::outs() << "cluster: '" << cluster->name << "' (" << clusterOrigin << ")\n";
   if (solved && !planPrintIR)
     llvm::outs() << "strategy auto: " << solved->ops << " ops in " << solved->groups
                  << " groups (" << solved->tiedLayers << " layers tied to an identical one), "

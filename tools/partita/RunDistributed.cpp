@@ -57,7 +57,8 @@ int fail(const llvm::Twine &msg) {
 /// Returns the predicted step time, or failure.
 FailureOr<double> planAuto(MLIRContext &ctx, StringRef input, StringRef meshFlag,
                            StringRef shardings, const AutoStrategyOptions &autoOpts,
-                           const ModelLoader &load, std::string &planFile) {
+                           const ModelLoader &load, std::string &planFile,
+                           std::string &clusterName) {
   std::string error;
   auto mesh = parseMeshFlag(meshFlag, error);
   if (failed(mesh))
@@ -65,9 +66,12 @@ FailureOr<double> planAuto(MLIRContext &ctx, StringRef input, StringRef meshFlag
   int64_t ranks = 1;
   for (auto &[n, s] : mesh->axes)
     ranks *= s;
-  auto cluster = planner::loadCluster(autoOpts.cluster, error);
+  std::string origin;
+  auto cluster = planner::loadClusterOrLocal(autoOpts.cluster, error, origin);
   if (failed(cluster))
     return fail(error), failure();
+  llvm::outs() << "strategy auto: cluster '" << cluster->name << "' (" << origin << ")\n";
+  clusterName = cluster->name;
   if (int64_t k = planner::shareDevices(*cluster, ranks); k > 1)
     llvm::outs() << "strategy auto: cluster '" << cluster->name << "' has "
                  << cluster->numDevices() / k << " devices; " << ranks
@@ -169,9 +173,6 @@ int runDistributed(mlir::MLIRContext &ctx, llvm::StringRef input, const RunOptio
     return runDistributedCommand(ctx, input, opts, load);
   if (autoOpts.strategy != "auto")
     return fail("unknown --strategy '" + autoOpts.strategy + "' (expected none or auto)");
-  if (autoOpts.cluster.empty())
-    return fail("--strategy auto needs --cluster (a preset: h100x8, h100-cluster, "
-                "a100-megatron, cpu-local; or a JSON file)");
 
   if (const char *planFile = std::getenv(kPlanEnv)) {
     // A rank: the launcher's plan replaces the model; its annotations are in it.
@@ -193,7 +194,9 @@ int runDistributed(mlir::MLIRContext &ctx, llvm::StringRef input, const RunOptio
   }
 
   std::string planFile;
-  auto predicted = planAuto(ctx, input, mesh, shardings, autoOpts, load, planFile);
+  std::string clusterName;
+  auto predicted =
+      planAuto(ctx, input, mesh, shardings, autoOpts, load, planFile, clusterName);
   if (failed(predicted))
     return 1;
   llvm::SmallString<128> tmpReport;
@@ -215,7 +218,7 @@ int runDistributed(mlir::MLIRContext &ctx, llvm::StringRef input, const RunOptio
     llvm::sys::fs::remove(tmpReport);
   if (rc == 0) {
     llvm::outs() << "step time: predicted " << planner::formatSeconds(*predicted) << " ("
-                 << autoOpts.cluster << " cost model), measured ";
+                 << clusterName << " cost model), measured ";
     if (measured)
       llvm::outs() << planner::formatSeconds(*measured) << " (slowest rank, median of "
                    << steps << " step" << (steps == 1 ? "" : "s") << ")\n";

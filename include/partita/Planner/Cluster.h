@@ -88,6 +88,18 @@ std::string resolveClusterPath(llvm::StringRef nameOrPath);
 /// resolveClusterPath + readClusterFile: a preset name or a JSON file; an
 /// unknown preset or a bad file fails with a one-line `error`.
 mlir::FailureOr<Cluster> loadCluster(llvm::StringRef nameOrPath, std::string &error);
+/// Where a calibrated description of this machine is looked for:
+/// $XDG_CONFIG_HOME/partita/cluster.json, else ~/.config/partita/cluster.json
+/// ("" without either variable).
+std::string localClusterFile();
+/// A cluster description of this machine read off /proc (JSON, in the
+/// presets' format): one device per core, linked through shared memory.
+std::string describeLocalMachine();
+/// `--cluster NAME` when given, else this machine: localClusterFile() when
+/// it exists, else describeLocalMachine(). `origin` says which, for the
+/// plan's output.
+mlir::FailureOr<Cluster> loadClusterOrLocal(llvm::StringRef nameOrPath, std::string &error,
+                                            std::string &origin);
 /// For more ranks than the cluster has devices (a run oversubscribing a
 /// small machine): k = ceil(ranks / devices) ranks share each device, so
 /// each rank is modeled as 1/k of one (compute, memory bandwidth and
