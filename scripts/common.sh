@@ -18,9 +18,14 @@ PARTITA_PACKAGES=(
   libglpk-dev
 )
 
+# Only the tests need these: PyTorch and torchvision export the real-
+# architecture regression models (test/Integration/RealModels).
+PARTITA_TEST_PACKAGES=(python3-torch python3-torchvision)
+
+# partita_install_deps [EXTRA_PACKAGE...]
 partita_install_deps() {
   local missing=()
-  for p in "${PARTITA_PACKAGES[@]}"; do
+  for p in "${PARTITA_PACKAGES[@]}" "$@"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" \
       || missing+=("$p")
   done

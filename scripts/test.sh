@@ -3,7 +3,7 @@
 # lit (test/), GoogleTest through ctest, and pytest (python/).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
-partita_install_deps
+partita_install_deps "${PARTITA_TEST_PACKAGES[@]}"
 partita_build
 
 echo "== lit"
