@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Runs the importer libFuzzer targets for a bounded time each.
+# Runs the libFuzzer targets (ONNX and JSON importers, the --shardings reader
+# with propagation and partitioning, the cluster reader) for a bounded time each.
 #
 #   bench/fuzz.sh [SECONDS]      (default 60 per target)
 #
 # Configures and builds build-fuzz (clang, -DPARTITA_ENABLE_FUZZERS=ON),
 # prepares seed corpora (ONNX: a few small backend node-test models from
-# libonnx-testdata; JSON: test/fuzz/corpus-json), runs each fuzzer with
+# libonnx-testdata; JSON: test/fuzz/corpus-json; shardings: test/fuzz/corpus-shardings
+# and test/Integration/Inputs; clusters: cluster/*.json), runs each fuzzer with
 # -max_total_time=SECONDS and prints executions and crashes per target.
 # Exits non-zero if any target crashed (crash-*/leak-*/oom-*/timeout-* files
 # are left in build-fuzz/fuzz-out/<target>/artifacts).
@@ -24,11 +26,12 @@ if [ ! -f "$BUILD/build.ninja" ]; then
     -DCMAKE_BUILD_TYPE=Release -DPARTITA_ENABLE_FUZZERS=ON \
     -DLLVM_EXTERNAL_LIT=/usr/lib/llvm-22/bin/lit || exit 2
 fi
-ninja -C "$BUILD" -j"$JOBS" onnx_import_fuzzer json_import_fuzzer || exit 2
+FUZZERS=(onnx_import_fuzzer json_import_fuzzer shardings_fuzzer cluster_fuzzer)
+ninja -C "$BUILD" -j"$JOBS" "${FUZZERS[@]}" || exit 2
 
 # --- seed corpora --------------------------------------------------------------
 rm -rf "$OUT"
-mkdir -p "$OUT/onnx_import_fuzzer/seeds" "$OUT/json_import_fuzzer/seeds"
+for f in "${FUZZERS[@]}"; do mkdir -p "$OUT/$f/seeds"; done
 ONNX_SEEDS=(
   test_add test_relu test_matmul_2d test_gemm_default_no_bias
   test_conv_with_strides_padding test_reshape_reordered_all_dims
@@ -43,11 +46,14 @@ for t in "${ONNX_SEEDS[@]}"; do
     cp "$ONNX_NODE_DIR/$t/model.onnx" "$OUT/onnx_import_fuzzer/seeds/$t.onnx"
 done
 cp "$ROOT"/test/fuzz/corpus-json/*.json "$OUT/json_import_fuzzer/seeds/"
+cp "$ROOT"/test/fuzz/corpus-shardings/*.json "$ROOT"/test/Integration/Inputs/*.json \
+  "$OUT/shardings_fuzzer/seeds/"
+cp "$ROOT"/cluster/*.json "$OUT/cluster_fuzzer/seeds/"
 
 # --- run -----------------------------------------------------------------------
 status=0
 summary=()
-for fuzzer in onnx_import_fuzzer json_import_fuzzer; do
+for fuzzer in "${FUZZERS[@]}"; do
   dir="$OUT/$fuzzer"
   mkdir -p "$dir/corpus" "$dir/artifacts"
   nseeds=$(ls "$dir/seeds" | wc -l)

@@ -60,11 +60,14 @@ FailureOr<ShardingSpecs> readShardingsFile(StringRef path, std::string &error) {
     error = "cannot read '" + path.str() + "': " + buf.getError().message();
     return failure();
   }
+  return parseShardings((*buf)->getBuffer(), path, error);
+}
+
+FailureOr<ShardingSpecs> parseShardings(StringRef text, StringRef origin, std::string &error) {
   // ordered_json keeps the mesh axes in the order written (major to minor).
-  auto doc = nlohmann::ordered_json::parse((*buf)->getBuffer().begin(),
-                                           (*buf)->getBuffer().end(), nullptr, false);
+  auto doc = nlohmann::ordered_json::parse(text.begin(), text.end(), nullptr, false);
   auto fail = [&](const std::string &msg) {
-    error = path.str() + ": " + msg;
+    error = origin.str() + ": " + msg;
     return failure();
   };
   if (doc.is_discarded())

@@ -35,6 +35,34 @@ namespace partita::lowering {
 
 namespace {
 
+/// An op of another dialect on unsigned element types -- the
+/// tensor.extract_slice of an axis_slice, the buffers and to_tensor of a
+/// collective's runtime call, both left by convert-collectives-to-runtime
+/// on the partitioned graph -- is rebuilt on the signless types its graph
+/// neighbours are converted to (otherwise the conversion leaves casts
+/// between the two that nothing lowers). Ops with regions are left to
+/// their own patterns.
+struct RetypeOtherOp : ConversionPattern {
+  RetypeOtherOp(const TypeConverter &tc, MLIRContext *ctx)
+      : ConversionPattern(tc, MatchAnyOpTypeTag(), /*benefit=*/0, ctx) {}
+
+  LogicalResult matchAndRewrite(Operation *op, ArrayRef<Value> operands,
+                                ConversionPatternRewriter &rw) const override {
+    if (isa<graph::GraphDialect>(op->getDialect()) || op->getNumRegions() != 0 ||
+        isa<func::ReturnOp, func::CallOp>(op))
+      return failure();
+    SmallVector<Type> types;
+    if (failed(getTypeConverter()->convertTypes(op->getResultTypes(), types)))
+      return failure();
+    Operation *retyped = rw.clone(*op);
+    retyped->setOperands(operands);
+    for (auto [result, type] : llvm::zip(retyped->getResults(), types))
+      result.setType(type);
+    rw.replaceOp(op, retyped->getResults());
+    return success();
+  }
+};
+
 struct ConvertGraphToLinalgPass
     : impl::ConvertGraphToLinalgBase<ConvertGraphToLinalgPass> {
   void runOnOperation() override {
@@ -51,18 +79,19 @@ struct ConvertGraphToLinalgPass
     populateFunctionOpInterfaceTypeConversionPattern<func::FuncOp>(patterns, tc);
     populateReturnOpTypeConversionPattern(patterns, tc);
     populateCallOpTypeConversionPattern(patterns, tc);
+    patterns.add<RetypeOtherOp>(tc, ctx);
 
     ConversionTarget target(*ctx);
     target.addLegalDialect<arith::ArithDialect, linalg::LinalgDialect,
-                           math::MathDialect, scf::SCFDialect,
-                           tensor::TensorDialect>();
+                           math::MathDialect, scf::SCFDialect>();
     target.addIllegalDialect<graph::GraphDialect>();
     target.addDynamicallyLegalOp<func::FuncOp>([&](func::FuncOp f) {
       return tc.isSignatureLegal(f.getFunctionType()) && tc.isLegal(&f.getBody());
     });
     target.addDynamicallyLegalOp<func::ReturnOp, func::CallOp>(
         [&](Operation *op) { return tc.isLegal(op); });
-    target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
+    // tensor, bufferization, memref, ...: legal on signless types.
+    target.markUnknownOpDynamicallyLegal([&](Operation *op) { return tc.isLegal(op); });
 
     // Capture the framework's legalization failure and restate it.
     std::optional<std::pair<Location, std::string>> failedOp;

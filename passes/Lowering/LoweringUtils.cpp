@@ -27,6 +27,8 @@ ElemKind ElemKind::ofValue(Value v) {
 Type toSignless(Type t) {
   if (auto rt = dyn_cast<RankedTensorType>(t))
     return toSignless(rt);
+  if (auto mt = dyn_cast<MemRefType>(t))
+    return mt.clone(toSignless(mt.getElementType()));
   if (auto it = dyn_cast<IntegerType>(t); it && !it.isSignless())
     return IntegerType::get(t.getContext(), it.getWidth());
   return t;

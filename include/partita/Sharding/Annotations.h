@@ -44,6 +44,11 @@ mlir::FailureOr<MeshSpec> parseMeshFlag(llvm::StringRef text, std::string &error
 mlir::FailureOr<ShardingSpecs> readShardingsFile(llvm::StringRef path,
                                                  std::string &error);
 
+/// Parses the text of a --shardings file; `origin` (its path) starts the
+/// one-line message in `error` on failure.
+mlir::FailureOr<ShardingSpecs> parseShardings(llvm::StringRef text, llvm::StringRef origin,
+                                              std::string &error);
+
 /// Declares the mesh (from `mesh`, the specs' mesh, or the module's
 /// graph.mesh; they must agree) and attaches every annotation: function
 /// arguments and results get `sharding.sharding`, other values a
