@@ -202,6 +202,26 @@ Value Partitioner::reshardUncached(OpBuilder &b, Location loc, Value v,
                             collectives::ReductionKindAttr::get(b.getContext(), from.kind));
     from.unreduced.clear();
   }
+  // A whole value that the target layout holds as partial sums over more
+  // axes: one member of each group keeps it, the others hold zeros, so that
+  // the later sum counts it once (max and min need nothing: the whole value
+  // is its own partial).
+  AxisList introduce;
+  for (StringAttr a : to.unreduced)
+    if (!llvm::is_contained(from.unreduced, a))
+      introduce.push_back(a);
+  if (!introduce.empty() && (to.kind == collectives::ReductionKind::sum ||
+                             to.kind == collectives::ReductionKind::prod)) {
+    auto scalar = RankedTensorType::get({}, b.getI64Type());
+    Value position = AxisIndexOp::create(b, loc, scalar, meshRef, axesAttr(b, introduce));
+    Value first = graph::createInferred<graph::EqualOp>(
+                      b, loc, {position, graph::createSplatConstant(b, loc, scalar, 0.0)})
+                      ->getResult(0);
+    auto eltScalar = RankedTensorType::get({}, global.getElementType());
+    Value neutral = graph::createSplatConstant(
+        b, loc, eltScalar, to.kind == collectives::ReductionKind::sum ? 0.0 : 1.0);
+    v = graph::createInferred<graph::WhereOp>(b, loc, {first, v, neutral})->getResult(0);
+  }
   // The collectives for the dimensions (ReshardPlan.h, shared with the
   // planner's cost of a reshard).
   for (const ReshardStep &step : planReshard(from.dims, to.dims)) {

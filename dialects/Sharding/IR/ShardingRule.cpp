@@ -197,6 +197,11 @@ SmallVector<AxisList> realizeFactorAxes(const ShardingRule &rule,
         if (decided[f] || isReduction != reductions ||
             rule.factors[f].kind == FactorKind::NeedReplication)
           continue;
+        // A reduction factor whole in this operand may be split in the
+        // next (a replicated activation times a row-split weight): the
+        // split one decides, or every device would sum the whole product.
+        if (isReduction && axes.empty())
+          continue;
         factorAxes[f] = axes;
         decided[f] = true;
       }
