@@ -140,7 +140,19 @@ FailureOr<Cluster> parseCluster(StringRef text, StringRef origin, std::string &e
                    {"name", "description", "sources", "device", "levels", "links",
                     "axis_links", "collectives"}))
     return failure();
-  c.name = doc.value("name", llvm::sys::path::stem(origin).str());
+  // An optional string: a "name" that is not one is refused (nlohmann's
+  // value() would abort on it).
+  auto optionalString = [&](const json &obj, const std::string &where, std::string fallback,
+                            std::string &out) {
+    if (obj.contains("name") && !obj["name"].is_string()) {
+      r.fail("\"name\" of " + where + " must be a string");
+      return false;
+    }
+    out = obj.contains("name") ? obj["name"].get<std::string>() : std::move(fallback);
+    return true;
+  };
+  if (!optionalString(doc, "the cluster", llvm::sys::path::stem(origin).str(), c.name))
+    return failure();
   if (doc.contains("description") && doc["description"].is_string())
     c.description = doc["description"].get<std::string>();
 
@@ -154,7 +166,8 @@ FailureOr<Cluster> parseCluster(StringRef text, StringRef origin, std::string &e
                    {"name", "peak_tflops", "memory_gb", "memory_bandwidth_gb_s",
                     "compute_efficiency", "notes"}))
     return failure();
-  c.device.name = d.value("name", "device");
+  if (!optionalString(d, "device", "device", c.device.name))
+    return failure();
   if (!d.contains("peak_tflops") || !d["peak_tflops"].is_object() || d["peak_tflops"].empty()) {
     r.fail("device needs \"peak_tflops\": {\"<dtype>\": TF/s, ...}");
     return failure();
@@ -207,7 +220,8 @@ FailureOr<Cluster> parseCluster(StringRef text, StringRef origin, std::string &e
     if (!r.checkKeys(l, where, {"name", "size", "link"}))
       return failure();
     LevelSpec level;
-    level.name = l.value("name", "level" + std::to_string(i));
+    if (!optionalString(l, where, "level" + std::to_string(i), level.name))
+      return failure();
     if (!l.contains("size") || !l["size"].is_number_integer() || l["size"].get<int64_t>() <= 0) {
       r.fail(where + ".size must be a positive integer");
       return failure();
