@@ -36,13 +36,14 @@ import random
 import re
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import time
 
 import numpy as np
 import onnx
-from onnx import numpy_helper, shape_inference
+from onnx import shape_inference
 
 SRC_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(SRC_ROOT, "scripts"))
@@ -133,12 +134,12 @@ def classify(rc, out, timed_out):
         return "MISMATCH", next(l for l in out.splitlines() if "MISMATCH" in l)
     if rc == 0:
         return ("pass", "") if re.search(r": OK|: ok", out) else ("CRASH", "exit 0, no check")
-    errors = [l for l in out.splitlines() if "error:" in l]
+    errors = [l.strip() for l in out.splitlines() if "error:" in l]
     if rc == 1 and len(errors) == 1:
-        return "rejected", errors[0].strip()
-    return "CRASH", (f"exit {rc}, {len(errors)} error lines: "
-                     + (errors[0].strip() if errors else out.strip().splitlines()[-1:]
-                        and out.strip().splitlines()[-1] or "(no output)"))
+        return "rejected", errors[0]
+    lines = out.strip().splitlines()
+    first = errors[0] if errors else (lines[-1] if lines else "(no output)")
+    return "CRASH", f"exit {rc}, {len(errors)} error lines: {first}"
 
 
 def diagnostic_kind(line):
@@ -156,23 +157,29 @@ def run(partita, model, mesh, shardings, workdir, timeout):
     mesh_arg = ",".join(f"{a}={n}" for a, n in mesh.items())
     cmd = [partita, "run", model.path, "--mesh", mesh_arg, "--shardings", sfile,
            "--check", "--print-limit", "0"]
+    rc, out, timed_out = run_group(cmd, timeout)
+    return cmd, rc, out, timed_out
+
+
+def run_group(cmd, timeout):
+    """Runs cmd in its own process group; on timeout kills the whole group
+    (mpirun's ranks included, which a plain kill of mpirun can leave behind).
+    Returns (exit status, stdout+stderr, timed out)."""
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                         start_new_session=True)
     try:
-        p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                           timeout=timeout, start_new_session=True)
-        return cmd, p.returncode, p.stdout, False
-    except subprocess.TimeoutExpired as e:
-        out = e.stdout.decode() if isinstance(e.stdout, bytes) else (e.stdout or "")
-        return cmd, -9, out, True
+        out, _ = p.communicate(timeout=timeout)
+        return p.returncode, out, False
+    except subprocess.TimeoutExpired:
+        os.killpg(p.pid, signal.SIGKILL)
+        out, _ = p.communicate()
+        return -9, out or "", True
 
 
 def single_device_ok(partita, path, timeout):
-    try:
-        p = subprocess.run([partita, "run", path, "--check", "--print-limit", "0"],
-                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                           timeout=timeout)
-    except subprocess.TimeoutExpired:
-        return False
-    return p.returncode == 0 and "MISMATCH" not in p.stdout
+    rc, out, timed_out = run_group([partita, "run", path, "--check", "--print-limit", "0"],
+                                   timeout)
+    return not timed_out and rc == 0 and "MISMATCH" not in out
 
 
 def main():

@@ -210,21 +210,6 @@ void copyBlock(HostTensor &global, HostTensor &block, const std::vector<int64_t>
   }
 }
 
-std::optional<HostTensor> readTensor(MLIRContext &ctx, StringRef path) {
-  if (path.ends_with(".npy")) {
-    auto t = readNpyFile(path);
-    if (!t) {
-      fail(path + ": " + llvm::toString(t.takeError()));
-      return std::nullopt;
-    }
-    return std::move(*t);
-  }
-  auto attr = readOnnxTensorFile(ctx, path);
-  if (failed(attr))
-    return std::nullopt;
-  return tensorFromAttr(*attr);
-}
-
 /// "file:line:col", a NameLoc's name (with its child location), fused
 /// locations joined by " + "; "" when unknown.
 std::string locString(Location loc) {
@@ -354,32 +339,43 @@ int runDistributedCommand(MLIRContext &ctx, StringRef input, const DistributedOp
   int64_t ranks = 1;
   for (auto &[name, size] : mesh->axes)
     ranks *= size;
+  // The CLI's run path registers passes on demand.
+  registerAllPasses();
+  ShardingSpecs specs;
+  if (!opts.shardingsFile.empty()) {
+    auto s = readShardingsFile(opts.shardingsFile, err);
+    if (failed(s))
+      return fail(err);
+    specs = *s;
+  }
   if (!underLauncher()) {
-    // Check the annotations (a dimension that does not split evenly, an
-    // unknown tensor or axis) here, in one line, before any rank starts.
-    ShardingSpecs specs;
-    if (!opts.shardingsFile.empty()) {
-      auto s = readShardingsFile(opts.shardingsFile, err);
-      if (failed(s))
-        return fail(err);
-      specs = *s;
-    }
+    // Check what the ranks will do with the inputs, expected outputs and
+    // annotations (a dimension that does not split evenly, an unknown
+    // tensor or axis, a layout the partitioner cannot form) here, in one
+    // line, before any rank starts.
     {
       // In a context of its own, freed before the ranks start: this process
       // only waits for them.
       MLIRContext checkCtx(ctx.getDialectRegistry());
       OneLineDiagnostics checkDiags(checkCtx, opts.run.compile.verbose);
       OwningOpRef<ModuleOp> module = load(checkCtx, input);
-      if (!module ||
-          failed(applyShardingAnnotations(*module, *mesh, specs, opts.shardingsFile)))
+      if (!module)
+        return 1;
+      auto sig = getSignature(*module);
+      if (failed(sig) || !gatherInputs(checkCtx, input, *sig, opts.run))
+        return 1;
+      std::vector<std::string> expected = expectedOutputFiles(input, opts.run);
+      if (opts.run.check && !expected.empty() && !readExpected(checkCtx, *sig, expected))
+        return 1;
+      SpmdOptions spmd;
+      spmd.conservative = opts.conservative;
+      if (failed(applyShardingAnnotations(*module, *mesh, specs, opts.shardingsFile)) ||
+          failed(partitionSpmd(*module, spmd)))
         return 1;
     }
     malloc_trim(0);
     return relaunchUnderMpirun(ranks, "--mesh");
   }
-  // Only the ranks register passes (the CLI's run path does it on demand).
-  registerAllPasses();
-
   // The model is imported into a context of its own: once this rank's
   // blocks of the weights are folded in, the module moves to a fresh
   // context and this one -- holding every weight of the model -- is freed.
@@ -405,22 +401,12 @@ int runDistributedCommand(MLIRContext &ctx, StringRef input, const DistributedOp
 
   // Single-device reference (rank 0, --check without expected files).
   OwningOpRef<ModuleOp> reference;
-  bool isDir = llvm::sys::fs::is_directory(input);
-  std::string dataDir = (input + "/test_data_set_0").str();
-  bool haveExpected = !opts.run.expectedFiles.empty() ||
-                      (isDir && llvm::sys::fs::exists(dataDir + "/output_0.pb"));
-  if (opts.run.check && !haveExpected && rank == 0) {
+  std::vector<std::string> expectedFiles = expectedOutputFiles(input, opts.run);
+  if (opts.run.check && expectedFiles.empty() && rank == 0) {
     reference = module->clone();
     dropShardings(*reference); // an annotated .mlir, or the auto plan
   }
 
-  ShardingSpecs specs;
-  if (!opts.shardingsFile.empty()) {
-    auto s = readShardingsFile(opts.shardingsFile, err);
-    if (failed(s))
-      return fail(err);
-    specs = *s;
-  }
   if (failed(applyShardingAnnotations(*module, *mesh, specs, opts.shardingsFile)))
     return 1;
   SpmdOptions spmd;
@@ -530,28 +516,12 @@ int runDistributedCommand(MLIRContext &ctx, StringRef input, const DistributedOp
   releaseCompilerMemory(CompilerCode::MLIRAndLLVM);
 
   // Global inputs (every rank reads or generates the same), then blocks.
-  std::vector<HostTensor> globals;
-  for (size_t i = 0; i < globalSig->inputs.size(); ++i) {
-    const TensorSpec &spec = globalSig->inputs[i];
-    std::string file;
-    if (i < opts.run.inputFiles.size())
-      file = opts.run.inputFiles[i];
-    else if (isDir)
-      file = dataDir + "/input_" + std::to_string(i) + ".pb";
-    if (spec.value) {
-      globals.push_back(*spec.value);
-    } else if (!file.empty() && llvm::sys::fs::exists(file)) {
-      auto t = readTensor(ctx, file);
-      if (!t)
-        return 1;
-      globals.push_back(std::move(*t));
-    } else {
-      globals.push_back(randomTensor(spec.dtype, spec.shape, opts.run.seed + i));
-    }
-    if (globals.back().shape != spec.shape)
-      return fail("input '" + spec.name + "' has shape " + shapeString(globals.back().shape) +
-                  ", but the model expects " + shapeString(spec.shape));
-  }
+  // Checked before the launch: a failure here is not expected.
+  std::optional<std::vector<HostTensor>> globalInputs =
+      gatherInputs(ctx, input, *globalSig, opts.run);
+  if (!globalInputs)
+    return 1;
+  std::vector<HostTensor> &globals = *globalInputs;
   std::vector<HostTensor> locals;
   for (size_t i = 0; i < globals.size(); ++i) {
     HostTensor block(localSig->inputs[i].dtype, localSig->inputs[i].shape);
@@ -648,15 +618,10 @@ int runDistributedCommand(MLIRContext &ctx, StringRef input, const DistributedOp
         if (auto e = refExec->run(globals, expected))
           return fail(llvm::toString(std::move(e)));
       } else {
-        for (size_t i = 0; i < assembled.size(); ++i) {
-          std::string f = i < opts.run.expectedFiles.size()
-                              ? opts.run.expectedFiles[i]
-                              : dataDir + "/output_" + std::to_string(i) + ".pb";
-          auto t = readTensor(ctx, f);
-          if (!t)
-            return 1;
-          expected.push_back(std::move(*t));
-        }
+        auto read = readExpected(ctx, *globalSig, expectedFiles);
+        if (!read)
+          return 1;
+        expected = std::move(*read);
       }
       int bad = 0;
       for (size_t i = 0; i < assembled.size(); ++i) {

@@ -105,6 +105,18 @@ struct Reader {
       }
     return true;
   }
+  /// obj["name"] when given (a string, or a failure: nlohmann's value()
+  /// would abort on another type), else `fallback`.
+  bool name(const json &obj, const std::string &where, std::string fallback, std::string &out) {
+    if (!obj.contains("name")) {
+      out = std::move(fallback);
+      return true;
+    }
+    if (!obj["name"].is_string())
+      return fail("\"name\" of " + where + " must be a string");
+    out = obj["name"].get<std::string>();
+    return true;
+  }
   /// A positive (or non-negative) number at obj[key] times `scale`.
   bool number(const json &obj, const std::string &where, const std::string &key, double scale,
               double &out, bool required = true, bool allowZero = false) {
@@ -140,18 +152,7 @@ FailureOr<Cluster> parseCluster(StringRef text, StringRef origin, std::string &e
                    {"name", "description", "sources", "device", "levels", "links",
                     "axis_links", "collectives"}))
     return failure();
-  // An optional string: a "name" that is not one is refused (nlohmann's
-  // value() would abort on it).
-  auto optionalString = [&](const json &obj, const std::string &where, std::string fallback,
-                            std::string &out) {
-    if (obj.contains("name") && !obj["name"].is_string()) {
-      r.fail("\"name\" of " + where + " must be a string");
-      return false;
-    }
-    out = obj.contains("name") ? obj["name"].get<std::string>() : std::move(fallback);
-    return true;
-  };
-  if (!optionalString(doc, "the cluster", llvm::sys::path::stem(origin).str(), c.name))
+  if (!r.name(doc, "the cluster", llvm::sys::path::stem(origin).str(), c.name))
     return failure();
   if (doc.contains("description") && doc["description"].is_string())
     c.description = doc["description"].get<std::string>();
@@ -166,7 +167,7 @@ FailureOr<Cluster> parseCluster(StringRef text, StringRef origin, std::string &e
                    {"name", "peak_tflops", "memory_gb", "memory_bandwidth_gb_s",
                     "compute_efficiency", "notes"}))
     return failure();
-  if (!optionalString(d, "device", "device", c.device.name))
+  if (!r.name(d, "device", "device", c.device.name))
     return failure();
   if (!d.contains("peak_tflops") || !d["peak_tflops"].is_object() || d["peak_tflops"].empty()) {
     r.fail("device needs \"peak_tflops\": {\"<dtype>\": TF/s, ...}");
@@ -220,7 +221,7 @@ FailureOr<Cluster> parseCluster(StringRef text, StringRef origin, std::string &e
     if (!r.checkKeys(l, where, {"name", "size", "link"}))
       return failure();
     LevelSpec level;
-    if (!optionalString(l, where, "level" + std::to_string(i), level.name))
+    if (!r.name(l, where, "level" + std::to_string(i), level.name))
       return failure();
     if (!l.contains("size") || !l["size"].is_number_integer() || l["size"].get<int64_t>() <= 0) {
       r.fail(where + ".size must be a positive integer");

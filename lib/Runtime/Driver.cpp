@@ -67,7 +67,7 @@ std::vector<std::string> testDataFiles(StringRef dir, StringRef prefix) {
 }
 
 /// Reads a .pb (ONNX TensorProto) or .npy tensor; null after a diagnostic.
-std::optional<HostTensor> readTensorFile(MLIRContext &ctx, StringRef path) {
+std::optional<HostTensor> readTensorFileAsStored(MLIRContext &ctx, StringRef path) {
   StringRef ext = llvm::sys::path::extension(path);
   if (ext != ".pb" && ext != ".npy") {
     emitError(fileLoc(ctx, path)) << "unsupported tensor file type '" << ext
@@ -100,12 +100,19 @@ std::optional<HostTensor> readTensorFile(MLIRContext &ctx, StringRef path) {
   return t;
 }
 
-/// ONNX's backend-test generator stores bfloat16 tensors as UINT16 (the
-/// same bits); take such a file as bf16 where bf16 is expected.
-void adoptBF16Bits(HostTensor &t, DType expected) {
-  if (t.dtype == DType::U16 && expected == DType::BF16)
-    t.dtype = DType::BF16;
+} // namespace
+
+std::optional<HostTensor> readTensorFile(MLIRContext &ctx, StringRef path,
+                                         std::optional<DType> expected) {
+  std::optional<HostTensor> t = readTensorFileAsStored(ctx, path);
+  // ONNX's backend-test generator stores bfloat16 tensors as UINT16 (the
+  // same bits); take such a file as bf16 where bf16 is expected.
+  if (t && expected == DType::BF16 && t->dtype == DType::U16)
+    t->dtype = DType::BF16;
+  return t;
 }
+
+namespace {
 
 std::string describeSpecs(const std::vector<TensorSpec> &specs) {
   std::string s;
@@ -114,7 +121,9 @@ std::string describeSpecs(const std::vector<TensorSpec> &specs) {
   return s;
 }
 
-/// Inputs from files, a backend-test directory or seeded random data.
+
+} // namespace
+
 std::optional<std::vector<HostTensor>>
 gatherInputs(MLIRContext &ctx, StringRef input, const ModelSignature &sig,
              const RunOptions &opts) {
@@ -137,11 +146,10 @@ gatherInputs(MLIRContext &ctx, StringRef input, const ModelSignature &sig,
     return std::nullopt;
   }
   for (size_t i = 0; i < files.size(); ++i) {
-    std::optional<HostTensor> t = readTensorFile(ctx, files[i]);
+    const TensorSpec &s = sig.inputs[i];
+    std::optional<HostTensor> t = readTensorFile(ctx, files[i], s.dtype);
     if (!t)
       return std::nullopt;
-    const TensorSpec &s = sig.inputs[i];
-    adoptBF16Bits(*t, s.dtype);
     if (t->dtype != s.dtype) {
       fail("input '" + s.name + "' (" + files[i] + ") has dtype " + dtypeName(t->dtype) +
            ", but the model expects " + dtypeName(s.dtype));
@@ -156,6 +164,34 @@ gatherInputs(MLIRContext &ctx, StringRef input, const ModelSignature &sig,
   }
   return inputs;
 }
+
+std::vector<std::string> expectedOutputFiles(StringRef input, const RunOptions &opts) {
+  if (!opts.expectedFiles.empty() || !isBackendTestDir(input))
+    return opts.expectedFiles;
+  return testDataFiles(input, "output");
+}
+
+std::optional<std::vector<HostTensor>>
+readExpected(MLIRContext &ctx, const ModelSignature &sig,
+             const std::vector<std::string> &files) {
+  if (files.size() != sig.outputs.size()) {
+    fail("the model has " + Twine(sig.outputs.size()) + " output" +
+         (sig.outputs.size() == 1 ? "" : "s") + " (" + describeSpecs(sig.outputs) +
+         "), but " + Twine(files.size()) + " expected file" +
+         (files.size() == 1 ? " was" : "s were") + " given");
+    return std::nullopt;
+  }
+  std::vector<HostTensor> expected;
+  for (size_t i = 0; i < files.size(); ++i) {
+    std::optional<HostTensor> t = readTensorFile(ctx, files[i], sig.outputs[i].dtype);
+    if (!t)
+      return std::nullopt;
+    expected.push_back(std::move(*t));
+  }
+  return expected;
+}
+
+namespace {
 
 void printValue(llvm::raw_ostream &os, const HostTensor &t, int64_t i) {
   if (t.dtype == DType::I1)
@@ -182,28 +218,6 @@ void printOutput(llvm::raw_ostream &os, const TensorSpec &spec, const HostTensor
   os << "]\n";
 }
 
-/// Reads the expected outputs (before running, so that a bad file fails
-/// fast); null after a diagnostic.
-std::optional<std::vector<HostTensor>>
-readExpected(MLIRContext &ctx, const ModelSignature &sig,
-             const std::vector<std::string> &files) {
-  if (files.size() != sig.outputs.size()) {
-    fail("the model has " + Twine(sig.outputs.size()) + " output" +
-         (sig.outputs.size() == 1 ? "" : "s") + " (" + describeSpecs(sig.outputs) +
-         "), but " + Twine(files.size()) + " expected file" +
-         (files.size() == 1 ? " was" : "s were") + " given");
-    return std::nullopt;
-  }
-  std::vector<HostTensor> expected;
-  for (size_t i = 0; i < files.size(); ++i) {
-    std::optional<HostTensor> t = readTensorFile(ctx, files[i]);
-    if (!t)
-      return std::nullopt;
-    adoptBF16Bits(*t, sig.outputs[i].dtype);
-    expected.push_back(std::move(*t));
-  }
-  return expected;
-}
 
 /// Compares outputs with expected tensors; prints one line per output.
 bool checkOutputs(const ModelSignature &sig, const std::vector<HostTensor> &outputs,
@@ -354,9 +368,8 @@ int runRunCommand(MLIRContext &ctx, StringRef input, const RunOptions &opts,
   std::optional<std::vector<HostTensor>> inputs = gatherInputs(ctx, input, sig, opts);
   if (!inputs)
     return 1;
-  std::vector<std::string> expected = opts.expectedFiles;
-  if (opts.check && expected.empty() && !fromArtifact && isBackendTestDir(input))
-    expected = testDataFiles(input, "output");
+  std::vector<std::string> expected =
+      fromArtifact ? opts.expectedFiles : expectedOutputFiles(input, opts);
   if (opts.check && expected.empty())
     return fail("--check needs expected outputs: give --expected FILES or run an "
                 "ONNX backend-test directory");

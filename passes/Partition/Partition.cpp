@@ -202,26 +202,6 @@ Value Partitioner::reshardUncached(OpBuilder &b, Location loc, Value v,
                             collectives::ReductionKindAttr::get(b.getContext(), from.kind));
     from.unreduced.clear();
   }
-  // A whole value that the target layout holds as partial sums over more
-  // axes: one member of each group keeps it, the others hold zeros, so that
-  // the later sum counts it once (max and min need nothing: the whole value
-  // is its own partial).
-  AxisList introduce;
-  for (StringAttr a : to.unreduced)
-    if (!llvm::is_contained(from.unreduced, a))
-      introduce.push_back(a);
-  if (!introduce.empty() && (to.kind == collectives::ReductionKind::sum ||
-                             to.kind == collectives::ReductionKind::prod)) {
-    auto scalar = RankedTensorType::get({}, b.getI64Type());
-    Value position = AxisIndexOp::create(b, loc, scalar, meshRef, axesAttr(b, introduce));
-    Value first = graph::createInferred<graph::EqualOp>(
-                      b, loc, {position, graph::createSplatConstant(b, loc, scalar, 0.0)})
-                      ->getResult(0);
-    auto eltScalar = RankedTensorType::get({}, global.getElementType());
-    Value neutral = graph::createSplatConstant(
-        b, loc, eltScalar, to.kind == collectives::ReductionKind::sum ? 0.0 : 1.0);
-    v = graph::createInferred<graph::WhereOp>(b, loc, {first, v, neutral})->getResult(0);
-  }
   // The collectives for the dimensions (ReshardPlan.h, shared with the
   // planner's cost of a reshard).
   for (const ReshardStep &step : planReshard(from.dims, to.dims)) {
@@ -241,6 +221,28 @@ Value Partitioner::reshardUncached(OpBuilder &b, Location loc, Value v,
                               b.getI64IntegerAttr(step.dim));
       break;
     }
+  }
+  // A whole value that the target layout holds as partial sums over more
+  // axes: one member of each group keeps it, the others hold zeros, so that
+  // the later sum counts it once (max and min need nothing: the whole value
+  // is its own partial). Done last, once the dimensions are in the target
+  // layout: those axes split no dimension there, so every member holds the
+  // same block (before, a block split over them would be zeroed).
+  AxisList introduce;
+  for (StringAttr a : to.unreduced)
+    if (!llvm::is_contained(from.unreduced, a))
+      introduce.push_back(a);
+  if (!introduce.empty() && (to.kind == collectives::ReductionKind::sum ||
+                             to.kind == collectives::ReductionKind::prod)) {
+    auto scalar = RankedTensorType::get({}, b.getI64Type());
+    Value position = AxisIndexOp::create(b, loc, scalar, meshRef, axesAttr(b, introduce));
+    Value first = graph::createInferred<graph::EqualOp>(
+                      b, loc, {position, graph::createSplatConstant(b, loc, scalar, 0.0)})
+                      ->getResult(0);
+    auto eltScalar = RankedTensorType::get({}, global.getElementType());
+    Value neutral = graph::createSplatConstant(
+        b, loc, eltScalar, to.kind == collectives::ReductionKind::sum ? 0.0 : 1.0);
+    v = graph::createInferred<graph::WhereOp>(b, loc, {first, v, neutral})->getResult(0);
   }
   return v;
 }
@@ -509,10 +511,6 @@ Value Partitioner::maskedLocalGather(OpBuilder &b, graph::GatherOp gather, Value
   auto idxType = cast<RankedTensorType>(indices.getType());
   int64_t axis = gather.getAxis() < 0 ? gather.getAxis() + tableType.getRank() : gather.getAxis();
   int64_t rows = tableType.getDimSize(axis);
-  if (axis != 0) {
-    gather.emitError() << "cannot partition a lookup over a split axis other than 0 yet";
-    return nullptr;
-  }
   auto i64 = [&](Value v) -> Value {
     auto t = cast<RankedTensorType>(v.getType());
     if (t.getElementType().isInteger(64))
@@ -541,11 +539,14 @@ Value Partitioner::maskedLocalGather(OpBuilder &b, graph::GatherOp gather, Value
                         make(graph::LessOp::getOperationName(), {localIdx, blockRows})});
   Value safeIdx = make(graph::WhereOp::getOperationName(), {inBlock, localIdx, zero});
   Value rowsFound = graph::createInferred<graph::GatherOp>(
-                        b, loc, {table, safeIdx}, {b.getNamedAttr("axis", b.getI64IntegerAttr(0))})
+                        b, loc, {table, safeIdx},
+                        {b.getNamedAttr("axis", b.getI64IntegerAttr(axis))})
                         ->getResult(0);
-  // Broadcast the mask over the looked-up rows.
-  SmallVector<int64_t> maskShape(idxType.getShape());
-  maskShape.append(tableType.getRank() - 1, 1);
+  // Broadcast the mask over the looked-up rows: the result's dimensions are
+  // the table's before the axis, the indices', the table's after it.
+  SmallVector<int64_t> maskShape(axis, 1);
+  llvm::append_range(maskShape, idxType.getShape());
+  maskShape.append(tableType.getRank() - 1 - axis, 1);
   Value mask = graph::createInferred<graph::ReshapeOp>(
                    b, loc, inBlock, {b.getNamedAttr("shape", b.getDenseI64ArrayAttr(maskShape))})
                    ->getResult(0);

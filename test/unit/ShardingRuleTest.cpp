@@ -216,6 +216,41 @@ TEST(ShardingRules, RealizedFactorAxesFollowResultsThenOperands) {
   EXPECT_EQ(fa[0], AxisList{a});
   EXPECT_TRUE(fa[1].empty());
   EXPECT_TRUE(fa[2].empty()); // k would reuse a
+
+  // A whole k in A does not decide it: B's split rows do (a replicated
+  // activation times a row-split weight), axes in B's order.
+  rule.factors[1].kind = FactorKind::PassThrough;
+  rule.factors[2].size = 8; // divisible by b x a
+  resultDims = {{{}, {}}};
+  operandDims = {{{}, {}}, {{bb, a}, {}}};
+  fa = realizeFactorAxes(rule, resultDims, operandDims, size);
+  EXPECT_EQ(fa[2], (AxisList{bb, a}));
+}
+
+TEST(ShardingRules, MinorFactorOfMergedDimensionNeedsWholeMajors) {
+  MLIRContext ctx;
+  Builder b(&ctx);
+  StringAttr a = b.getStringAttr("a");
+  auto size = [](StringAttr) { return int64_t(2); };
+  // A reshape of 34 into 17x2: the input dimension holds factors (17, 2).
+  ShardingRule rule;
+  rule.factors = {{17, FactorKind::PassThrough}, {2, FactorKind::PassThrough}};
+  rule.operands = {TensorMapping{{0, 1}}};
+  rule.results = {TensorMapping{{0}, {1}}};
+  SmallVector<SmallVector<AxisList>> resultDims = {{{}, {a}}};
+  SmallVector<SmallVector<AxisList>> operandDims = {{{}}};
+  SmallVector<AxisList> fa = realizeFactorAxes(rule, resultDims, operandDims, size);
+  // The 17 stays whole, so the 2 cannot be split in the input: it stays
+  // whole everywhere and the result is resharded afterwards.
+  EXPECT_TRUE(fa[0].empty());
+  EXPECT_TRUE(fa[1].empty());
+
+  // With 16x2 the major factor takes the axis and the minor one may not.
+  rule.factors[0].size = 16;
+  resultDims = {{{a}, {}}};
+  fa = realizeFactorAxes(rule, resultDims, operandDims, size);
+  EXPECT_EQ(fa[0], AxisList{a});
+  EXPECT_TRUE(fa[1].empty());
 }
 
 } // namespace

@@ -220,6 +220,31 @@ SmallVector<AxisList> realizeFactorAxes(const ShardingRule &rule,
         axes.resize(k);
         break;
       }
+  // A block of a merged dimension is a block of its major factor first: a
+  // factor can be split only where every factor major to it in the same
+  // dimension is split whole, in every tensor that holds it (a reshape of
+  // 34 rows to 17x2 cannot split the 2 while the 17 stays whole). Such a
+  // factor stays whole; the result is resharded to its layout afterwards.
+  auto whole = [&](int64_t f) {
+    int64_t p = 1;
+    for (StringAttr a : factorAxes[f])
+      p *= axisSize(a);
+    return p == rule.factors[f].size;
+  };
+  for (bool changed = true; changed;) {
+    changed = false;
+    for (const TensorMapping &m : llvm::concat<const TensorMapping>(rule.results, rule.operands))
+      for (const auto &factors : m) {
+        bool majorsWhole = true;
+        for (int64_t f : factors) {
+          if (!majorsWhole && !factorAxes[f].empty()) {
+            factorAxes[f].clear();
+            changed = true;
+          }
+          majorsWhole = majorsWhole && whole(f);
+        }
+      }
+  }
   return factorAxes;
 }
 

@@ -9,10 +9,12 @@
 #define PARTITA_RUNTIME_DRIVER_H
 
 #include "partita/Runtime/Compiler.h"
+#include "partita/Runtime/Tensor.h"
 
 #include "mlir/IR/OwningOpRef.h"
 
 #include <functional>
+#include <optional>
 
 namespace partita {
 
@@ -46,6 +48,31 @@ int runCompileCommand(mlir::MLIRContext &ctx, llvm::StringRef input,
 
 int runRunCommand(mlir::MLIRContext &ctx, llvm::StringRef input,
                   const RunOptions &options, const ModelLoader &load);
+
+/// Reads a .pb (ONNX TensorProto) or .npy tensor; null after a diagnostic.
+/// Where `expected` is bf16 and the file holds uint16 (how ONNX's backend
+/// tests store bfloat16), the bits are taken as bf16.
+std::optional<HostTensor> readTensorFile(mlir::MLIRContext &ctx, llvm::StringRef path,
+                                         std::optional<DType> expected = std::nullopt);
+
+/// The model's inputs: from options.inputFiles, else a backend-test
+/// directory's test_data_set_0, else seeded random data (an input with a
+/// constant value keeps it). Null after a one-line diagnostic (file count,
+/// dtype or shape that does not match the model).
+std::optional<std::vector<HostTensor>> gatherInputs(mlir::MLIRContext &ctx,
+                                                    llvm::StringRef input,
+                                                    const ModelSignature &sig,
+                                                    const RunOptions &options);
+
+/// The expected outputs for --check: options.expectedFiles, else a
+/// backend-test directory's; empty when there are none.
+std::vector<std::string> expectedOutputFiles(llvm::StringRef input, const RunOptions &options);
+
+/// Reads expected outputs, one file per model output; null after a
+/// one-line diagnostic.
+std::optional<std::vector<HostTensor>> readExpected(mlir::MLIRContext &ctx,
+                                                    const ModelSignature &sig,
+                                                    const std::vector<std::string> &files);
 
 /// This process's peak resident set size so far, in MiB (VmHWM).
 double peakRssMiB();
