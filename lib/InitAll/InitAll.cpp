@@ -2,7 +2,9 @@
 
 #include "partita/InitAll.h"
 
+#include "dialects/Graph/Gradients/GradientBuilder.h"
 #include "dialects/Graph/IR/GraphOps.h"
+#include "passes/Autodiff/Passes.h"
 #include "passes/Graph/Passes.h"
 #include "passes/Lowering/Passes.h"
 #include "dialects/Sharding/IR/ShardingOps.h"
@@ -25,17 +27,24 @@ void partita::registerAllDialects(mlir::DialectRegistry &registry) {
                   mlir::tensor::TensorDialect, sharding::ShardingDialect,
                   collectives::CollectivesDialect>();
   sharding::registerGraphShardingRules(registry);
+  graph::registerGraphGradients(registry);
   // The CPU backend's dialects (memref, bufferization, LLVM, ...), so
   // partita-opt reads and runs its pipelines' input and output.
   partita::registerCpuBackendDialects(registry);
 }
 
 void partita::registerAllPasses() {
+  // Idempotent: the CLI's commands and the distributed path each call it.
+  static bool registered = false;
+  if (registered)
+    return;
+  registered = true;
   mlir::registerCanonicalizerPass();
   mlir::registerCSEPass();
   mlir::registerInlinerPass();
   mlir::registerSymbolDCEPass();
   graph::registerGraphPasses();
+  graph::registerAutodiffPasses();
   sharding::registerPropagationPasses();
   sharding::registerPartitionPasses();
   collectives::registerRuntimePasses();

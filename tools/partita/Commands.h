@@ -18,6 +18,9 @@ namespace partita::tools {
 
 bool planSelected();
 int runPlan(mlir::MLIRContext &ctx);
+/// `partita train` (TrainCommand.cpp).
+bool trainSelected();
+int runTrain(mlir::MLIRContext &ctx);
 /// `partita calibrate` (CalibrateCommand.cpp).
 bool calibrateSelected();
 int runCalibrate();

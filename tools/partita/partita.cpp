@@ -299,6 +299,8 @@ int main(int argc, char **argv) {
   }
   if (partita::tools::planSelected())
     return partita::tools::runPlan(ctx);
+  if (partita::tools::trainSelected())
+    return partita::tools::runTrain(ctx);
   if (partita::tools::calibrateSelected())
     return partita::tools::runCalibrate();
   if (importCmd)

@@ -1,0 +1,177 @@
+//===- ShapeGradients.cpp - vector-Jacobian products of data movement -----===//
+//
+// Reshape, transpose, broadcast, concat/split, slice/pad, tile, gather:
+// the cotangent moves back the way the data came (a lookup's cotangent is
+// summed into the rows it read, as a one-hot contraction).
+//
+//===----------------------------------------------------------------------===//
+
+#include "dialects/Graph/Gradients/GradientBuilder.h"
+
+#include "dialects/Graph/IR/GraphOps.h"
+
+#include "mlir/IR/DialectRegistry.h"
+
+using namespace mlir;
+
+namespace partita::graph {
+namespace {
+
+using Grads = SmallVectorImpl<Value>;
+
+LogicalResult reshapeGrad(GradientBuilder &g, Operation *op, ArrayRef<Value> dy, Grads &dx) {
+  dx[0] = g.reshape(dy[0], tensorType(op->getOperand(0)).getShape());
+  return success();
+}
+
+LogicalResult transposeGrad(GradientBuilder &g, Operation *op, ArrayRef<Value> dy, Grads &dx) {
+  ArrayRef<int64_t> perm = cast<TransposeOp>(op).getPerm();
+  SmallVector<int64_t> inverse(perm.size());
+  for (auto [i, p] : llvm::enumerate(perm))
+    inverse[p] = i;
+  dx[0] = g.transpose(dy[0], inverse);
+  return success();
+}
+
+LogicalResult expandGrad(GradientBuilder &g, Operation *op, ArrayRef<Value> dy, Grads &dx) {
+  dx[0] = g.sumToShape(dy[0], tensorType(op->getOperand(0)));
+  return success();
+}
+
+/// Each operand's block of the cotangent along the axis.
+LogicalResult concatGrad(GradientBuilder &g, Operation *op, ArrayRef<Value> dy, Grads &dx) {
+  int64_t axis = cast<ConcatOp>(op).getAxis();
+  ArrayRef<int64_t> shape = tensorType(dy[0]).getShape();
+  int64_t offset = 0;
+  for (auto [i, operand] : llvm::enumerate(op->getOperands())) {
+    int64_t size = tensorType(operand).getDimSize(axis);
+    SmallVector<int64_t> starts(shape.size(), 0), ends(shape), steps(shape.size(), 1);
+    starts[axis] = offset;
+    ends[axis] = offset + size;
+    dx[i] = g.op<SliceOp>({dy[0]}, {g.ints("starts", starts), g.ints("ends", ends),
+                                    g.ints("steps", steps)});
+    offset += size;
+  }
+  return success();
+}
+
+/// The pieces' cotangents joined again (zeros for pieces the loss does not
+/// reach).
+LogicalResult splitGrad(GradientBuilder &g, Operation *op, ArrayRef<Value> dy, Grads &dx) {
+  SmallVector<Value> pieces;
+  for (auto [r, grad] : llvm::enumerate(dy))
+    pieces.push_back(grad ? grad : g.splat(op->getResult(r), 0));
+  dx[0] = g.op<ConcatOp>(pieces, {g.integer("axis", cast<SplitOp>(op).getAxis())});
+  return success();
+}
+
+/// A zero-padded cotangent: pad(dy, -pads) crops what was padded and pads
+/// what was cropped.
+Value unpad(GradientBuilder &g, Value dy, ArrayRef<int64_t> pads) {
+  SmallVector<int64_t> negated;
+  for (int64_t p : pads)
+    negated.push_back(-p);
+  return g.op<PadOp>({dy}, {g.ints("pads", negated)});
+}
+
+LogicalResult padGrad(GradientBuilder &g, Operation *op, ArrayRef<Value> dy, Grads &dx) {
+  auto pad = cast<PadOp>(op);
+  if (pad.getMode() != PadMode::constant)
+    return op->emitError() << "no gradient for a pad in "
+                           << stringifyPadMode(pad.getMode()) << " mode yet";
+  dx[0] = unpad(g, dy[0], pad.getPads());
+  return success();
+}
+
+/// Unit steps: the cotangent is zero-padded back to the operand's shape.
+LogicalResult sliceGrad(GradientBuilder &g, Operation *op, ArrayRef<Value> dy, Grads &dx) {
+  auto slice = cast<SliceOp>(op);
+  if (llvm::any_of(slice.getSteps(), [](int64_t s) { return s != 1; }))
+    return op->emitError() << "no gradient for a slice with steps other than 1 yet";
+  ArrayRef<int64_t> in = tensorType(slice.getInput()).getShape();
+  ArrayRef<int64_t> out = tensorType(slice.getResult()).getShape();
+  size_t r = in.size();
+  SmallVector<int64_t> pads(2 * r);
+  for (size_t d = 0; d < r; ++d) {
+    int64_t start = std::clamp<int64_t>(slice.getStarts()[d], 0, in[d]);
+    pads[d] = -start;
+    pads[r + d] = -(in[d] - start - out[d]);
+  }
+  dx[0] = unpad(g, dy[0], pads);
+  return success();
+}
+
+/// y = tile(x, r): dy as [r0, d0, r1, d1, ...] summed over the repeats.
+LogicalResult tileGrad(GradientBuilder &g, Operation *op, ArrayRef<Value> dy, Grads &dx) {
+  ArrayRef<int64_t> repeats = cast<TileOp>(op).getRepeats();
+  ArrayRef<int64_t> in = tensorType(op->getOperand(0)).getShape();
+  SmallVector<int64_t> split, axes;
+  for (auto [d, n] : llvm::enumerate(in)) {
+    axes.push_back(split.size());
+    split.push_back(repeats[d]);
+    split.push_back(n);
+  }
+  dx[0] = g.reduceSum(g.reshape(dy[0], split), axes, /*keepdims=*/false);
+  return success();
+}
+
+LogicalResult triluGrad(GradientBuilder &g, Operation *op, ArrayRef<Value> dy, Grads &dx) {
+  auto trilu = cast<TriluOp>(op);
+  SmallVector<Value> operands = {dy[0]};
+  if (trilu->getNumOperands() > 1)
+    operands.push_back(op->getOperand(1));
+  dx[0] = g.op<TriluOp>(operands, op->getAttrDictionary().getValue());
+  return success();
+}
+
+/// y = gather(T, I, axis): T's cotangent is the sum, per row of T, of the
+/// cotangents of the places that read it -- dT[p, n, q] = sum_s dy[p, s, q]
+/// * onehot(I)[s, n], one matmul (a vocabulary-split table keeps its rows
+/// split in the backward).
+LogicalResult gatherGrad(GradientBuilder &g, Operation *op, ArrayRef<Value> dy, Grads &dx) {
+  auto gather = cast<GatherOp>(op);
+  RankedTensorType table = tensorType(gather.getInput());
+  RankedTensorType idx = tensorType(gather.getIndices());
+  int64_t rank = table.getRank();
+  int64_t axis = gather.getAxis() < 0 ? gather.getAxis() + rank : gather.getAxis();
+  int64_t rows = table.getDimSize(axis), before = 1, after = 1, picks = idx.getNumElements();
+  for (int64_t d = 0; d < axis; ++d)
+    before *= table.getDimSize(d);
+  for (int64_t d = axis + 1; d < rank; ++d)
+    after *= table.getDimSize(d);
+  Type et = table.getElementType();
+  auto valuesType = RankedTensorType::get({2}, et);
+  OpBuilder &b = g.builder();
+  Value values = ConstantOp::create(
+      b, g.location(), valuesType,
+      DenseElementsAttr::get(valuesType,
+                             ArrayRef<Attribute>{FloatAttr::get(et, 0), FloatAttr::get(et, 1)}));
+  Value flatIdx = g.reshape(gather.getIndices(), {picks});
+  Value oneHot = g.op<OneHotOp>({flatIdx, values},
+                                {g.integer("depth", rows), g.integer("axis", 0)}); // [N, S]
+  Value grad = g.reshape(dy[0], {before, picks, after});
+  dx[0] = g.reshape(g.op<MatMulOp>({oneHot, grad}), table.getShape()); // [P, N, Q]
+  return success();
+}
+
+} // namespace
+
+void registerShapeGradients(DialectRegistry &registry) {
+  registry.addExtension(+[](MLIRContext *ctx, GraphDialect *) {
+    attachGradient<concatGrad, ConcatOp>(ctx);
+    attachGradient<expandGrad, ExpandOp>(ctx);
+    attachGradient<gatherGrad, GatherOp>(ctx);
+    attachGradient<padGrad, PadOp>(ctx);
+    attachGradient<reshapeGrad, ReshapeOp>(ctx);
+    attachGradient<sliceGrad, SliceOp>(ctx);
+    attachGradient<splitGrad, SplitOp>(ctx);
+    attachGradient<tileGrad, TileOp>(ctx);
+    attachGradient<transposeGrad, TransposeOp>(ctx);
+    attachGradient<triluGrad, TriluOp>(ctx);
+    // Constants have no operands; one-hot's operands are indices and the
+    // [off, on] pair.
+    attachNoGradient<ConstantOp, OneHotOp>(ctx);
+  });
+}
+
+} // namespace partita::graph

@@ -1,0 +1,263 @@
+//===- Autodiff.cpp - graph-autodiff: a training step from @main ----------===//
+//
+// Clones @main into @train_step, turns the trained initializers into
+// arguments, builds the loss, the reverse sweep (Backprop.cpp) and the
+// optimizer's update (Optimizers.cpp), and names every argument and result
+// by its role so the runtime can feed updated values back (Passes.td).
+//
+//===----------------------------------------------------------------------===//
+
+#include "passes/Autodiff/Passes.h"
+#include "passes/Autodiff/TrainingStep.h"
+
+#include "dialects/Graph/IR/GraphOps.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/Transforms/RegionUtils.h"
+
+using namespace mlir;
+
+namespace partita::graph {
+#define GEN_PASS_DEF_GRAPHAUTODIFF
+#include "passes/Autodiff/Passes.h.inc"
+
+namespace {
+
+/// The importers give an initializer's constant the location NAME(file:0:0)
+/// (node outputs carry their node's line); the name, or "" for other
+/// constants.
+StringRef parameterName(ConstantOp c) {
+  auto name = dyn_cast<NameLoc>(c.getLoc());
+  if (!name)
+    return "";
+  auto file = dyn_cast<FileLineColLoc>(name.getChildLoc());
+  if (!file || file.getLine() != 0)
+    return "";
+  return name.getName().getValue();
+}
+
+std::string resultName(func::FuncOp f, unsigned i) {
+  if (auto n = f.getResultAttrOfType<StringAttr>(i, "graph.name"))
+    return n.getValue().str();
+  return "#" + std::to_string(i);
+}
+
+struct GraphAutodiffPass : impl::GraphAutodiffBase<GraphAutodiffPass> {
+  using Base::Base;
+
+  LogicalResult build(ModuleOp module);
+
+  void runOnOperation() override {
+    if (failed(build(getOperation())))
+      signalPassFailure();
+  }
+};
+
+LogicalResult GraphAutodiffPass::build(ModuleOp module) {
+  MLIRContext *ctx = module.getContext();
+  auto main = module.lookupSymbol<func::FuncOp>("main");
+  if (!main || main.isExternal())
+    return module.emitError() << "graph-autodiff needs a @main function with a body";
+  if (module.lookupSymbol(kTrainStepName))
+    return module.emitError() << "the module already has a @" << kTrainStepName;
+  if (!main.getBody().hasOneBlock())
+    return main.emitError() << "graph-autodiff needs @main to be one block";
+  OptimizerSpec opt{optimizer, lr, momentum, beta1, beta2, epsilon, weightDecay, clipNorm};
+  bool known;
+  SmallVector<std::string> stateNames = optimizerState(opt, known);
+  if (!known)
+    return module.emitError() << "unknown optimizer '" << optimizer << "' (none, sgd, adamw)";
+
+  // Which output the loss is built on.
+  unsigned outIdx = 0;
+  if (main.getNumResults() == 0)
+    return main.emitError() << "@main has no output to build a loss on";
+  if (!output.empty()) {
+    std::string names;
+    bool found = false;
+    for (unsigned i = 0; i < main.getNumResults() && !found; ++i) {
+      found = resultName(main, i) == output;
+      outIdx = found ? i : outIdx;
+      names += (i ? ", " : "") + resultName(main, i);
+    }
+    if (!found)
+      return main.emitError() << "no output named '" << output << "' (outputs: " << names << ")";
+  }
+  std::string outName = resultName(main, outIdx);
+  LossSpec lossSpec{loss, ignoreIndex};
+  std::string why;
+  Type labelTy = labelType(lossSpec, main.getBody().front().getTerminator()->getOperand(outIdx),
+                           why);
+  if (!why.empty())
+    return main.emitError() << "loss '" << loss << "' on output '" << outName << "' (type "
+                            << main.getResultTypes()[outIdx] << ") " << why;
+
+  auto step = main.clone();
+  step.setName(kTrainStepName);
+  module.push_back(step);
+  Block &body = step.front();
+  Operation *ret = body.getTerminator();
+  Value out = ret->getOperand(outIdx);
+  OpBuilder b(ctx);
+  auto role = [&](StringRef r) { return b.getNamedAttr("graph.role", b.getStringAttr(r)); };
+  auto named = [&](StringRef n) { return b.getNamedAttr("graph.name", b.getStringAttr(n)); };
+
+  // @main's arguments are the batch.
+  for (unsigned i = 0; i < step.getNumArguments(); ++i)
+    step.setArgAttr(i, "graph.role", b.getStringAttr("input"));
+
+  // Every floating-point initializer of rank >= 1 is a candidate; those the
+  // loss does not reach go back to constants below.
+  struct Param {
+    std::string name;
+    ElementsAttr init;
+    BlockArgument arg;
+    SmallVector<BlockArgument> state;
+  };
+  SmallVector<Param> params;
+  for (auto c : llvm::make_early_inc_range(body.getOps<ConstantOp>())) {
+    auto type = cast<RankedTensorType>(c.getType());
+    StringRef name = parameterName(c);
+    if (name.empty() || type.getRank() == 0 || !isa<FloatType>(type.getElementType()))
+      continue;
+    unsigned idx = params.size();
+    auto attrs = b.getDictionaryAttr(
+        {role("parameter"), named(name), b.getNamedAttr("graph.init", c.getValue())});
+    if (failed(step.insertArgument(idx, type, attrs, c.getLoc())))
+      return failure();
+    params.push_back({name.str(), cast<ElementsAttr>(c.getValue()), body.getArgument(idx), {}});
+    c.replaceAllUsesWith(body.getArgument(idx));
+    c.erase();
+  }
+  if (params.empty())
+    return main.emitError() << "the model has no floating-point initializers to train";
+  // Optimizer state, after the parameters.
+  unsigned next = params.size();
+  for (Param &p : params)
+    for (const std::string &s : stateNames) {
+      auto attrs = b.getDictionaryAttr({role("state"), named(p.name + "." + s)});
+      if (failed(step.insertArgument(next, p.arg.getType(), attrs, p.arg.getLoc())))
+        return failure();
+      p.state.push_back(body.getArgument(next++));
+    }
+  Value labels, stepArg;
+  if (labelTy) {
+    unsigned i = step.getNumArguments();
+    if (failed(step.insertArgument(i, labelTy, b.getDictionaryAttr({role("label"), named("labels")}),
+                                   step.getLoc())))
+      return failure();
+    labels = body.getArgument(i);
+  }
+  if (optimizerUsesStep(opt)) {
+    unsigned i = step.getNumArguments();
+    if (failed(step.insertArgument(i, RankedTensorType::get({}, b.getF32Type()),
+                                   b.getDictionaryAttr({role("step"), named("step")}),
+                                   step.getLoc())))
+      return failure();
+    stepArg = body.getArgument(i);
+  }
+
+  // The loss and the reverse sweep.
+  b.setInsertionPoint(ret);
+  Value lossValue = buildLoss(b, out.getLoc(), lossSpec, out, labels);
+  if (!lossValue)
+    return failure();
+  SmallVector<Value> wrt;
+  for (Param &p : params)
+    wrt.push_back(p.arg);
+  FailureOr<SmallVector<Value>> grads = backpropagate(b, lossValue, wrt);
+  if (failed(grads))
+    return failure();
+
+  // Initializers the loss does not reach are constants again.
+  SmallVector<Param> trained;
+  SmallVector<Value> trainedGrads;
+  llvm::BitVector dropArgs(step.getNumArguments());
+  {
+    OpBuilder front = OpBuilder::atBlockBegin(&body);
+    for (auto [p, g] : llvm::zip(params, *grads)) {
+      if (g) {
+        trained.push_back(p);
+        trainedGrads.push_back(g);
+        continue;
+      }
+      Value c = ConstantOp::create(front, p.arg.getLoc(), p.arg.getType(), p.init);
+      p.arg.replaceAllUsesWith(c);
+      dropArgs.set(p.arg.getArgNumber());
+      for (BlockArgument s : p.state)
+        dropArgs.set(s.getArgNumber());
+    }
+  }
+  if (trained.empty())
+    return main.emitError() << "the loss on output '" << outName
+                            << "' depends on none of the model's " << params.size()
+                            << " floating-point initializers through differentiable ops";
+
+  SmallVector<Value> newParams;
+  SmallVector<SmallVector<Value>> newState;
+  if (opt.kind != "none") {
+    SmallVector<Value> ps;
+    SmallVector<SmallVector<Value>> states;
+    for (Param &p : trained) {
+      ps.push_back(p.arg);
+      states.push_back(SmallVector<Value>(p.state.begin(), p.state.end()));
+    }
+    buildUpdate(b, step.getLoc(), opt, ps, trainedGrads, states, stepArg, newParams, newState);
+    if (llvm::any_of(newParams, [](Value v) { return !v; }))
+      return failure();
+  }
+
+  // Results: loss, updated parameters and state, gradients.
+  SmallVector<Value> results = {lossValue};
+  SmallVector<DictionaryAttr> resultAttrs = {b.getDictionaryAttr({named("loss")})};
+  auto updates = [&](Value v, BlockArgument of, StringRef name, StringRef key) {
+    results.push_back(v);
+    resultAttrs.push_back(b.getDictionaryAttr(
+        {named(name), b.getNamedAttr(key, b.getI64IntegerAttr(of.getArgNumber()))}));
+  };
+  // Argument numbers change when dropped ones go: count what stays before.
+  for (auto [i, p] : llvm::enumerate(trained))
+    if (!newParams.empty())
+      updates(newParams[i], p.arg, p.name, "graph.updates");
+  for (auto [i, p] : llvm::enumerate(trained))
+    for (auto [k, s] : llvm::enumerate(p.state))
+      updates(newState[i][k], s, p.name + "." + stateNames[k], "graph.updates");
+  if (returnGrads)
+    for (auto [i, p] : llvm::enumerate(trained))
+      updates(trainedGrads[i], p.arg, p.name, "graph.gradient_of");
+  b.setInsertionPoint(ret);
+  func::ReturnOp::create(b, ret->getLoc(), results);
+  ret->erase();
+
+  if (failed(step.eraseArguments(dropArgs)))
+    return failure();
+  // The argument numbers the results name, after the erasure.
+  for (DictionaryAttr &d : resultAttrs)
+    for (StringRef key : {"graph.updates", "graph.gradient_of"})
+      if (auto n = d.getAs<IntegerAttr>(key)) {
+        int64_t old = n.getInt(), shift = 0;
+        for (int64_t j = 0; j < old; ++j)
+          shift += dropArgs.test(j);
+        NamedAttrList list(d);
+        list.set(key, b.getI64IntegerAttr(old - shift));
+        d = list.getDictionary(ctx);
+      }
+  SmallVector<Type> resultTypes;
+  for (Value v : results)
+    resultTypes.push_back(v.getType());
+  step.setFunctionType(FunctionType::get(ctx, body.getArgumentTypes(), resultTypes));
+  step.setAllResultAttrs(resultAttrs);
+
+  // What only @main's other outputs needed goes.
+  SmallVector<Operation *> ops;
+  for (Operation &op : body.without_terminator())
+    ops.push_back(&op);
+  for (Operation *op : llvm::reverse(ops))
+    if (isOpTriviallyDead(op))
+      op->erase();
+  return success();
+}
+
+} // namespace
+} // namespace partita::graph

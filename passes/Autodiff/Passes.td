@@ -1,0 +1,53 @@
+//===- Passes.td - training-step construction -------------------*- tablegen -*-===//
+
+#ifndef PARTITA_PASSES_AUTODIFF_PASSES_TD
+#define PARTITA_PASSES_AUTODIFF_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def GraphAutodiff : Pass<"graph-autodiff", "::mlir::ModuleOp"> {
+  let summary = "Build a training step from @main, a loss and an optimizer";
+  let description = [{
+    Adds `@train_step` next to `@main` (docs/training.md): the floating-point
+    initializers (rank >= 1) that the loss depends on become parameters,
+    arguments in and updated values out; the loss is built on one of
+    @main's outputs; every op on the path from a parameter to the loss
+    contributes its vector-Jacobian product (GradientOpInterface); the
+    optimizer's update and state are graph ops too.
+
+    Arguments, in order: parameters (`graph.role = "parameter"`, their
+    initializer's name and initial value in `graph.init`), optimizer state
+    (`"state"`, zeros initially), @main's inputs (`"input"`), labels
+    (`"label"`, for mse and cross_entropy), the step number (`"step"`, an
+    f32 scalar counted from 1, for adamw). Results: the loss, the updated
+    parameters and state (`graph.updates` = the argument they replace), and
+    with `return-grads` each parameter's gradient (`graph.gradient_of`).
+
+    An op on the path to the loss without a gradient rule is an error at
+    the op.
+  }];
+  let options = [
+    Option<"loss", "loss", "std::string", "\"mean\"",
+           "mean | sum (of the output) | mse | cross_entropy">,
+    Option<"output", "output", "std::string", "\"\"",
+           "the output the loss is built on (default: the first)">,
+    Option<"ignoreIndex", "ignore-index", "int64_t", "-100",
+           "cross_entropy: labels with this value do not count">,
+    Option<"optimizer", "optimizer", "std::string", "\"sgd\"",
+           "none (gradients only) | sgd | adamw">,
+    Option<"lr", "lr", "double", "1e-3", "learning rate">,
+    Option<"momentum", "momentum", "double", "0.0", "sgd momentum">,
+    Option<"beta1", "beta1", "double", "0.9", "adamw">,
+    Option<"beta2", "beta2", "double", "0.999", "adamw">,
+    Option<"epsilon", "epsilon", "double", "1e-8", "adamw">,
+    Option<"weightDecay", "weight-decay", "double", "0.0",
+           "decoupled (adamw) or L2 (sgd) weight decay">,
+    Option<"clipNorm", "clip-norm", "double", "0.0",
+           "clip the gradients to this global L2 norm (0: no clipping)">,
+    Option<"returnGrads", "return-grads", "bool", "false",
+           "also return every parameter's gradient">,
+  ];
+  let dependentDialects = ["::partita::graph::GraphDialect"];
+}
+
+#endif // PARTITA_PASSES_AUTODIFF_PASSES_TD

@@ -1,0 +1,63 @@
+//===- TrainingStep.h - the pieces of graph-autodiff ------------*- C++ -*-===//
+//
+// Backprop.cpp: the reverse sweep; Losses.cpp: the losses; Optimizers.cpp:
+// the updates. Autodiff.cpp assembles the step function from them.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef PARTITA_PASSES_AUTODIFF_TRAININGSTEP_H
+#define PARTITA_PASSES_AUTODIFF_TRAININGSTEP_H
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/Value.h"
+
+#include <string>
+
+namespace partita::graph {
+
+/// Builds, at `b`'s insertion point (after every op of the block), the
+/// cotangent of each value in `wrt` with respect to the scalar `loss`, in
+/// the block that holds them. A value of `wrt` the loss does not depend on
+/// through differentiable ops gets a null entry. Fails after a diagnostic
+/// at an op on the path that has no gradient rule.
+mlir::FailureOr<llvm::SmallVector<mlir::Value>>
+backpropagate(mlir::OpBuilder &b, mlir::Value loss, llvm::ArrayRef<mlir::Value> wrt);
+
+/// The loss kinds: mean, sum, mse, cross_entropy.
+struct LossSpec {
+  std::string kind;
+  int64_t ignoreIndex = -100;
+};
+
+/// The type of the labels the loss takes on `output` (null when it takes
+/// none); an empty `error` on success, else why the output does not fit.
+mlir::Type labelType(const LossSpec &spec, mlir::Value output, std::string &error);
+
+/// The scalar loss of `output` (and `labels` when labelType gave one).
+mlir::Value buildLoss(mlir::OpBuilder &b, mlir::Location loc, const LossSpec &spec,
+                      mlir::Value output, mlir::Value labels);
+
+struct OptimizerSpec {
+  std::string kind; // none, sgd, adamw
+  double lr = 1e-3, momentum = 0, beta1 = 0.9, beta2 = 0.999, epsilon = 1e-8;
+  double weightDecay = 0, clipNorm = 0;
+};
+
+/// The names of a parameter's state tensors ("m", "v", ...), each of the
+/// parameter's type and zero initially; empty for an unknown kind (with
+/// `known` false).
+llvm::SmallVector<std::string> optimizerState(const OptimizerSpec &spec, bool &known);
+/// Whether the update reads the step number.
+bool optimizerUsesStep(const OptimizerSpec &spec);
+
+/// The updated parameters and state (state[i][k] is parameter i's k-th
+/// state tensor), gradients clipped first when clipNorm > 0.
+void buildUpdate(mlir::OpBuilder &b, mlir::Location loc, const OptimizerSpec &spec,
+                 llvm::ArrayRef<mlir::Value> params, llvm::ArrayRef<mlir::Value> grads,
+                 llvm::ArrayRef<llvm::SmallVector<mlir::Value>> state, mlir::Value step,
+                 llvm::SmallVectorImpl<mlir::Value> &newParams,
+                 llvm::SmallVectorImpl<llvm::SmallVector<mlir::Value>> &newState);
+
+} // namespace partita::graph
+
+#endif // PARTITA_PASSES_AUTODIFF_TRAININGSTEP_H

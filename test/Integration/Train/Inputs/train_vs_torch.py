@@ -1,0 +1,145 @@
+"""Trains a small model with `partita train` and with PyTorch from the same
+initial weights and batch, and compares the loss of every step, the first
+step's gradient of every parameter (--dump-grads) and the trained weights
+(--save-weights), parameter by parameter (ONNX initializer names are the
+torch parameter names).
+
+    train_vs_torch.py PARTITA OUTDIR --model mlp|mlp3d --loss cross_entropy|mse|mean
+                      --optimizer sgd|adamw [--steps N]
+
+Prints one line per compared quantity and "train_vs_torch: OK"; exits 1 on
+the first mismatch.
+"""
+import argparse
+import os
+import re
+import subprocess
+import sys
+
+import numpy as np
+import torch
+
+
+def build(name):
+    torch.manual_seed(0)
+    if name == "mlp":
+        # Gemm (Linear on 2-D), tanh, erf-GELU, layer norm, a residual add.
+        class Mlp(torch.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.fc1 = torch.nn.Linear(6, 16)
+                self.fc2 = torch.nn.Linear(16, 16)
+                self.norm = torch.nn.LayerNorm(16)
+                self.head = torch.nn.Linear(16, 5)
+
+            def forward(self, x):
+                h = torch.tanh(self.fc1(x))
+                h = self.norm(h + torch.nn.functional.gelu(self.fc2(h)))
+                return self.head(h)
+        return Mlp(), torch.randn(8, 6)
+    if name == "mlp3d":
+        # MatMul on 3-D activations (a transposed weight initializer per
+        # Linear), softmax over the last axis, sum over the sequence.
+        class Seq(torch.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.proj = torch.nn.Linear(6, 12)
+                self.out = torch.nn.Linear(12, 4)
+
+            def forward(self, x):
+                h = torch.softmax(self.proj(x), dim=-1) * torch.sigmoid(self.proj(x))
+                return self.out(h).sum(dim=1)
+        return Seq(), torch.randn(3, 5, 6)
+    raise SystemExit(f"unknown model {name}")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("partita")
+    ap.add_argument("out")
+    ap.add_argument("--model", default="mlp")
+    ap.add_argument("--loss", default="cross_entropy")
+    ap.add_argument("--optimizer", default="adamw")
+    ap.add_argument("--steps", type=int, default=5)
+    args = ap.parse_args()
+    os.makedirs(args.out, exist_ok=True)
+    model, x = build(args.model)
+    path = os.path.join(args.out, "model.onnx")
+    torch.onnx.export(model, (x,), path, input_names=["x"], output_names=["y"],
+                      opset_version=17, do_constant_folding=False)
+    with torch.no_grad():
+        y = model(x)
+    if args.loss == "cross_entropy":
+        labels = torch.randint(0, y.shape[-1], y.shape[:-1])
+        labels[1] = -100  # not counted
+    else:
+        labels = torch.randn(y.shape)
+    np.save(os.path.join(args.out, "x.npy"), x.numpy())
+    np.save(os.path.join(args.out, "labels.npy"), labels.numpy())
+
+    lr, wd = 0.01, 0.01
+    if args.optimizer == "adamw":
+        opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=wd, eps=1e-8)
+    else:
+        opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9, weight_decay=wd)
+
+    def loss_of(out):
+        if args.loss == "cross_entropy":
+            return torch.nn.functional.cross_entropy(out, labels, ignore_index=-100)
+        if args.loss == "mse":
+            return torch.nn.functional.mse_loss(out, labels)
+        return out.mean()
+
+    torch_losses, first_grads = [], None
+    for step in range(args.steps):
+        opt.zero_grad()
+        loss = loss_of(model(x))
+        loss.backward()
+        if step == 0:
+            first_grads = {n: p.grad.detach().numpy().copy() for n, p in model.named_parameters()}
+        opt.step()
+        torch_losses.append(loss.item())
+
+    grads_dir, weights_dir = os.path.join(args.out, "grads"), os.path.join(args.out, "weights")
+    cmd = [args.partita, "train", path, "--inputs", os.path.join(args.out, "x.npy"),
+           "--loss", args.loss, "--optimizer", args.optimizer, "--lr", str(lr),
+           "--weight-decay", str(wd), "--steps", str(args.steps),
+           "--dump-grads", grads_dir, "--save-weights", weights_dir]
+    if args.loss != "mean":
+        cmd += ["--labels", os.path.join(args.out, "labels.npy")]
+    if args.optimizer == "sgd":
+        cmd += ["--momentum", "0.9"]
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if p.returncode != 0:
+        print(p.stdout)
+        sys.exit(f"train_vs_torch: partita train failed ({p.returncode})")
+    ours = [float(m) for m in re.findall(r"^step \d+: loss (\S+)$", p.stdout, re.M)]
+
+    bad = 0
+
+    def check(what, got, want, rtol, atol):
+        nonlocal bad
+        got, want = np.asarray(got, np.float64), np.asarray(want, np.float64)
+        err = float(np.max(np.abs(got - want))) if want.size else 0.0
+        ok = got.shape == want.shape and np.allclose(got, want, rtol=rtol, atol=atol)
+        print(f"{what}: {'ok' if ok else 'MISMATCH'} (max abs err {err:.3g})")
+        bad += not ok
+
+    check("losses", ours, torch_losses, 1e-4, 1e-5)
+    state = {n: t.detach().numpy() for n, t in model.named_parameters()}
+    for name, grad in first_grads.items():
+        f = os.path.join(grads_dir, name + ".npy")
+        if not os.path.exists(f):
+            print(f"grad {name}: MISSING")
+            bad += 1
+            continue
+        check(f"grad {name}", np.load(f), grad, 1e-4, 1e-5)
+        check(f"weight {name}", np.load(os.path.join(weights_dir, name + ".npy")), state[name],
+              1e-4, 1e-5)
+    if bad:
+        sys.exit(f"train_vs_torch: {bad} mismatches")
+    print("train_vs_torch: OK")
+
+
+if __name__ == "__main__":
+    main()
