@@ -92,6 +92,16 @@ std::string fileName(StringRef dir, StringRef name) {
 
 } // namespace
 
+func::FuncOp makeStepTheEntry(ModuleOp module) {
+  auto step = module.lookupSymbol<func::FuncOp>(graph::kTrainStepName);
+  auto main = module.lookupSymbol<func::FuncOp>("main");
+  if (!step || !main)
+    return nullptr;
+  main.erase();
+  step.setName("main");
+  return step;
+}
+
 std::string autodiffPipeline(const TrainOptions &o, bool returnGrads) {
   std::string s;
   llvm::raw_string_ostream os(s);
@@ -128,12 +138,9 @@ int runTrainCommand(MLIRContext &ctx, StringRef input, const TrainOptions &opts,
     return 1;
 
   // The step function is what gets compiled.
-  auto step = module->lookupSymbol<func::FuncOp>(graph::kTrainStepName);
-  auto main = module->lookupSymbol<func::FuncOp>("main");
-  if (!step || !main)
+  func::FuncOp step = makeStepTheEntry(*module);
+  if (!step)
     return fail("graph-autodiff left no @" + graph::kTrainStepName + " next to @main");
-  main.erase();
-  step.setName("main");
 
   // Arguments by role; the initial values leave the IR.
   struct Arg {

@@ -103,9 +103,9 @@ Value scalar(graph::SigmoidOp, const S &s) {
 }
 Value scalar(graph::SoftplusOp, const S &s) {
   return s.wide(s.x(), [&](Value w) -> Value {
-    ElemKind f32 = ElemKind::of(s.b.getF32Type());
+    // w is f32 for narrower types, else the operand's own (f64 too).
     Value e = math::ExpOp::create(s.b, s.loc, w);
-    Value one = scalarConst(s.b, s.loc, f32, 1.0);
+    Value one = scalarConst(s.b, s.loc, ElemKind::of(w.getType()), 1.0);
     return math::LogOp::create(s.b, s.loc, arith::AddFOp::create(s.b, s.loc, e, one));
   });
 }

@@ -12,6 +12,8 @@
 
 #include "partita/Runtime/Driver.h"
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+
 namespace partita {
 
 struct TrainOptions {
@@ -33,6 +35,10 @@ struct TrainOptions {
   /// Writes the trained parameters as DIR/<parameter name>.npy.
   std::string saveWeightsDir;
 };
+
+/// Replaces @main by the @train_step graph-autodiff added (the CPU pipeline
+/// and the executor compile @main); null when there is none.
+mlir::func::FuncOp makeStepTheEntry(mlir::ModuleOp module);
 
 /// The graph-autodiff pipeline string for these options.
 std::string autodiffPipeline(const TrainOptions &options, bool returnGrads);

@@ -1,0 +1,36 @@
+// RUN: partita-opt %s -split-input-file --graph-autodiff -verify-diagnostics
+
+// An op on the path to the loss without a gradient rule.
+func.func @main(%x: tensor<2x3xf32>) -> tensor<2xf32> {
+  %w = graph.constant {value = dense<0.5> : tensor<2x3xf32>} : tensor<2x3xf32> loc("w"("m.json":0:0))
+  %h = graph.add %x, %w : (tensor<2x3xf32>, tensor<2x3xf32>) -> tensor<2x3xf32>
+  // expected-error @+1 {{'graph.reduce_prod' has no gradient rule yet, and it lies between the parameters and the loss}}
+  %y = graph.reduce_prod %h {axes = array<i64: 1>, keepdims = false} : (tensor<2x3xf32>) -> tensor<2xf32>
+  return %y : tensor<2xf32>
+}
+
+// -----
+
+// A loss on an integer output.
+// expected-error @+1 {{loss 'mean' on output '#0' (type 'tensor<2xi64>') needs a floating-point output}}
+func.func @main(%x: tensor<2x3xf32>) -> tensor<2xi64> {
+  %w = graph.constant {value = dense<0.5> : tensor<3xf32>} : tensor<3xf32> loc("w"("m.json":0:0))
+  %h = graph.mul %x, %w : (tensor<2x3xf32>, tensor<3xf32>) -> tensor<2x3xf32>
+  %y = graph.argmax %h {axis = 1 : i64, keepdims = false} : (tensor<2x3xf32>) -> tensor<2xi64>
+  return %y : tensor<2xi64>
+}
+
+// -----
+
+// Nothing to train.
+// expected-error @+1 {{the model has no floating-point initializers to train}}
+func.func @main(%x: tensor<2x3xf32>) -> tensor<2x3xf32> {
+  %y = graph.relu %x : tensor<2x3xf32>
+  return %y : tensor<2x3xf32>
+}
+
+// -----
+
+// expected-error @+1 {{graph-autodiff needs a @main function with a body}}
+module {
+}
