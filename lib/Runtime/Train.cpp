@@ -11,6 +11,7 @@
 #include "partita/Runtime/Train.h"
 
 #include "dialects/Graph/IR/ConstantStorage.h"
+#include "dialects/Graph/Interfaces/GradientInterface.h"
 #include "partita/InitAll.h"
 #include "partita/Runtime/Executor.h"
 #include "partita/Runtime/Npy.h"
@@ -91,6 +92,33 @@ std::string fileName(StringRef dir, StringRef name) {
 }
 
 } // namespace
+
+void printGradientCoverage(MLIRContext &ctx, llvm::raw_ostream &os) {
+  ctx.loadAllAvailableDialects();
+  os << "| graph op | gradient |\n|---|---|\n";
+  int rules = 0, none = 0, notYet = 0;
+  std::vector<RegisteredOperationName> ops;
+  for (RegisteredOperationName name : ctx.getRegisteredOperations())
+    if (name.getDialectNamespace() == "graph")
+      ops.push_back(name);
+  llvm::sort(ops, [](RegisteredOperationName a, RegisteredOperationName b) {
+    return a.getStringRef() < b.getStringRef();
+  });
+  for (RegisteredOperationName name : ops) {
+    os << "| `" << name.getStringRef() << "` | ";
+    if (auto *concept_ = name.getInterface<graph::GradientOpInterface>()) {
+      bool rule = concept_->hasGradientRule();
+      os << (rule ? "rule" : "none (not differentiable)");
+      ++(rule ? rules : none);
+    } else {
+      os << "not yet (an error on the path to a loss)";
+      ++notYet;
+    }
+    os << " |\n";
+  }
+  os << "\n" << rules << " ops with a rule, " << none << " without a gradient, " << notYet
+     << " not differentiated yet.\n";
+}
 
 func::FuncOp makeStepTheEntry(ModuleOp module) {
   auto step = module.lookupSymbol<func::FuncOp>(graph::kTrainStepName);

@@ -20,6 +20,7 @@
 #include "partita/Import/Importer.h"
 #include "partita/InitAll.h"
 #include "partita/Runtime/Driver.h"
+#include "partita/Runtime/Train.h"
 #include "passes/Graph/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -44,6 +45,7 @@ namespace cl = llvm::cl;
 static cl::SubCommand importCmd("import", "Import a model into the graph dialect");
 static cl::SubCommand exportCmd("export", "Write a model as a Partita JSON graph");
 static cl::SubCommand opsCmd("ops", "List the supported ONNX ops");
+static cl::opt<bool> opsGradients("gradients", cl::desc("List every graph op's gradient (markdown)"), cl::sub(opsCmd));
 static cl::SubCommand compileCmd("compile", "Compile a model for the CPU into an artifact");
 static cl::SubCommand runCmd("run", "Run a model or artifact on the CPU");
 static cl::opt<std::string> runMesh("mesh", cl::desc("Run on a device mesh NAME=SIZE[,...] (one MPI rank per device)"), cl::value_desc("axes"), cl::sub(runCmd));
@@ -292,6 +294,10 @@ int main(int argc, char **argv) {
   ctx.loadAllAvailableDialects();
   partita::OneLineDiagnostics diags(ctx, verbose);
 
+  if (opsCmd && opsGradients) {
+    partita::printGradientCoverage(ctx, llvm::outs());
+    return 0;
+  }
   if (opsCmd) {
     for (const std::string &op : partita::supportedOnnxOps())
       llvm::outs() << op << "\n";

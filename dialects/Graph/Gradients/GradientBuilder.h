@@ -107,6 +107,7 @@ using GradientFn = mlir::LogicalResult (*)(GradientBuilder &g, mlir::Operation *
 template <GradientFn Fn, typename OpTy>
 struct GradientModel
     : public GradientOpInterface::ExternalModel<GradientModel<Fn, OpTy>, OpTy> {
+  static bool hasGradientRule() { return true; }
   bool isDifferentiable(mlir::Operation *) const { return true; }
   mlir::LogicalResult buildGradients(mlir::Operation *op, mlir::OpBuilder &b,
                                      llvm::ArrayRef<mlir::Value> dy,
@@ -120,6 +121,7 @@ struct GradientModel
 
 template <typename OpTy>
 struct NoGradientModel : public GradientOpInterface::ExternalModel<NoGradientModel<OpTy>, OpTy> {
+  static bool hasGradientRule() { return false; }
   bool isDifferentiable(mlir::Operation *) const { return false; }
   mlir::LogicalResult buildGradients(mlir::Operation *, mlir::OpBuilder &,
                                      llvm::ArrayRef<mlir::Value>,

@@ -18,6 +18,9 @@ def Graph_GradientOpInterface : OpInterface<"GradientOpInterface"> {
   }];
   let cppNamespace = "::partita::graph";
   let methods = [
+    StaticInterfaceMethod<[{Whether the op has a gradient rule (false: it is
+      declared to have no gradient), without an instance.}],
+      "bool", "hasGradientRule", (ins)>,
     InterfaceMethod<[{Whether cotangents flow through the op. False for ops
       whose results are piecewise constant in their operands or not
       floating point: their operands get no cotangent from them.}],

@@ -36,6 +36,10 @@ struct TrainOptions {
   std::string saveWeightsDir;
 };
 
+/// A markdown table of every graph op's gradient: a rule, declared none,
+/// or not yet (`partita ops --gradients`; docs/training.md holds it).
+void printGradientCoverage(mlir::MLIRContext &ctx, llvm::raw_ostream &os);
+
 /// Replaces @main by the @train_step graph-autodiff added (the CPU pipeline
 /// and the executor compile @main); null when there is none.
 mlir::func::FuncOp makeStepTheEntry(mlir::ModuleOp module);
