@@ -148,93 +148,91 @@ std::string autodiffPipeline(const TrainOptions &o, bool returnGrads) {
   return s;
 }
 
-int runTrainCommand(MLIRContext &ctx, StringRef input, const TrainOptions &opts,
-                    const ModelLoader &load) {
+LogicalResult prepareTrainingStep(MLIRContext &ctx, ModuleOp module, const TrainOptions &opts,
+                                  TrainingStep &out) {
   registerAllPasses();
-  if (opts.steps == 0)
-    return fail("--steps must be at least 1");
-  OwningOpRef<ModuleOp> module = load(ctx, input);
-  if (!module)
-    return 1;
   PassManager pm(&ctx, ModuleOp::getOperationName());
   std::string pipeline = autodiffPipeline(opts, !opts.dumpGradsDir.empty());
   std::string err;
   llvm::raw_string_ostream errOs(err);
   if (failed(parsePassPipeline(pipeline, pm, errOs)))
-    return fail("cannot build '" + pipeline + "': " + err);
-  if (failed(pm.run(*module)))
-    return 1;
+    return emitError(module.getLoc()) << "cannot build '" << pipeline << "': " << err;
+  if (failed(pm.run(module)))
+    return failure();
 
   // The step function is what gets compiled.
-  func::FuncOp step = makeStepTheEntry(*module);
+  func::FuncOp step = makeStepTheEntry(module);
   if (!step)
-    return fail("graph-autodiff left no @" + graph::kTrainStepName + " next to @main");
+    return emitError(module.getLoc())
+           << "graph-autodiff left no @" << graph::kTrainStepName << " next to @main";
 
   // Arguments by role; the initial values leave the IR.
-  struct Arg {
-    std::string role, name;
-  };
-  std::vector<Arg> args;
-  std::vector<HostTensor> values(step.getNumArguments());
+  out = TrainingStep();
+  unsigned numArgs = step.getNumArguments();
+  out.roles.resize(numArgs);
+  out.names.resize(numArgs);
+  out.values.resize(numArgs);
   std::vector<unsigned> inputArgs;
-  int labelArg = -1, stepArg = -1;
-  for (unsigned i = 0; i < step.getNumArguments(); ++i) {
+  int labelArg = -1;
+  for (unsigned i = 0; i < numArgs; ++i) {
     auto role = step.getArgAttrOfType<StringAttr>(i, "graph.role");
     auto name = step.getArgAttrOfType<StringAttr>(i, "graph.name");
-    args.push_back({role ? role.getValue().str() : "", name ? name.getValue().str() : ""});
+    out.roles[i] = role ? role.getValue().str() : "";
+    out.names[i] = name ? name.getValue().str() : "";
     auto type = cast<RankedTensorType>(step.getArgumentTypes()[i]);
-    if (args.back().role == "parameter") {
+    if (out.roles[i] == "parameter") {
       auto init = step.getArgAttrOfType<ElementsAttr>(i, "graph.init");
       std::optional<HostTensor> v = init ? initialValue(init) : std::nullopt;
       if (!v)
-        return fail("cannot read the initial value of parameter '" + args.back().name + "'");
-      values[i] = std::move(*v);
+        return emitError(step.getArgument(i).getLoc())
+               << "cannot read the initial value of parameter '" << out.names[i] << "'";
+      out.values[i] = std::move(*v);
       step.removeArgAttr(i, "graph.init");
-    } else if (args.back().role == "state") {
+    } else if (out.roles[i] == "state") {
       std::optional<DType> dt = dtypeOf(type.getElementType());
-      values[i] = HostTensor(*dt, std::vector<int64_t>(type.getShape()));
-    } else if (args.back().role == "input") {
+      out.values[i] = HostTensor(*dt, std::vector<int64_t>(type.getShape()));
+    } else if (out.roles[i] == "input") {
       inputArgs.push_back(i);
-    } else if (args.back().role == "label") {
+    } else if (out.roles[i] == "label") {
       labelArg = i;
-    } else if (args.back().role == "step") {
-      stepArg = i;
+    } else if (out.roles[i] == "step") {
+      out.stepArg = i;
+      out.values[i] = scalarF32(1);
     }
   }
-  auto sig = getSignature(*module);
+  auto sig = getSignature(module);
   if (failed(sig))
-    return 1;
+    return failure();
 
   // The batch: --inputs for @main's inputs, else seeded random data.
   if (!opts.run.inputFiles.empty() && opts.run.inputFiles.size() != inputArgs.size())
-    return fail("the model takes " + Twine(inputArgs.size()) + " input" +
-                (inputArgs.size() == 1 ? "" : "s") + ", got " +
-                Twine(opts.run.inputFiles.size()) + " file" +
-                (opts.run.inputFiles.size() == 1 ? "" : "s"));
-  auto fill = [&](unsigned argIdx, StringRef file, auto makeRandom) -> bool {
+    return emitError(module.getLoc())
+           << "the model takes " << inputArgs.size() << " input"
+           << (inputArgs.size() == 1 ? "" : "s") << ", got " << opts.run.inputFiles.size()
+           << " file" << (opts.run.inputFiles.size() == 1 ? "" : "s");
+  auto fill = [&](unsigned argIdx, StringRef file, auto makeRandom) -> LogicalResult {
     const TensorSpec &spec = sig->inputs[argIdx];
     if (file.empty()) {
-      values[argIdx] = makeRandom(spec);
-      return true;
+      out.values[argIdx] = makeRandom(spec);
+      return success();
     }
     std::optional<HostTensor> t = readTensorFile(ctx, file, spec.dtype);
     if (!t)
-      return false;
-    if (t->dtype != spec.dtype || t->shape != spec.shape) {
-      fail("'" + args[argIdx].name + "' (" + file + ") is " + dtypeName(t->dtype) + " " +
-           shapeString(t->shape) + ", but the model expects " + dtypeName(spec.dtype) + " " +
-           shapeString(spec.shape));
-      return false;
-    }
-    values[argIdx] = std::move(*t);
-    return true;
+      return failure();
+    if (t->dtype != spec.dtype || t->shape != spec.shape)
+      return emitError(FileLineColLoc::get(&ctx, file, 0, 0))
+             << "'" << out.names[argIdx] << "' is " << dtypeName(t->dtype) << " "
+             << shapeString(t->shape) << ", but the model expects " << dtypeName(spec.dtype)
+             << " " << shapeString(spec.shape);
+    out.values[argIdx] = std::move(*t);
+    return success();
   };
   for (auto [k, argIdx] : llvm::enumerate(inputArgs)) {
     StringRef file = k < opts.run.inputFiles.size() ? StringRef(opts.run.inputFiles[k]) : "";
-    if (!fill(argIdx, file, [&](const TensorSpec &s) {
+    if (failed(fill(argIdx, file, [&](const TensorSpec &s) {
           return s.value ? *s.value : randomTensor(s.dtype, s.shape, opts.run.seed + k);
-        }))
-      return 1;
+        })))
+      return failure();
   }
   if (labelArg >= 0) {
     // Classes: the depth of the loss's one_hot of the labels.
@@ -244,23 +242,82 @@ int runTrainCommand(MLIRContext &ctx, StringRef input, const TrainOptions &opts,
           op->getOperand(0) == step.getArgument(labelArg))
         classes = cast<IntegerAttr>(op->getAttr("depth")).getInt();
     });
-    if (!fill(labelArg, opts.labelsFile, [&](const TensorSpec &s) {
+    if (failed(fill(labelArg, opts.labelsFile, [&](const TensorSpec &s) {
           return randomLabels(s, classes, opts.run.seed + 1000);
-        }))
-      return 1;
+        })))
+      return failure();
   } else if (!opts.labelsFile.empty()) {
-    return fail("--labels is for the mse and cross_entropy losses, not '" + opts.loss + "'");
+    return emitError(module.getLoc())
+           << "--labels is for the mse and cross_entropy losses, not '" << opts.loss << "'";
   }
 
   // Which argument each result replaces, and which are gradients.
-  std::vector<int64_t> updates(sig->outputs.size(), -1), gradientOf(sig->outputs.size(), -1);
-  for (unsigned r = 0; r < sig->outputs.size(); ++r) {
+  out.updates.assign(step.getNumResults(), -1);
+  out.gradientOf.assign(step.getNumResults(), -1);
+  for (unsigned r = 0; r < step.getNumResults(); ++r) {
     if (auto u = step.getResultAttrOfType<IntegerAttr>(r, "graph.updates"))
-      updates[r] = u.getInt();
+      out.updates[r] = u.getInt();
     if (auto g = step.getResultAttrOfType<IntegerAttr>(r, "graph.gradient_of"))
-      gradientOf[r] = g.getInt();
+      out.gradientOf[r] = g.getInt();
   }
-  // Lowering replaces the function (`step` is gone after it).
+  return success();
+}
+
+HostTensor TrainingStep::stepValue(unsigned s) { return scalarF32((float)s); }
+
+std::vector<std::pair<unsigned, const HostTensor *>>
+TrainingStep::gradients(const std::vector<HostTensor> &results) const {
+  std::vector<std::pair<unsigned, const HostTensor *>> out;
+  for (unsigned r = 0; r < results.size() && r < gradientOf.size(); ++r)
+    if (gradientOf[r] >= 0)
+      out.push_back({(unsigned)gradientOf[r], &results[r]});
+  return out;
+}
+
+std::vector<std::pair<unsigned, const HostTensor *>>
+TrainingStep::parameters(const std::vector<HostTensor> &args) const {
+  std::vector<std::pair<unsigned, const HostTensor *>> out;
+  for (unsigned i = 0; i < args.size() && i < roles.size(); ++i)
+    if (roles[i] == "parameter")
+      out.push_back({i, &args[i]});
+  return out;
+}
+
+bool reportLoss(unsigned step, const HostTensor &loss) {
+  double v = loss.getDouble(0);
+  llvm::outs() << "step " << step << ": loss " << llvm::format("%.6g", v) << "\n";
+  if (std::isfinite(v))
+    return true;
+  fail("the loss is " + std::string(std::isnan(v) ? "NaN" : "infinite") + " at step " +
+       Twine(step) + "; training stopped");
+  return false;
+}
+
+LogicalResult writeTensors(StringRef dir, const TrainingStep &step,
+                           ArrayRef<std::pair<unsigned, const HostTensor *>> byArg) {
+  if (std::error_code ec = llvm::sys::fs::create_directories(dir)) {
+    fail("cannot create '" + dir + "': " + ec.message());
+    return failure();
+  }
+  for (auto [arg, t] : byArg)
+    if (auto e = writeNpyFile(fileName(dir, step.names[arg]), *t)) {
+      fail(llvm::toString(std::move(e)));
+      return failure();
+    }
+  return success();
+}
+
+int runTrainCommand(MLIRContext &ctx, StringRef input, const TrainOptions &opts,
+                    const ModelLoader &load) {
+  if (opts.steps == 0)
+    return fail("--steps must be at least 1");
+  OwningOpRef<ModuleOp> module = load(ctx, input);
+  TrainingStep train;
+  if (!module || failed(prepareTrainingStep(ctx, *module, opts, train)))
+    return 1;
+  auto sig = getSignature(*module);
+  if (failed(sig))
+    return 1;
   StageTimer timer{opts.run.compile.verbose};
   if (failed(lowerToLLVM(*module, opts.run.compile, timer, &*sig)))
     return 1;
@@ -268,39 +325,24 @@ int runTrainCommand(MLIRContext &ctx, StringRef input, const TrainOptions &opts,
   if (!exec)
     return 1;
 
-  if (!opts.dumpGradsDir.empty())
-    if (std::error_code ec = llvm::sys::fs::create_directories(opts.dumpGradsDir))
-      return fail("cannot create '" + opts.dumpGradsDir + "': " + ec.message());
-
-  std::vector<HostTensor> outputs;
+  std::vector<HostTensor> values = train.values, outputs;
   for (unsigned s = 1; s <= opts.steps; ++s) {
-    if (stepArg >= 0)
-      values[stepArg] = scalarF32((float)s);
+    if (train.stepArg >= 0)
+      values[train.stepArg] = TrainingStep::stepValue(s);
     if (auto e = exec->run(values, outputs))
       return fail(llvm::toString(std::move(e)));
-    double loss = outputs[0].getDouble(0);
-    llvm::outs() << "step " << s << ": loss " << llvm::format("%.6g", loss) << "\n";
-    if (!std::isfinite(loss))
-      return fail("the loss is " + std::string(std::isnan(loss) ? "NaN" : "infinite") +
-                  " at step " + Twine(s) + "; training stopped");
-    if (s == 1)
-      for (unsigned r = 0; r < outputs.size(); ++r)
-        if (gradientOf[r] >= 0)
-          if (auto e = writeNpyFile(fileName(opts.dumpGradsDir, args[gradientOf[r]].name),
-                                    outputs[r]))
-            return fail(llvm::toString(std::move(e)));
+    if (!reportLoss(s, outputs[0]))
+      return 1;
+    if (s == 1 && !opts.dumpGradsDir.empty() &&
+        failed(writeTensors(opts.dumpGradsDir, train, train.gradients(outputs))))
+      return 1;
     for (unsigned r = 0; r < outputs.size(); ++r)
-      if (updates[r] >= 0)
-        values[updates[r]] = std::move(outputs[r]);
+      if (train.updates[r] >= 0)
+        values[train.updates[r]] = std::move(outputs[r]);
   }
-  if (!opts.saveWeightsDir.empty()) {
-    if (std::error_code ec = llvm::sys::fs::create_directories(opts.saveWeightsDir))
-      return fail("cannot create '" + opts.saveWeightsDir + "': " + ec.message());
-    for (unsigned i = 0; i < args.size(); ++i)
-      if (args[i].role == "parameter")
-        if (auto e = writeNpyFile(fileName(opts.saveWeightsDir, args[i].name), values[i]))
-          return fail(llvm::toString(std::move(e)));
-  }
+  if (!opts.saveWeightsDir.empty() &&
+      failed(writeTensors(opts.saveWeightsDir, train, train.parameters(values))))
+    return 1;
   return 0;
 }
 

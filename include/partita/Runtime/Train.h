@@ -36,6 +36,42 @@ struct TrainOptions {
   std::string saveWeightsDir;
 };
 
+/// A training step ready to compile: the module's @main is the step
+/// function (graph-autodiff's @train_step), its arguments described here.
+struct TrainingStep {
+  /// Per argument: its role (parameter, state, input, label, step), name
+  /// and first-step global value.
+  std::vector<std::string> roles, names;
+  std::vector<HostTensor> values;
+  int stepArg = -1;
+  /// Per result: the argument it replaces for the next step, and the
+  /// parameter whose gradient it is (-1: neither).
+  std::vector<int64_t> updates, gradientOf;
+
+  /// The value of the step argument at step `s` (counted from 1).
+  static HostTensor stepValue(unsigned s);
+  /// (parameter argument, its gradient) among a step's results.
+  std::vector<std::pair<unsigned, const HostTensor *>>
+  gradients(const std::vector<HostTensor> &results) const;
+  /// (parameter argument, its value) among the arguments.
+  std::vector<std::pair<unsigned, const HostTensor *>>
+  parameters(const std::vector<HostTensor> &args) const;
+};
+
+/// Runs graph-autodiff on `module`, makes the step its @main and describes
+/// it in `step`: parameters from their initializers, zero optimizer state,
+/// the batch and labels from the files in `options` or seeded random data.
+/// Fails after a one-line diagnostic.
+mlir::LogicalResult prepareTrainingStep(mlir::MLIRContext &ctx, mlir::ModuleOp module,
+                                        const TrainOptions &options, TrainingStep &step);
+
+/// Prints "step S: loss L"; false after a diagnostic when L is not finite.
+bool reportLoss(unsigned step, const HostTensor &loss);
+
+/// Writes each tensor as DIR/<its argument's name>.npy.
+mlir::LogicalResult writeTensors(llvm::StringRef dir, const TrainingStep &step,
+                                 llvm::ArrayRef<std::pair<unsigned, const HostTensor *>> byArg);
+
 /// A markdown table of every graph op's gradient: a rule, declared none,
 /// or not yet (`partita ops --gradients`; docs/training.md holds it).
 void printGradientCoverage(mlir::MLIRContext &ctx, llvm::raw_ostream &os);
