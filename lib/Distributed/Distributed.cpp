@@ -34,8 +34,10 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <malloc.h>
 #include <map>
 #include <set>
@@ -330,6 +332,142 @@ double median(std::vector<double> v) {
 
 } // namespace
 
+namespace {
+
+/// A result block in layout `from` as the block of layout `to` of the
+/// same global tensor (an updated parameter the partitioner laid out
+/// differently from its argument): all-gathered on the host, then cut.
+HostTensor reblock(const HostTensor &local, const Layout &from, const Layout &to,
+                   const TensorSpec &global, const std::vector<int64_t> &toShape,
+                   const MeshSpec &mesh, int rank, int64_t ranks) {
+  size_t bytes = local.numBytes();
+  std::vector<uint8_t> all(bytes * ranks);
+  MPI_Allgather(local.data.data(), (int)bytes, MPI_BYTE, all.data(), (int)bytes, MPI_BYTE,
+                MPI_COMM_WORLD);
+  HostTensor g(global.dtype, global.shape);
+  for (int r = 0; r < ranks; ++r) {
+    HostTensor block(local.dtype, local.shape);
+    std::memcpy(block.data.data(), all.data() + r * bytes, bytes);
+    copyBlock(g, block, blockOffsets(from, block.shape, r, mesh), /*toBlock=*/false);
+  }
+  HostTensor out(local.dtype, toShape);
+  copyBlock(g, out, blockOffsets(to, out.shape, rank, mesh), /*toBlock=*/true);
+  return out;
+}
+
+using GatherFn =
+    std::function<HostTensor(const Layout &, const TensorSpec &, const HostTensor &)>;
+
+/// The training loop on one rank: steps of the partitioned step function,
+/// each result that updates an argument becoming that argument's block.
+/// Rank 0 prints the losses and, with `keep`, returns them and the trained
+/// parameters (global, by argument).
+int trainOnRanks(const DistributedTraining &training, Executor &exec,
+                 std::vector<HostTensor> &locals, const std::vector<Layout> &inLayouts,
+                 const std::vector<Layout> &outLayouts, const ModelSignature &localSig,
+                 const ModelSignature &globalSig, const MeshSpec &mesh, int rank,
+                 const GatherFn &gatherToRoot, bool keep, std::vector<double> &losses,
+                 std::vector<HostTensor> &params) {
+  const TrainingStep &step = training.step;
+  const TrainOptions &o = training.options;
+  int64_t ranks = 1;
+  for (auto &[name, size] : mesh.axes)
+    ranks *= size;
+  std::vector<HostTensor> outs;
+  for (unsigned s = 1; s <= o.steps; ++s) {
+    if (step.stepArg >= 0)
+      locals[step.stepArg] = TrainingStep::stepValue(s);
+    if (auto e = exec.run(locals, outs))
+      return fail("rank " + std::to_string(rank) + ": " + llvm::toString(std::move(e)));
+    // The loss is a replicated scalar: every rank stops at the same step.
+    losses.push_back(outs[0].getDouble(0));
+    if (rank == 0 && !reportLoss(s, outs[0]))
+      return 1;
+    if (!std::isfinite(losses.back()))
+      return 1;
+    if (s == 1 && !o.dumpGradsDir.empty()) {
+      std::vector<HostTensor> grads(outs.size());
+      for (unsigned r = 0; r < outs.size(); ++r)
+        if (step.gradientOf[r] >= 0)
+          grads[r] = gatherToRoot(outLayouts[r], globalSig.outputs[r], outs[r]);
+      if (rank == 0 && failed(writeTensors(o.dumpGradsDir, step, step.gradients(grads))))
+        return 1;
+    }
+    for (unsigned r = 0; r < outs.size(); ++r) {
+      int64_t u = step.updates[r];
+      if (u < 0)
+        continue;
+      if (outLayouts[r] == inLayouts[u])
+        locals[u] = std::move(outs[r]);
+      else
+        locals[u] = reblock(outs[r], outLayouts[r], inLayouts[u], globalSig.inputs[u],
+                            localSig.inputs[u].shape, mesh, rank, ranks);
+    }
+  }
+  if (rank == 0)
+    llvm::outs() << "partita: trained on " << ranks << " ranks (mesh " << mesh.str() << ")\n";
+  if (o.saveWeightsDir.empty() && !keep)
+    return 0;
+  params.assign(locals.size(), HostTensor());
+  for (unsigned i = 0; i < locals.size(); ++i)
+    if (step.roles[i] == "parameter")
+      params[i] = gatherToRoot(inLayouts[i], globalSig.inputs[i], locals[i]);
+  if (rank == 0 && !o.saveWeightsDir.empty() &&
+      failed(writeTensors(o.saveWeightsDir, step, step.parameters(params))))
+    return 1;
+  return 0;
+}
+
+/// --check on rank 0: the same steps on one device, every step's loss and
+/// the trained parameters compared with the ranks'.
+int checkTrainingOnOneDevice(const DistributedTraining &training, ModuleOp reference,
+                             const CompileOptions &compile, const std::vector<double> &losses,
+                             const std::vector<HostTensor> &params) {
+  const TrainingStep &step = training.step;
+  auto refSig = getSignature(reference);
+  StageTimer timer;
+  if (failed(refSig) || failed(lowerToLLVM(reference, compile, timer, &*refSig)))
+    return 1;
+  auto refExec = Executor::create(reference, *refSig);
+  if (!refExec)
+    return 1;
+  std::vector<HostTensor> values = step.values, outs;
+  int bad = 0;
+  for (unsigned s = 1; s <= losses.size(); ++s) {
+    if (step.stepArg >= 0)
+      values[step.stepArg] = TrainingStep::stepValue(s);
+    if (auto e = refExec->run(values, outs))
+      return fail(llvm::toString(std::move(e)));
+    double want = outs[0].getDouble(0), got = losses[s - 1];
+    bool ok = std::abs(got - want) <= 1e-4 * (1 + std::abs(want));
+    if (!ok)
+      llvm::outs() << "step " << s << ": loss MISMATCH (one device " << want << ", ranks "
+                   << got << ")\n";
+    bad += !ok;
+    for (unsigned r = 0; r < outs.size(); ++r)
+      if (step.updates[r] >= 0)
+        values[step.updates[r]] = std::move(outs[r]);
+  }
+  if (!bad)
+    llvm::outs() << "losses: OK (" << losses.size() << " steps)\n";
+  for (auto [arg, tensor] : step.parameters(params)) {
+    Comparison c = compareTensors(*tensor, values[arg], defaultTolerance(values[arg].dtype));
+    if (!c.ok || !c.structuralError.empty()) {
+      llvm::outs() << "parameter '" << step.names[arg] << "': MISMATCH (max abs err "
+                   << c.maxAbsErr << ", max rel err " << c.maxRelErr << ")\n";
+      ++bad;
+    }
+  }
+  if (bad)
+    return fail(std::to_string(bad) +
+                " checks of the losses and trained parameters do not match one device");
+  llvm::outs() << "parameters: OK (" << step.parameters(params).size()
+               << " match one device)\n";
+  return 0;
+}
+
+} // namespace
+
 int runDistributedCommand(MLIRContext &ctx, StringRef input, const DistributedOptions &opts,
                           const ModelLoader &load) {
   std::string err;
@@ -361,11 +499,13 @@ int runDistributedCommand(MLIRContext &ctx, StringRef input, const DistributedOp
       OwningOpRef<ModuleOp> module = load(checkCtx, input);
       if (!module)
         return 1;
+      // A training step's arguments were read by the loader.
       auto sig = getSignature(*module);
-      if (failed(sig) || !gatherInputs(checkCtx, input, *sig, opts.run))
+      if (failed(sig) || (!opts.training && !gatherInputs(checkCtx, input, *sig, opts.run)))
         return 1;
       std::vector<std::string> expected = expectedOutputFiles(input, opts.run);
-      if (opts.run.check && !expected.empty() && !readExpected(checkCtx, *sig, expected))
+      if (!opts.training && opts.run.check && !expected.empty() &&
+          !readExpected(checkCtx, *sig, expected))
         return 1;
       SpmdOptions spmd;
       spmd.conservative = opts.conservative;
@@ -401,7 +541,8 @@ int runDistributedCommand(MLIRContext &ctx, StringRef input, const DistributedOp
 
   // Single-device reference (rank 0, --check without expected files).
   OwningOpRef<ModuleOp> reference;
-  std::vector<std::string> expectedFiles = expectedOutputFiles(input, opts.run);
+  std::vector<std::string> expectedFiles =
+      opts.training ? std::vector<std::string>() : expectedOutputFiles(input, opts.run);
   if (opts.run.check && expectedFiles.empty() && rank == 0) {
     reference = module->clone();
     dropShardings(*reference); // an annotated .mlir, or the auto plan
@@ -518,7 +659,8 @@ int runDistributedCommand(MLIRContext &ctx, StringRef input, const DistributedOp
   // Global inputs (every rank reads or generates the same), then blocks.
   // Checked before the launch: a failure here is not expected.
   std::optional<std::vector<HostTensor>> globalInputs =
-      gatherInputs(ctx, input, *globalSig, opts.run);
+      opts.training ? std::optional(opts.training->step.values)
+                    : gatherInputs(ctx, input, *globalSig, opts.run);
   if (!globalInputs)
     return 1;
   std::vector<HostTensor> &globals = *globalInputs;
@@ -529,6 +671,38 @@ int runDistributedCommand(MLIRContext &ctx, StringRef input, const DistributedOp
               blockOffsets(inLayouts[i], block.shape, rank, *mesh), /*toBlock=*/true);
     locals.push_back(std::move(block));
   }
+  // A tensor's local blocks (in `layout`) assembled into the global tensor
+  // on rank 0 (every rank takes part; the others get an empty tensor).
+  auto gatherToRoot = [&](const Layout &layout, const TensorSpec &global,
+                          const HostTensor &local) {
+    size_t bytes = local.numBytes();
+    std::vector<uint8_t> all(rank == 0 ? bytes * ranks : 0);
+    runtime::CollectiveScope scope("gather_outputs", -1);
+    MPI_Gather(local.data.data(), (int)bytes, MPI_BYTE, all.data(), (int)bytes, MPI_BYTE, 0,
+               MPI_COMM_WORLD);
+    if (rank != 0)
+      return HostTensor();
+    HostTensor g(global.dtype, global.shape);
+    for (int r = 0; r < ranks; ++r) {
+      HostTensor block(local.dtype, local.shape);
+      std::memcpy(block.data.data(), all.data() + r * bytes, bytes);
+      copyBlock(g, block, blockOffsets(layout, block.shape, r, *mesh), /*toBlock=*/false);
+    }
+    return g;
+  };
+  if (opts.training) {
+    std::vector<double> losses;
+    std::vector<HostTensor> params;
+    int rc = trainOnRanks(*opts.training, *exec, locals, inLayouts, outLayouts, *localSig,
+                          *globalSig, *mesh, rank, gatherToRoot, /*keep=*/opts.run.check,
+                          losses, params);
+    if (rc == 0 && reference)
+      rc = checkTrainingOnOneDevice(*opts.training, *reference, opts.run.compile, losses,
+                                    params);
+    partita_runtime_shutdown();
+    return rc;
+  }
+
   // The step: once, or (--repeat N) one warm-up and N timed steps, each
   // started together (MPI_Barrier, not counted as a collective). Per step,
   // the wall time and the part of it inside collectives.
@@ -577,21 +751,9 @@ int runDistributedCommand(MLIRContext &ctx, StringRef input, const DistributedOp
   // Rank 0 assembles the global outputs.
   std::vector<HostTensor> assembled;
   for (size_t i = 0; i < outs.size(); ++i) {
-    size_t bytes = outs[i].numBytes();
-    std::vector<uint8_t> all(rank == 0 ? bytes * ranks : 0);
-    runtime::CollectiveScope scope("gather_outputs", -1);
-    MPI_Gather(outs[i].data.data(), (int)bytes, MPI_BYTE, all.data(), (int)bytes, MPI_BYTE, 0,
-               MPI_COMM_WORLD);
-    if (rank != 0)
-      continue;
-    HostTensor g(globalSig->outputs[i].dtype, globalSig->outputs[i].shape);
-    for (int r = 0; r < ranks; ++r) {
-      HostTensor block(outs[i].dtype, outs[i].shape);
-      std::memcpy(block.data.data(), all.data() + r * bytes, bytes);
-      copyBlock(g, block, blockOffsets(outLayouts[i], block.shape, r, *mesh),
-                /*toBlock=*/false);
-    }
-    assembled.push_back(std::move(g));
+    HostTensor g = gatherToRoot(outLayouts[i], globalSig->outputs[i], outs[i]);
+    if (rank == 0)
+      assembled.push_back(std::move(g));
   }
   int rc = 0;
   if (rank == 0) {

@@ -4,6 +4,7 @@
 //                 cross_entropy] [--output NAME] [--optimizer none|sgd|adamw]
 //                 [--lr X] [--momentum M] [--weight-decay W] [--clip-norm N]
 //                 [--steps N] [--dump-grads DIR] [--save-weights DIR]
+//                 [--mesh AXES --shardings FILE [--check]]
 //
 // Builds the training step (graph-autodiff), compiles it and prints the
 // loss per step (lib/Runtime/Train.cpp, docs/training.md).
@@ -14,6 +15,9 @@
 
 #include "partita/Import/Importer.h"
 #include "partita/Runtime/Train.h"
+#ifdef PARTITA_HAVE_DISTRIBUTED
+#include "partita/Distributed/Distributed.h"
+#endif
 
 #include "llvm/Support/CommandLine.h"
 
@@ -59,6 +63,21 @@ static cl::opt<std::string> dumpGrads("dump-grads", cl::desc("Write the first st
 static cl::opt<std::string> saveWeights("save-weights", cl::desc("Write the trained parameters "
                                                                  "as DIR/<name>.npy"),
                                         cl::value_desc("dir"), cl::sub(trainCmd));
+static cl::opt<std::string> mesh("mesh", cl::desc("Train on a device mesh NAME=SIZE[,...] (one "
+                                                  "MPI rank per device)"),
+                                 cl::value_desc("axes"), cl::sub(trainCmd));
+static cl::opt<std::string> shardings("shardings", cl::desc("--mesh: sharding annotations (JSON) "
+                                                            "of inputs and parameters"),
+                                      cl::value_desc("file"), cl::sub(trainCmd));
+static cl::opt<bool> check("check", cl::desc("--mesh: run the same steps on one device and "
+                                             "compare the losses and trained weights"),
+                           cl::sub(trainCmd));
+static cl::opt<double> collectiveTimeout("collective-timeout",
+                                         cl::desc("--mesh: seconds one collective may take"),
+                                         cl::init(30), cl::sub(trainCmd));
+static cl::opt<std::string> report("report", cl::desc("--mesh: write the collectives of the "
+                                                      "partitioned step as JSON"),
+                                   cl::value_desc("file"), cl::sub(trainCmd));
 static cl::opt<bool> verbose("v", cl::desc("Print diagnostic notes and pipeline stages"),
                              cl::sub(trainCmd));
 
@@ -88,7 +107,39 @@ int runTrain(MLIRContext &ctx) {
   o.steps = steps;
   o.dumpGradsDir = dumpGrads;
   o.saveWeightsDir = saveWeights;
-  return runTrainCommand(ctx, input, o, load);
+  if (mesh.empty()) {
+    if (!shardings.empty() || check) {
+      llvm::errs() << "partita: error: train --shardings and --check need --mesh\n";
+      return 1;
+    }
+    return runTrainCommand(ctx, input, o, load);
+  }
+#ifdef PARTITA_HAVE_DISTRIBUTED
+  if (o.steps == 0) {
+    llvm::errs() << "partita: error: --steps must be at least 1\n";
+    return 1;
+  }
+  DistributedTraining training{o, {}};
+  DistributedOptions d;
+  d.run = o.run;
+  d.run.check = check;
+  d.mesh = mesh;
+  d.shardingsFile = shardings;
+  d.collectiveTimeout = collectiveTimeout;
+  d.reportFile = report;
+  d.training = &training;
+  // Every load (the launcher's check, each rank) builds the same step.
+  auto loadStep = [&](MLIRContext &c, StringRef path) -> OwningOpRef<ModuleOp> {
+    OwningOpRef<ModuleOp> m = load(c, path);
+    if (!m || failed(prepareTrainingStep(c, *m, o, training.step)))
+      return nullptr;
+    return m;
+  };
+  return runDistributedCommand(ctx, input, d, loadStep);
+#else
+  llvm::errs() << "partita: error: train --mesh needs MPI (this build has none)\n";
+  return 1;
+#endif
 }
 
 } // namespace partita::tools

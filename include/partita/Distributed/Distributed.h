@@ -15,8 +15,16 @@
 #define PARTITA_DISTRIBUTED_DISTRIBUTED_H
 
 #include "partita/Runtime/Driver.h"
+#include "partita/Runtime/Train.h"
 
 namespace partita {
+
+/// `partita train --mesh`: the module the loader gives is a training step
+/// (the loader runs prepareTrainingStep into `step`).
+struct DistributedTraining {
+  TrainOptions options;
+  TrainingStep step;
+};
 
 struct DistributedOptions {
   RunOptions run;
@@ -25,6 +33,12 @@ struct DistributedOptions {
   double collectiveTimeout = 30; ///< seconds per collective (0: none)
   std::string reportFile;        ///< --report FILE.json (rank 0 writes it)
   bool conservative = false;     ///< --conservative propagation on the ranks
+  /// Training instead of one inference run: each rank runs
+  /// training->options.steps steps, results that update an argument replace
+  /// its block; rank 0 prints the losses, writes --dump-grads and
+  /// --save-weights, and with --check compares losses and weights with the
+  /// same steps on one device.
+  DistributedTraining *training = nullptr;
 };
 
 /// Whether this process is one rank started by an MPI launcher (mpirun).
