@@ -211,6 +211,7 @@ OwningOpRef<ModuleOp> buildModule(MLIRContext &ctx, GraphDesc &g) {
     for (const std::string &in : node.inputs())
       ins.push_back(in.empty() ? Value() : values.lookup(in));
     NodeContext nc(b, node, ins, loc, g.opset, &specs);
+    nc.foldFloats = g.foldFloats;
     if (failed(handler(nc)))
       return nullptr;
     for (auto [i, out] : llvm::enumerate(node.outputs())) {

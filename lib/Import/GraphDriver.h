@@ -44,6 +44,9 @@ struct GraphDesc {
   llvm::StringMap<mlir::DictionaryAttr> tensorAttrs;
   /// Concrete input values that shape-determining inputs may specialize to.
   llvm::StringMap<mlir::DenseElementsAttr> inputValues;
+  /// Fold floating-point values at import (ImportOptions::keepFloatInitializers
+  /// clears it).
+  bool foldFloats = true;
   /// Extra module attributes (e.g. a mesh declaration).
   llvm::SmallVector<mlir::NamedAttribute> moduleAttrs;
 };

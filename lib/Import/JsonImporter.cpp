@@ -483,6 +483,7 @@ OwningOpRef<ModuleOp> importJson(MLIRContext &ctx, StringRef text,
     return nullptr;
   for (auto &e : options.inputValues)
     imp.g.inputValues[e.getKey()] = e.getValue();
+  imp.g.foldFloats = !options.keepFloatInitializers;
   OwningOpRef<ModuleOp> module = buildModule(ctx, imp.g);
   if (!module || failed(imp.finish(*module)))
     return nullptr;

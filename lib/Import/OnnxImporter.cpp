@@ -375,6 +375,7 @@ static OwningOpRef<ModuleOp> importModel(MLIRContext &ctx, onnx::ModelProto &mod
       g.declared[out.name()] = *type;
   }
   g.inputValues = options.inputValues;
+  g.foldFloats = !options.keepFloatInitializers;
   if (g.outputs.empty()) {
     emitError(fileLoc) << "the graph has no outputs";
     return nullptr;

@@ -130,6 +130,11 @@ Operation *NodeContext::create(StringRef name, ValueRange operands,
     return nullptr;
   // Fold shape arithmetic on constants right away: later handlers (Reshape,
   // Slice, ...) need the folded values as attributes.
+  if (!foldFloats && llvm::any_of(op->getResultTypes(), [](Type t) {
+        auto tensor = dyn_cast<RankedTensorType>(t);
+        return tensor && isa<FloatType>(tensor.getElementType());
+      }))
+    return op;
   SmallVector<Attribute> constants;
   for (Value v : operands) {
     Attribute a;

@@ -40,6 +40,8 @@ public:
   mlir::Location loc;
   int64_t opset;
   Specializations *specs;
+  /// Whether create() folds ops with floating-point results (GraphDesc).
+  bool foldFloats = true;
   /// Filled by the handler, one per node output (null for unused optional
   /// outputs the handler does not produce).
   llvm::SmallVector<mlir::Value> results;

@@ -88,6 +88,7 @@ bool trainSelected() { return static_cast<bool>(trainCmd); }
 int runTrain(MLIRContext &ctx) {
   ImportOptions importOptions;
   importOptions.mapWeights = true;
+  importOptions.keepFloatInitializers = true;
   auto load = [&](MLIRContext &c, StringRef path) {
     return loadModelFile(c, path, importOptions);
   };

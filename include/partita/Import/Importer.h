@@ -40,6 +40,11 @@ struct ImportOptions {
   /// (dialects/Graph/IR/ConstantStorage.h). A rank imports this way and
   /// then reads only its blocks of each weight.
   bool mapWeights = false;
+  /// Training: floating-point values are not folded at import, so that an
+  /// initializer read through a Reshape, Gather, Slice, ... stays a
+  /// parameter (graph-autodiff trains initializers). Integer shape
+  /// arithmetic still folds.
+  bool keepFloatInitializers = false;
 };
 
 /// The smallest initializer ImportOptions::mapWeights maps (smaller ones,

@@ -50,6 +50,52 @@ def build(name):
                 h = torch.softmax(self.proj(x), dim=-1) * torch.sigmoid(self.proj(x))
                 return self.out(h).sum(dim=1)
         return Seq(), torch.randn(3, 5, 6)
+    if name == "gpt":
+        # A GPT-style decoder: token and position embeddings, one pre-norm
+        # block (causal multi-head attention, GELU MLP), tied LM head.
+        class Block(torch.nn.Module):
+            def __init__(self, d, heads):
+                super().__init__()
+                self.heads = heads
+                self.ln1 = torch.nn.LayerNorm(d)
+                self.qkv = torch.nn.Linear(d, 3 * d)
+                self.proj = torch.nn.Linear(d, d)
+                self.ln2 = torch.nn.LayerNorm(d)
+                self.fc = torch.nn.Linear(d, 4 * d)
+                self.out = torch.nn.Linear(4 * d, d)
+
+            def forward(self, x):
+                b, t, d = x.shape
+                q, k, v = self.qkv(self.ln1(x)).split(d, dim=-1)
+                def heads(z):
+                    return z.reshape(b, t, self.heads, d // self.heads).transpose(1, 2)
+                q, k, v = heads(q), heads(k), heads(v)
+                att = q @ k.transpose(-2, -1) / (d // self.heads) ** 0.5
+                mask = torch.triu(torch.ones(t, t, dtype=torch.bool), 1)
+                att = torch.softmax(att.masked_fill(mask, float("-inf")), dim=-1)
+                y = (att @ v).transpose(1, 2).reshape(b, t, d)
+                x = x + self.proj(y)
+                return x + self.out(torch.nn.functional.gelu(self.fc(self.ln2(x))))
+
+        class Gpt(torch.nn.Module):
+            def __init__(self, vocab=32, d=16, t=8):
+                super().__init__()
+                self.wte = torch.nn.Embedding(vocab, d)
+                self.wpe = torch.nn.Embedding(t, d)
+                self.block = Block(d, 2)
+                self.ln = torch.nn.LayerNorm(d)
+                self.register_buffer("pos", torch.arange(t), persistent=False)
+
+            def forward(self, ids):
+                x = self.wte(ids) + self.wpe(self.pos)
+                return self.ln(self.block(x)) @ self.wte.weight.t()
+        model = Gpt()
+        # torch.onnx.export shares initializers with equal values (the layer
+        # norms' ones and zeros): make every parameter distinct.
+        with torch.no_grad():
+            for p in model.parameters():
+                p.add_(0.1 * torch.randn_like(p))
+        return model, torch.randint(0, 32, (2, 8))
     raise SystemExit(f"unknown model {name}")
 
 
@@ -71,7 +117,7 @@ def main():
         y = model(x)
     if args.loss == "cross_entropy":
         labels = torch.randint(0, y.shape[-1], y.shape[:-1])
-        labels[1] = -100  # not counted
+        labels.view(-1)[1] = -100  # not counted
     else:
         labels = torch.randn(y.shape)
     np.save(os.path.join(args.out, "x.npy"), x.numpy())
@@ -85,7 +131,8 @@ def main():
 
     def loss_of(out):
         if args.loss == "cross_entropy":
-            return torch.nn.functional.cross_entropy(out, labels, ignore_index=-100)
+            return torch.nn.functional.cross_entropy(out.reshape(-1, out.shape[-1]),
+                                                     labels.reshape(-1), ignore_index=-100)
         if args.loss == "mse":
             return torch.nn.functional.mse_loss(out, labels)
         return out.mean()
