@@ -5,6 +5,7 @@
 #include "dialects/Collectives/IR/CollectivesOps.h"
 #include "dialects/Graph/IR/ConstantStorage.h"
 #include "dialects/Sharding/IR/ShardingOps.h"
+#include "passes/Propagation/Passes.h"
 #include "partita/Diagnostics.h"
 #include "partita/Import/Importer.h"
 #include "partita/InitAll.h"
@@ -241,8 +242,10 @@ std::string locString(Location loc) {
 /// The name of the tensor a collective communicates: the producer's name
 /// location, else "argN"/"opname".
 std::string tensorName(Value v) {
-  if (auto arg = dyn_cast<BlockArgument>(v))
-    return "arg" + std::to_string(arg.getArgNumber());
+  if (auto arg = dyn_cast<BlockArgument>(v)) {
+    std::string name = sharding::valueName(v); // graph.name: the model's
+    return name.empty() ? "arg" + std::to_string(arg.getArgNumber()) : name;
+  }
   Operation *def = v.getDefiningOp();
   Location loc = def->getLoc();
   if (auto f = dyn_cast<FusedLoc>(loc))
@@ -333,6 +336,20 @@ double median(std::vector<double> v) {
 } // namespace
 
 namespace {
+
+/// A training step's updated parameters and state come out in the layout
+/// of the argument they replace: the annotation of an annotated argument
+/// is copied to its update, so the program itself lays the update out
+/// (an all_gather after a ZeRO-1 update) and the next step takes it as is.
+void tieUpdatesToArguments(ModuleOp module, const TrainingStep &step) {
+  auto main = module.lookupSymbol<func::FuncOp>("main");
+  if (!main)
+    return;
+  for (unsigned r = 0; r < step.updates.size() && r < main.getNumResults(); ++r)
+    if (int64_t u = step.updates[r]; u >= 0)
+      if (Attribute a = main.getArgAttr(u, sharding::kShardingAttr))
+        main.setResultAttr(r, sharding::kShardingAttr, a);
+}
 
 /// A result block in layout `from` as the block of layout `to` of the
 /// same global tensor (an updated parameter the partitioner laid out
@@ -509,8 +526,11 @@ int runDistributedCommand(MLIRContext &ctx, StringRef input, const DistributedOp
         return 1;
       SpmdOptions spmd;
       spmd.conservative = opts.conservative;
-      if (failed(applyShardingAnnotations(*module, *mesh, specs, opts.shardingsFile)) ||
-          failed(partitionSpmd(*module, spmd)))
+      if (failed(applyShardingAnnotations(*module, *mesh, specs, opts.shardingsFile)))
+        return 1;
+      if (opts.training)
+        tieUpdatesToArguments(*module, opts.training->step);
+      if (failed(partitionSpmd(*module, spmd)))
         return 1;
     }
     malloc_trim(0);
@@ -550,6 +570,8 @@ int runDistributedCommand(MLIRContext &ctx, StringRef input, const DistributedOp
 
   if (failed(applyShardingAnnotations(*module, *mesh, specs, opts.shardingsFile)))
     return 1;
+  if (opts.training)
+    tieUpdatesToArguments(*module, opts.training->step);
   SpmdOptions spmd;
   spmd.conservative = opts.conservative;
   if (failed(partitionSpmd(*module, spmd)))

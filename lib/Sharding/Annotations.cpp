@@ -309,7 +309,7 @@ LogicalResult applyShardingAnnotations(ModuleOp module,
         axes.push_back(b.getStringAttr(a));
       dimAttrs.push_back(DimShardingAttr::get(ctx, axes, !d.open));
     }
-    auto attr = TensorShardingAttr::get(ctx, meshRef, dimAttrs, {}, {}, -1);
+    auto attr = TensorShardingAttr::get(ctx, meshRef, dimAttrs, {}, {}, specs.priority);
     std::string what = "tensor '" + name + "'";
     if (auto it = results.find(name); it != results.end() && !byName.count(name)) {
       auto [func, i] = it->second;

@@ -189,6 +189,14 @@ LogicalResult GraphAutodiffPass::build(ModuleOp module) {
         dropArgs.set(s.getArgNumber());
     }
   }
+  // Each gradient is named PARAM.grad (its op's location), so that
+  // annotations can name it (ZeRO-2 shards gradients over the data axis)
+  // and reports say whose gradient a collective carries.
+  for (auto [p, g] : llvm::zip(trained, trainedGrads)) {
+    Operation *def = g.getDefiningOp();
+    if (def && !isa<ConstantOp>(def) && def->getNumResults() == 1)
+      def->setLoc(NameLoc::get(b.getStringAttr(p.name + ".grad"), def->getLoc()));
+  }
   if (trained.empty())
     return main.emitError() << "the loss on output '" << outName
                             << "' depends on none of the model's " << params.size()
@@ -206,6 +214,18 @@ LogicalResult GraphAutodiffPass::build(ModuleOp module) {
     buildUpdate(b, step.getLoc(), opt, ps, trainedGrads, states, stepArg, newParams, newState);
     if (llvm::any_of(newParams, [](Value v) { return !v; }))
       return failure();
+  }
+
+  // Updated values are named NAME.updated (in reports and diagnostics).
+  auto nameUpdate = [&](Value v, const std::string &name) {
+    if (Operation *def = v.getDefiningOp(); def && def->getNumResults() == 1)
+      def->setLoc(NameLoc::get(b.getStringAttr(name + ".updated"), def->getLoc()));
+  };
+  for (auto [i, p] : llvm::enumerate(trained)) {
+    if (!newParams.empty())
+      nameUpdate(newParams[i], p.name);
+    for (auto [k, s] : llvm::enumerate(newState.empty() ? SmallVector<Value>() : newState[i]))
+      nameUpdate(s, p.name + "." + stateNames[k]);
   }
 
   // Results: loss, updated parameters and state, gradients.

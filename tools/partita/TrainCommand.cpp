@@ -17,6 +17,7 @@
 #include "partita/Runtime/Train.h"
 #ifdef PARTITA_HAVE_DISTRIBUTED
 #include "partita/Distributed/Distributed.h"
+#include "partita/Distributed/Zero.h"
 #endif
 
 #include "llvm/Support/CommandLine.h"
@@ -75,6 +76,12 @@ static cl::opt<bool> check("check", cl::desc("--mesh: run the same steps on one 
 static cl::opt<double> collectiveTimeout("collective-timeout",
                                          cl::desc("--mesh: seconds one collective may take"),
                                          cl::init(30), cl::sub(trainCmd));
+static cl::opt<int> zero("zero", cl::desc("--mesh: ZeRO stage 1 (optimizer state), 2 (and "
+                                          "gradients) or 3 (and parameters) over --zero-axis"),
+                         cl::init(0), cl::sub(trainCmd));
+static cl::opt<std::string> zeroAxis("zero-axis", cl::desc("The data-parallel mesh axis ZeRO "
+                                                           "shards over"),
+                                     cl::init("data"), cl::sub(trainCmd));
 static cl::opt<std::string> report("report", cl::desc("--mesh: write the collectives of the "
                                                       "partitioned step as JSON"),
                                    cl::value_desc("file"), cl::sub(trainCmd));
@@ -82,6 +89,41 @@ static cl::opt<bool> verbose("v", cl::desc("Print diagnostic notes and pipeline 
                              cl::sub(trainCmd));
 
 namespace partita::tools {
+namespace {
+
+#ifdef PARTITA_HAVE_DISTRIBUTED
+/// The user's --shardings, then ZeRO's annotations at a weaker priority
+/// (ZeRO's win where both name a parameter: they extend the user's layout).
+LogicalResult annotateZero(ModuleOp module, const TrainingStep &step) {
+  std::string error;
+  auto fail = [&]() { return emitError(module.getLoc()) << error; };
+  auto meshSpec = parseMeshFlag(mesh, error);
+  if (failed(meshSpec))
+    return fail();
+  ShardingSpecs user;
+  if (!shardings.empty()) {
+    auto s = readShardingsFile(shardings, error);
+    if (failed(s))
+      return fail();
+    user = *s;
+  }
+  auto z = zeroShardings(module, step, *meshSpec, zero, zeroAxis, user, error);
+  if (failed(z))
+    return fail();
+  // After the user's: the batch split (and any model split) propagates
+  // first, so gradients come out of the backward as partial sums over the
+  // data axis and the state's split turns their all_reduce into a
+  // reduce_scatter, instead of the state's split propagating back into the
+  // activations.
+  z->priority = 1;
+  std::string origin = shardings.empty() ? "--zero " + std::to_string(zero) : shardings.getValue();
+  if (failed(applyShardingAnnotations(module, *meshSpec, user, origin)))
+    return failure();
+  return applyShardingAnnotations(module, *meshSpec, *z, "--zero " + std::to_string(zero));
+}
+#endif
+
+} // namespace
 
 bool trainSelected() { return static_cast<bool>(trainCmd); }
 
@@ -109,8 +151,8 @@ int runTrain(MLIRContext &ctx) {
   o.dumpGradsDir = dumpGrads;
   o.saveWeightsDir = saveWeights;
   if (mesh.empty()) {
-    if (!shardings.empty() || check) {
-      llvm::errs() << "partita: error: train --shardings and --check need --mesh\n";
+    if (!shardings.empty() || check || zero) {
+      llvm::errs() << "partita: error: train --shardings, --check and --zero need --mesh\n";
       return 1;
     }
     return runTrainCommand(ctx, input, o, load);
@@ -129,10 +171,15 @@ int runTrain(MLIRContext &ctx) {
   d.collectiveTimeout = collectiveTimeout;
   d.reportFile = report;
   d.training = &training;
+  // ZeRO's annotations are added to the user's, and both applied here.
+  if (zero)
+    d.shardingsFile.clear();
   // Every load (the launcher's check, each rank) builds the same step.
   auto loadStep = [&](MLIRContext &c, StringRef path) -> OwningOpRef<ModuleOp> {
     OwningOpRef<ModuleOp> m = load(c, path);
     if (!m || failed(prepareTrainingStep(c, *m, o, training.step)))
+      return nullptr;
+    if (zero && failed(annotateZero(*m, training.step)))
       return nullptr;
     return m;
   };

@@ -35,6 +35,9 @@ struct ShardingSpecs {
   std::optional<MeshSpec> mesh;
   /// tensor name -> one DimSpec per dimension (insertion order kept).
   std::vector<std::pair<std::string, std::vector<DimSpec>>> tensors;
+  /// The propagation priority of every annotation here (lower is stronger;
+  /// -1: none, which propagation takes as 0).
+  int64_t priority = -1;
 };
 
 /// Parses "data=2,model=2"; failure with a message in `error`.
