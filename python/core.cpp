@@ -26,6 +26,7 @@
 #include "partita/Runtime/Executor.h"
 #include "partita/Runtime/Npy.h"
 #include "partita/Runtime/Tensor.h"
+#include "partita/Runtime/Train.h"
 #include "partita/Sharding/Annotations.h"
 #include "partita/Sharding/Spmd.h"
 #include "passes/Graph/Passes.h"
@@ -428,6 +429,8 @@ py::object parseJson(const std::string &text) {
 py::array toNumpy(const partita::HostTensor &t);
 std::vector<partita::HostTensor> toHostTensors(const partita::ModelSignature &sig,
                                                const std::vector<py::array> &arrays);
+/// One array as the tensor `spec` describes (dtype and shape checked).
+partita::HostTensor toHostTensor(const partita::TensorSpec &spec, const py::array &array);
 py::list specList(const std::vector<partita::TensorSpec> &specs);
 py::list defaultsOf(const partita::ModelSignature &sig);
 
@@ -738,10 +741,14 @@ std::vector<partita::HostTensor> toHostTensors(const partita::ModelSignature &si
     throw py::value_error("the model takes " + std::to_string(sig.inputs.size()) +
                           " inputs, got " + std::to_string(arrays.size()));
   std::vector<partita::HostTensor> ins;
-  for (size_t i = 0; i < arrays.size(); ++i) {
-    const partita::TensorSpec &s = sig.inputs[i];
+  for (size_t i = 0; i < arrays.size(); ++i)
+    ins.push_back(toHostTensor(sig.inputs[i], arrays[i]));
+  return ins;
+}
+
+partita::HostTensor toHostTensor(const partita::TensorSpec &s, const py::array &a) {
+  {
     partita::HostTensor t(s.dtype, s.shape);
-    const py::array &a = arrays[i];
     bool bf16 = s.dtype == partita::DType::BF16;
     size_t want = bf16 ? t.numElements() * 4 : t.numBytes();
     if (!(a.flags() & py::array::c_style) || size_t(a.nbytes()) != want)
@@ -756,9 +763,8 @@ std::vector<partita::HostTensor> toHostTensors(const partita::ModelSignature &si
     } else if (want) {
       std::memcpy(t.data.data(), a.data(), want);
     }
-    ins.push_back(std::move(t));
+    return t;
   }
-  return ins;
 }
 
 class Executable {
@@ -817,6 +823,138 @@ private:
   std::unique_ptr<partita::Executor> exec;
 };
 
+/// A training step compiled for this CPU (partita train, one device): the
+/// parameters and optimizer state stay here between steps.
+class Trainer {
+public:
+  Trainer(const std::string &kind, const std::string &source, const std::string &name,
+          const InputShapes &shapes, const py::dict &options)
+      : ctx(newContext()) {
+    DiagCapture cap(*ctx);
+    partita::ImportOptions io = importOptions(shapes);
+    io.keepFloatInitializers = true; // initializers stay parameters
+    if (kind == "json")
+      module = partita::importJsonText(*ctx, source, name, io);
+    else if (kind == "onnx_bytes")
+      module = partita::importOnnxBytes(*ctx, source, name, io);
+    else if (kind == "file")
+      module = partita::loadModelFile(*ctx, source, io);
+    else
+      throw py::value_error("unknown model kind '" + kind + "'");
+    if (!module)
+      cap.raise("cannot import '" + name + "'");
+    partita::TrainOptions o;
+    auto str = [&](const char *k, std::string &v) {
+      if (options.contains(k))
+        v = py::cast<std::string>(options[k]);
+    };
+    auto num = [&](const char *k, double &v) {
+      if (options.contains(k))
+        v = py::cast<double>(options[k]);
+    };
+    str("loss", o.loss);
+    str("output", o.output);
+    str("optimizer", o.optimizer);
+    num("lr", o.lr);
+    num("momentum", o.momentum);
+    num("weight_decay", o.weightDecay);
+    num("clip_norm", o.clipNorm);
+    num("beta1", o.beta1);
+    num("beta2", o.beta2);
+    num("epsilon", o.epsilon);
+    if (options.contains("ignore_index"))
+      o.ignoreIndex = py::cast<int64_t>(options["ignore_index"]);
+    if (failed(partita::prepareTrainingStep(*ctx, *module, o, step)))
+      cap.raise("cannot build the training step");
+    auto signature = partita::getSignature(*module);
+    if (failed(signature))
+      cap.raise("the training step cannot run on the CPU backend");
+    sig = *signature;
+    partita::CompileOptions compile;
+    partita::StageTimer timer;
+    if (failed(partita::lowerToLLVM(*module, compile, timer, &sig)))
+      cap.raise("lowering to LLVM failed");
+    exec = partita::Executor::create(*module, sig);
+    if (!exec)
+      cap.raise("JIT compilation failed");
+    values = step.values;
+    diagnostics = cap.toPython();
+  }
+
+  /// The batch's names (@main's inputs) and whether labels are taken.
+  py::list inputs() const {
+    py::list l;
+    for (size_t i = 0; i < step.roles.size(); ++i)
+      if (step.roles[i] == "input")
+        l.append(specList({sig.inputs[i]})[0]);
+    return l;
+  }
+  py::object labels() const {
+    for (size_t i = 0; i < step.roles.size(); ++i)
+      if (step.roles[i] == "label")
+        return specList({sig.inputs[i]})[0];
+    return py::none();
+  }
+
+  /// One step on `batch` (and `labels`); returns the loss.
+  double run(const std::vector<py::array> &batch, const py::object &labels) {
+    size_t k = 0;
+    for (size_t i = 0; i < step.roles.size(); ++i) {
+      if (step.roles[i] == "input") {
+        if (k >= batch.size())
+          throw py::value_error("the model takes more inputs than the " +
+                                std::to_string(batch.size()) + " given");
+        values[i] = toHostTensor(sig.inputs[i], batch[k++]);
+      } else if (step.roles[i] == "label") {
+        if (labels.is_none())
+          throw py::value_error("this loss takes labels: step(inputs, labels)");
+        values[i] = toHostTensor(sig.inputs[i], py::cast<py::array>(labels));
+      }
+    }
+    if (k != batch.size())
+      throw py::value_error("the model takes " + std::to_string(k) + " inputs, got " +
+                            std::to_string(batch.size()));
+    ++steps;
+    if (step.stepArg >= 0)
+      values[step.stepArg] = partita::TrainingStep::stepValue(steps);
+    std::vector<partita::HostTensor> outs;
+    std::string error;
+    {
+      py::gil_scoped_release release;
+      if (llvm::Error e = exec->run(values, outs))
+        error = llvm::toString(std::move(e));
+    }
+    if (!error.empty()) {
+      py::object cls = py::module_::import("partita._errors").attr("ExecutionError");
+      PyErr_SetString(cls.ptr(), ("execution failed: " + error).c_str());
+      throw py::error_already_set();
+    }
+    for (size_t r = 0; r < outs.size(); ++r)
+      if (step.updates[r] >= 0)
+        values[step.updates[r]] = std::move(outs[r]);
+    return outs[0].getDouble(0);
+  }
+
+  /// Parameter name -> its current value.
+  py::dict parameters() const {
+    py::dict d;
+    for (auto [arg, t] : step.parameters(values))
+      d[py::str(step.names[arg])] = toNumpy(*t);
+    return d;
+  }
+
+  py::list diagnostics;
+
+private:
+  std::unique_ptr<MLIRContext> ctx;
+  OwningOpRef<ModuleOp> module;
+  partita::ModelSignature sig;
+  partita::TrainingStep step;
+  std::vector<partita::HostTensor> values;
+  std::unique_ptr<partita::Executor> exec;
+  unsigned steps = 0;
+};
+
 } // namespace
 
 PYBIND11_MODULE(_core, m) {
@@ -872,6 +1010,14 @@ PYBIND11_MODULE(_core, m) {
       .def("defaults", &Program::defaults)
       .def("write_inputs", &Program::writeInputs, py::arg("dir"), py::arg("arrays"))
       .def("read_outputs", &Program::readOutputs, py::arg("dir"));
+  py::class_<Trainer>(m, "Trainer")
+      .def(py::init<const std::string &, const std::string &, const std::string &,
+                    const InputShapes &, const py::dict &>())
+      .def("inputs", &Trainer::inputs)
+      .def("labels", &Trainer::labels)
+      .def("step", &Trainer::run, py::arg("batch"), py::arg("labels") = py::none())
+      .def("parameters", &Trainer::parameters)
+      .def_readonly("diagnostics", &Trainer::diagnostics);
   py::class_<Executable>(m, "Executable")
       .def(py::init<const std::string &, const std::string &, const std::string &,
                     const InputShapes &, bool>(),

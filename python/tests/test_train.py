@@ -1,0 +1,80 @@
+"""pt.train(): the training step from Python, checked against PyTorch."""
+import numpy as np
+import pytest
+
+import partita as pt
+
+
+def mlp(seed=0):
+    rng = np.random.default_rng(seed)
+    g = pt.Graph("mlp")
+    x = g.input("x", (8, 6))
+    w1 = g.param("w1", rng.standard_normal((6, 16)).astype(np.float32) * 0.5)
+    b1 = g.param("b1", np.zeros(16, np.float32))
+    w2 = g.param("w2", rng.standard_normal((16, 4)).astype(np.float32) * 0.5)
+    g.output(pt.ops.tanh(x @ w1 + b1) @ w2, "y")
+    return g
+
+
+def test_sgd_matches_numpy_reference():
+    g = mlp()
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((8, 6)).astype(np.float32)
+    y = rng.standard_normal((8, 4)).astype(np.float32)
+    t = pt.train(g, loss="mse", optimizer="sgd", lr=0.1)
+    assert t.input_names == ["x"] and t.takes_labels
+    p = {k: v.astype(np.float64) for k, v in t.parameters().items()}
+    for _ in range(3):
+        # The same step in numpy (f64): forward, mse, backward, SGD.
+        h = np.tanh(x @ p["w1"] + p["b1"])
+        out = h @ p["w2"]
+        want = np.mean((out - y) ** 2)
+        d_out = 2 * (out - y) / out.size
+        d_h = d_out @ p["w2"].T * (1 - h * h)
+        grads = {"w2": h.T @ d_out, "w1": x.T @ d_h, "b1": d_h.sum(0)}
+        got = t.step({"x": x}, y)
+        assert got == pytest.approx(want, rel=1e-5)
+        for k in p:
+            p[k] = p[k] - 0.1 * grads[k]
+    for k, v in t.parameters().items():
+        np.testing.assert_allclose(v, p[k], rtol=1e-5, atol=1e-6)
+
+
+def test_adamw_from_torch_matches_torch():
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(5, 12), torch.nn.GELU(), torch.nn.Linear(12, 3))
+    x = torch.randn(4, 5)
+    labels = torch.tensor([0, 2, 1, 2])
+    m = pt.from_torch(net, (x,), input_names=["x"], output_names=["logits"])
+    t = pt.train(m, loss="cross_entropy", optimizer="adamw", lr=0.01, weight_decay=0.01)
+    opt = torch.optim.AdamW(net.parameters(), lr=0.01, weight_decay=0.01)
+    for _ in range(4):
+        opt.zero_grad()
+        want = torch.nn.functional.cross_entropy(net(x), labels)
+        want.backward()
+        opt.step()
+        assert t.step(x.numpy(), labels.numpy()) == pytest.approx(want.item(), rel=1e-4)
+    params = t.parameters()
+    for name, p in net.named_parameters():
+        np.testing.assert_allclose(params[name], p.detach().numpy(), rtol=1e-4, atol=1e-5)
+
+
+def test_errors():
+    g = mlp()
+    with pytest.raises(ValueError, match="unknown loss 'hinge'"):
+        pt.train(g, loss="hinge")
+    with pytest.raises(ValueError, match="unknown optimizer"):
+        pt.train(g, optimizer="lamb")
+    t = pt.train(g, loss="mse")
+    with pytest.raises(ValueError, match="takes labels"):
+        t.step(np.zeros((8, 6), np.float32))
+    with pytest.raises(ValueError, match="shape"):
+        t.step(np.zeros((8, 6), np.float32), np.zeros((3, 4), np.float32))
+    assert not pt.train(g, loss="mean").takes_labels
+    with pytest.raises(pt.CompileError, match="needs a floating-point output"):
+        h = pt.Graph("int_out")
+        x = h.input("x", (2, 3))
+        w = h.param("w", np.ones(3, np.float32))
+        h.output(pt.ops.argmax(x * w, axis=1), "i")
+        pt.train(h)
