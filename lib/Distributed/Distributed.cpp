@@ -391,11 +391,16 @@ int trainOnRanks(const DistributedTraining &training, Executor &exec,
   for (auto &[name, size] : mesh.axes)
     ranks *= size;
   std::vector<HostTensor> outs;
+  std::vector<double> times;
   for (unsigned s = 1; s <= o.steps; ++s) {
     if (step.stepArg >= 0)
       locals[step.stepArg] = TrainingStep::stepValue(s);
+    MPI_Barrier(MPI_COMM_WORLD);
+    auto start = std::chrono::steady_clock::now();
     if (auto e = exec.run(locals, outs))
       return fail("rank " + std::to_string(rank) + ": " + llvm::toString(std::move(e)));
+    times.push_back(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
     // The loss is a replicated scalar: every rank stops at the same step.
     losses.push_back(outs[0].getDouble(0));
     if (rank == 0 && !reportLoss(s, outs[0]))
@@ -423,6 +428,45 @@ int trainOnRanks(const DistributedTraining &training, Executor &exec,
   }
   if (rank == 0)
     llvm::outs() << "partita: trained on " << ranks << " ranks (mesh " << mesh.str() << ")\n";
+  // Per rank: median step (the first excluded when there are others), peak
+  // RSS, and the parameters and optimizer state it holds between steps.
+  if (times.size() > 1)
+    times.erase(times.begin());
+  double held = 0;
+  int64_t psi = 0, numParams = 0, numStates = 0;
+  for (unsigned i = 0; i < locals.size(); ++i) {
+    if (step.roles[i] != "parameter" && step.roles[i] != "state")
+      continue;
+    held += locals[i].numBytes();
+    if (step.roles[i] == "parameter") {
+      ++numParams;
+      int64_t n = 1;
+      for (int64_t d : globalSig.inputs[i].shape)
+        n *= d;
+      psi += n;
+    } else {
+      ++numStates;
+    }
+  }
+  double mine[3] = {medianOf(times), peakRssMiB(), held / 1024};
+  std::vector<double> all(rank == 0 ? 3 * ranks : 0);
+  MPI_Gather(mine, 3, MPI_DOUBLE, all.data(), 3, MPI_DOUBLE, 0, MPI_COMM_WORLD);
+  if (rank == 0) {
+    // ZeRO's memory model applies to pure data parallelism (one mesh axis).
+    std::string model;
+    if (mesh.axes.size() == 1 && numParams) {
+      double predicted =
+          predictedStateBytes(psi, (int)(4 * numStates / numParams), o.zeroStage, ranks);
+      model = ", ZeRO-" + std::to_string(o.zeroStage) + " model " +
+              llvm::formatv("{0:F1}", predicted / 1024).str() + " KiB";
+    }
+    for (int64_t r = 0; r < ranks; ++r)
+      llvm::outs() << "rank " << r << ": median step "
+                   << llvm::format("%.3f", 1e3 * all[3 * r]) << " ms, peak RSS "
+                   << llvm::format("%.1f", all[3 * r + 1])
+                   << " MiB, parameters and optimizer state held "
+                   << llvm::format("%.1f", all[3 * r + 2]) << " KiB" << model << "\n";
+  }
   if (o.saveWeightsDir.empty() && !keep)
     return 0;
   params.assign(locals.size(), HostTensor());

@@ -27,6 +27,8 @@
 #include "llvm/Support/Path.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <random>
@@ -265,6 +267,20 @@ LogicalResult prepareTrainingStep(MLIRContext &ctx, ModuleOp module, const Train
 
 HostTensor TrainingStep::stepValue(unsigned s) { return scalarF32((float)s); }
 
+double medianOf(std::vector<double> v) {
+  if (v.empty())
+    return 0;
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+double predictedStateBytes(int64_t psi, int stateBytes, int stage, int64_t dataParallel) {
+  double n = (double)std::max<int64_t>(dataParallel, 1);
+  double params = 4.0 * psi / (stage >= 3 ? n : 1);
+  double state = (double)stateBytes * psi / (stage >= 1 ? n : 1);
+  return params + state;
+}
+
 std::vector<std::pair<unsigned, const HostTensor *>>
 TrainingStep::gradients(const std::vector<HostTensor> &results) const {
   std::vector<std::pair<unsigned, const HostTensor *>> out;
@@ -326,11 +342,15 @@ int runTrainCommand(MLIRContext &ctx, StringRef input, const TrainOptions &opts,
     return 1;
 
   std::vector<HostTensor> values = train.values, outputs;
+  std::vector<double> times;
   for (unsigned s = 1; s <= opts.steps; ++s) {
     if (train.stepArg >= 0)
       values[train.stepArg] = TrainingStep::stepValue(s);
+    auto start = std::chrono::steady_clock::now();
     if (auto e = exec->run(values, outputs))
       return fail(llvm::toString(std::move(e)));
+    times.push_back(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
     if (!reportLoss(s, outputs[0]))
       return 1;
     if (s == 1 && !opts.dumpGradsDir.empty() &&
@@ -343,6 +363,13 @@ int runTrainCommand(MLIRContext &ctx, StringRef input, const TrainOptions &opts,
   if (!opts.saveWeightsDir.empty() &&
       failed(writeTensors(opts.saveWeightsDir, train, train.parameters(values))))
     return 1;
+  // The first step is excluded from the median when there are others
+  // (page faults of the first touch of every buffer).
+  if (times.size() > 1)
+    times.erase(times.begin());
+  llvm::outs() << "partita: " << opts.steps << " steps, median step "
+               << llvm::format("%.3f", 1e3 * medianOf(times)) << " ms, peak RSS "
+               << llvm::format("%.1f", peakRssMiB()) << " MiB\n";
   return 0;
 }
 

@@ -150,6 +150,7 @@ int runTrain(MLIRContext &ctx) {
   o.steps = steps;
   o.dumpGradsDir = dumpGrads;
   o.saveWeightsDir = saveWeights;
+  o.zeroStage = zero;
   if (mesh.empty()) {
     if (!shardings.empty() || check || zero) {
       llvm::errs() << "partita: error: train --shardings, --check and --zero need --mesh\n";

@@ -29,6 +29,8 @@ struct TrainOptions {
   double lr = 1e-3, momentum = 0, weightDecay = 0, clipNorm = 0;
   double beta1 = 0.9, beta2 = 0.999, epsilon = 1e-8;
   unsigned steps = 1;
+  /// ZeRO stage on a mesh (0: none); reports use it for the memory model.
+  int zeroStage = 0;
   /// Writes the first step's gradient of every parameter as
   /// DIR/<parameter name>.npy.
   std::string dumpGradsDir;
@@ -64,6 +66,17 @@ struct TrainingStep {
 /// Fails after a one-line diagnostic.
 mlir::LogicalResult prepareTrainingStep(mlir::MLIRContext &ctx, mlir::ModuleOp module,
                                         const TrainOptions &options, TrainingStep &step);
+
+/// Median of `v` (0 when empty).
+double medianOf(std::vector<double> v);
+
+/// Bytes of model state per device that ZeRO's memory model predicts
+/// (Rajbhandari et al., f32 throughout): parameters 4 bytes and optimizer
+/// state `stateBytes` bytes per parameter element (8 for AdamW, 4 for SGD
+/// with momentum), the state split over `dataParallel` devices from stage
+/// 1 and the parameters from stage 3. `psi` is the number of parameter
+/// elements of the model.
+double predictedStateBytes(int64_t psi, int stateBytes, int stage, int64_t dataParallel);
 
 /// Prints "step S: loss L"; false after a diagnostic when L is not finite.
 bool reportLoss(unsigned step, const HostTensor &loss);
