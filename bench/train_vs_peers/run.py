@@ -1,0 +1,196 @@
+"""One training step (forward, backward, AdamW update) of a GPT-style decoder:
+`partita train` against PyTorch eager (Debian's python3-torch) and, when the
+bench venv has it, a current PyTorch from PyPI eager and torch.compile.
+Each engine runs in its own process; peak RSS is its own VmHWM.
+
+    python3 bench/train_vs_peers/run.py --partita build/bin/partita [--steps 10]
+        [--threads 2] [--layers 2 --d 256 --heads 4 --seq 64 --batch 4 --vocab 2048]
+
+Prints per engine the median step (first step excluded) and the peak RSS,
+then the ratios partita / peer (time and memory; < 1 is better).
+"""
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+OUT = os.path.join(ROOT, "bench", "out", "train_vs_peers")
+SYS_PY = "/usr/bin/python3"
+VENV_PY = os.path.join(ROOT, "bench", "out", "venv", "bin", "python")
+
+# The peer: the same model built in torch, trained with the same loss and
+# optimizer on the same batch. Run as `python -c PEER json-config`.
+PEER = r'''
+import json, resource, sys, time
+import numpy as np, torch
+cfg = json.loads(sys.argv[1])
+torch.set_num_threads(cfg["threads"])
+sys.path.insert(0, cfg["dir"])
+from model import build
+net = build(cfg)
+net.load_state_dict(torch.load(cfg["dir"] + "/state.pt"))
+ids = torch.from_numpy(np.load(cfg["dir"] + "/ids.npy"))
+labels = torch.from_numpy(np.load(cfg["dir"] + "/labels.npy"))
+opt = torch.optim.AdamW(net.parameters(), lr=1e-3, weight_decay=0.01)
+def step(x, y):
+    opt.zero_grad(set_to_none=True)
+    loss = torch.nn.functional.cross_entropy(net(x).reshape(-1, cfg["vocab"]), y.reshape(-1))
+    loss.backward()
+    opt.step()
+    return loss
+if cfg.get("compile"):
+    step = torch.compile(step)
+times, losses = [], []
+for _ in range(cfg["steps"]):
+    t = time.perf_counter()
+    losses.append(float(step(ids, labels)))
+    times.append(time.perf_counter() - t)
+times = sorted(times[1:] or times)
+hwm = [l for l in open("/proc/self/status") if l.startswith("VmHWM")][0].split()[1]
+print(json.dumps({"median": times[len(times) // 2], "rss_mib": int(hwm) / 1024,
+                  "losses": losses, "torch": torch.__version__}))
+'''
+
+MODEL = r'''
+import torch
+
+class Block(torch.nn.Module):
+    def __init__(self, d, heads):
+        super().__init__()
+        self.heads = heads
+        self.ln1 = torch.nn.LayerNorm(d)
+        self.qkv = torch.nn.Linear(d, 3 * d)
+        self.proj = torch.nn.Linear(d, d)
+        self.ln2 = torch.nn.LayerNorm(d)
+        self.fc = torch.nn.Linear(d, 4 * d)
+        self.out = torch.nn.Linear(4 * d, d)
+
+    def forward(self, x):
+        b, t, d = x.shape
+        q, k, v = self.qkv(self.ln1(x)).split(d, dim=-1)
+        def heads(z):
+            return z.reshape(b, t, self.heads, d // self.heads).transpose(1, 2)
+        q, k, v = heads(q), heads(k), heads(v)
+        att = q @ k.transpose(-2, -1) / (d // self.heads) ** 0.5
+        mask = torch.triu(torch.ones(t, t, dtype=torch.bool), 1)
+        att = torch.softmax(att.masked_fill(mask, float("-inf")), dim=-1)
+        y = (att @ v).transpose(1, 2).reshape(b, t, d)
+        x = x + self.proj(y)
+        return x + self.out(torch.nn.functional.gelu(self.fc(self.ln2(x))))
+
+class Gpt(torch.nn.Module):
+    def __init__(self, layers, d, heads, seq, vocab):
+        super().__init__()
+        self.wte = torch.nn.Embedding(vocab, d)
+        self.wpe = torch.nn.Embedding(seq, d)
+        self.blocks = torch.nn.ModuleList([Block(d, heads) for _ in range(layers)])
+        self.ln = torch.nn.LayerNorm(d)
+        self.head = torch.nn.Linear(d, vocab, bias=False)
+        self.register_buffer("pos", torch.arange(seq), persistent=False)
+
+    def forward(self, ids):
+        x = self.wte(ids) + self.wpe(self.pos)
+        for b in self.blocks:
+            x = b(x)
+        return self.head(self.ln(x))
+
+def build(cfg):
+    torch.manual_seed(0)
+    net = Gpt(cfg["layers"], cfg["d"], cfg["heads"], cfg["seq"], cfg["vocab"])
+    with torch.no_grad():  # distinct values: the exporter shares equal initializers
+        for p in net.parameters():
+            p.add_(0.02 * torch.randn_like(p))
+    return net
+'''
+
+
+def export(cfg):
+    d = cfg["dir"]
+    os.makedirs(d, exist_ok=True)
+    open(os.path.join(d, "model.py"), "w").write(MODEL)
+    script = f'''
+import json, sys, numpy as np, torch
+sys.path.insert(0, {d!r})
+from model import build
+cfg = json.loads({json.dumps(json.dumps(cfg))})
+net = build(cfg)
+torch.save(net.state_dict(), {d!r} + "/state.pt")
+g = torch.Generator().manual_seed(1)
+ids = torch.randint(0, cfg["vocab"], (cfg["batch"], cfg["seq"]), generator=g)
+labels = torch.randint(0, cfg["vocab"], (cfg["batch"], cfg["seq"]), generator=g)
+np.save({d!r} + "/ids.npy", ids.numpy()); np.save({d!r} + "/labels.npy", labels.numpy())
+torch.onnx.export(net, (ids,), {d!r} + "/model.onnx", input_names=["ids"],
+                  output_names=["logits"], opset_version=17, do_constant_folding=False)
+'''
+    subprocess.run([SYS_PY, "-c", script], check=True)
+
+
+def run_peer(python, cfg, compile_=False):
+    p = subprocess.run([python, "-c", PEER, json.dumps(dict(cfg, compile=compile_))],
+                       capture_output=True, text=True)
+    if p.returncode:
+        return None, p.stderr.strip().splitlines()[-1] if p.stderr.strip() else "failed"
+    return json.loads(p.stdout.strip().splitlines()[-1]), ""
+
+
+def run_partita(partita, cfg):
+    d = cfg["dir"]
+    cmd = [partita, "train", os.path.join(d, "model.onnx"), "--inputs",
+           os.path.join(d, "ids.npy"), "--labels", os.path.join(d, "labels.npy"),
+           "--loss", "cross_entropy", "--optimizer", "adamw", "--lr", "1e-3",
+           "--weight-decay", "0.01", "--steps", str(cfg["steps"])]
+    env = dict(os.environ, PARTITA_NUM_THREADS=str(cfg["threads"]))
+    p = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    if p.returncode:
+        sys.exit("bench: partita train failed:\n" + p.stdout[-2000:] + p.stderr[-2000:])
+    m = re.search(r"median step ([\d.]+) ms, peak RSS ([\d.]+) MiB", p.stdout)
+    losses = [float(x) for x in re.findall(r"^step \d+: loss (\S+)$", p.stdout, re.M)]
+    return {"median": float(m.group(1)) / 1e3, "rss_mib": float(m.group(2)), "losses": losses}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--partita", default=os.path.join(ROOT, "build", "bin", "partita"))
+    ap.add_argument("--steps", type=int, default=10)
+    ap.add_argument("--threads", type=int, default=2)
+    for k, v in (("layers", 2), ("d", 256), ("heads", 4), ("seq", 64), ("batch", 4),
+                 ("vocab", 2048)):
+        ap.add_argument("--" + k, type=int, default=v)
+    a = ap.parse_args()
+    cfg = {k: getattr(a, k) for k in ("steps", "threads", "layers", "d", "heads", "seq",
+                                      "batch", "vocab")}
+    cfg["dir"] = os.path.join(OUT, "gpt_l%d_d%d" % (a.layers, a.d))
+    export(cfg)
+    results = {"partita": run_partita(a.partita, cfg)}
+    r, why = run_peer(SYS_PY, cfg)
+    results["torch eager (Debian)"] = r or why
+    if os.path.exists(VENV_PY) and run_peer(VENV_PY, dict(cfg, steps=1))[0]:
+        for name, comp in (("torch eager (PyPI)", False), ("torch.compile (PyPI)", True)):
+            r, why = run_peer(VENV_PY, cfg, comp)
+            results[name] = r or why
+    else:
+        results["torch (PyPI)"] = ("skipped: no torch in bench/out/venv (pip install torch "
+                                   "there to compare with a current release)")
+    ours = results["partita"]
+    print(f"model: GPT-style, {a.layers} layers, d {a.d}, {a.heads} heads, seq {a.seq}, "
+          f"batch {a.batch}, vocab {a.vocab}; AdamW + cross-entropy; {a.threads} threads; "
+          f"{a.steps} steps")
+    for name, r in results.items():
+        if isinstance(r, str):
+            print(f"{name}: {r}")
+            continue
+        line = f"{name}: median step {1e3 * r['median']:.1f} ms, peak RSS {r['rss_mib']:.0f} MiB"
+        if name != "partita":
+            line += (f"; ratio partita/peer: time {ours['median'] / r['median']:.2f}x, "
+                     f"memory {ours['rss_mib'] / r['rss_mib']:.2f}x; first-step loss "
+                     f"{r['losses'][0]:.4f} vs partita {ours['losses'][0]:.4f}")
+            if "torch" in r:
+                line += f" (torch {r['torch']})"
+        print(line)
+
+
+if __name__ == "__main__":
+    main()
