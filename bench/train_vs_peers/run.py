@@ -28,9 +28,10 @@ import json, resource, sys, time
 import numpy as np, torch
 cfg = json.loads(sys.argv[1])
 torch.set_num_threads(cfg["threads"])
-sys.path.insert(0, cfg["dir"])
-from model import build
-net = build(cfg)
+sys.path.insert(0, cfg["scripts"])
+from torch_gpt import build_gpt
+net = build_gpt(cfg["layers"], cfg["d"], cfg["heads"], cfg["seq"], cfg["vocab"], tied=False,
+                noise=0.02)
 net.load_state_dict(torch.load(cfg["dir"] + "/state.pt"))
 ids = torch.from_numpy(np.load(cfg["dir"] + "/ids.npy"))
 labels = torch.from_numpy(np.load(cfg["dir"] + "/labels.npy"))
@@ -54,69 +55,18 @@ print(json.dumps({"median": times[len(times) // 2], "rss_mib": int(hwm) / 1024,
                   "losses": losses, "torch": torch.__version__}))
 '''
 
-MODEL = r'''
-import torch
-
-class Block(torch.nn.Module):
-    def __init__(self, d, heads):
-        super().__init__()
-        self.heads = heads
-        self.ln1 = torch.nn.LayerNorm(d)
-        self.qkv = torch.nn.Linear(d, 3 * d)
-        self.proj = torch.nn.Linear(d, d)
-        self.ln2 = torch.nn.LayerNorm(d)
-        self.fc = torch.nn.Linear(d, 4 * d)
-        self.out = torch.nn.Linear(4 * d, d)
-
-    def forward(self, x):
-        b, t, d = x.shape
-        q, k, v = self.qkv(self.ln1(x)).split(d, dim=-1)
-        def heads(z):
-            return z.reshape(b, t, self.heads, d // self.heads).transpose(1, 2)
-        q, k, v = heads(q), heads(k), heads(v)
-        att = q @ k.transpose(-2, -1) / (d // self.heads) ** 0.5
-        mask = torch.triu(torch.ones(t, t, dtype=torch.bool), 1)
-        att = torch.softmax(att.masked_fill(mask, float("-inf")), dim=-1)
-        y = (att @ v).transpose(1, 2).reshape(b, t, d)
-        x = x + self.proj(y)
-        return x + self.out(torch.nn.functional.gelu(self.fc(self.ln2(x))))
-
-class Gpt(torch.nn.Module):
-    def __init__(self, layers, d, heads, seq, vocab):
-        super().__init__()
-        self.wte = torch.nn.Embedding(vocab, d)
-        self.wpe = torch.nn.Embedding(seq, d)
-        self.blocks = torch.nn.ModuleList([Block(d, heads) for _ in range(layers)])
-        self.ln = torch.nn.LayerNorm(d)
-        self.head = torch.nn.Linear(d, vocab, bias=False)
-        self.register_buffer("pos", torch.arange(seq), persistent=False)
-
-    def forward(self, ids):
-        x = self.wte(ids) + self.wpe(self.pos)
-        for b in self.blocks:
-            x = b(x)
-        return self.head(self.ln(x))
-
-def build(cfg):
-    torch.manual_seed(0)
-    net = Gpt(cfg["layers"], cfg["d"], cfg["heads"], cfg["seq"], cfg["vocab"])
-    with torch.no_grad():  # distinct values: the exporter shares equal initializers
-        for p in net.parameters():
-            p.add_(0.02 * torch.randn_like(p))
-    return net
-'''
 
 
 def export(cfg):
     d = cfg["dir"]
     os.makedirs(d, exist_ok=True)
-    open(os.path.join(d, "model.py"), "w").write(MODEL)
     script = f'''
 import json, sys, numpy as np, torch
-sys.path.insert(0, {d!r})
-from model import build
 cfg = json.loads({json.dumps(json.dumps(cfg))})
-net = build(cfg)
+sys.path.insert(0, cfg["scripts"])
+from torch_gpt import build_gpt
+net = build_gpt(cfg["layers"], cfg["d"], cfg["heads"], cfg["seq"], cfg["vocab"], tied=False,
+                noise=0.02)
 torch.save(net.state_dict(), {d!r} + "/state.pt")
 g = torch.Generator().manual_seed(1)
 ids = torch.randint(0, cfg["vocab"], (cfg["batch"], cfg["seq"]), generator=g)
@@ -163,6 +113,7 @@ def main():
     cfg = {k: getattr(a, k) for k in ("steps", "threads", "layers", "d", "heads", "seq",
                                       "batch", "vocab")}
     cfg["dir"] = os.path.join(OUT, "gpt_l%d_d%d" % (a.layers, a.d))
+    cfg["scripts"] = os.path.join(ROOT, "scripts")
     export(cfg)
     results = {"partita": run_partita(a.partita, cfg)}
     r, why = run_peer(SYS_PY, cfg)

@@ -19,6 +19,8 @@ import sys
 import numpy as np
 import torch
 
+SCRIPTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), *[os.pardir] * 4, "scripts")
+
 
 def build(name):
     torch.manual_seed(0)
@@ -51,51 +53,10 @@ def build(name):
                 return self.out(h).sum(dim=1)
         return Seq(), torch.randn(3, 5, 6)
     if name == "gpt":
-        # A GPT-style decoder: token and position embeddings, one pre-norm
-        # block (causal multi-head attention, GELU MLP), tied LM head.
-        class Block(torch.nn.Module):
-            def __init__(self, d, heads):
-                super().__init__()
-                self.heads = heads
-                self.ln1 = torch.nn.LayerNorm(d)
-                self.qkv = torch.nn.Linear(d, 3 * d)
-                self.proj = torch.nn.Linear(d, d)
-                self.ln2 = torch.nn.LayerNorm(d)
-                self.fc = torch.nn.Linear(d, 4 * d)
-                self.out = torch.nn.Linear(4 * d, d)
-
-            def forward(self, x):
-                b, t, d = x.shape
-                q, k, v = self.qkv(self.ln1(x)).split(d, dim=-1)
-                def heads(z):
-                    return z.reshape(b, t, self.heads, d // self.heads).transpose(1, 2)
-                q, k, v = heads(q), heads(k), heads(v)
-                att = q @ k.transpose(-2, -1) / (d // self.heads) ** 0.5
-                mask = torch.triu(torch.ones(t, t, dtype=torch.bool), 1)
-                att = torch.softmax(att.masked_fill(mask, float("-inf")), dim=-1)
-                y = (att @ v).transpose(1, 2).reshape(b, t, d)
-                x = x + self.proj(y)
-                return x + self.out(torch.nn.functional.gelu(self.fc(self.ln2(x))))
-
-        class Gpt(torch.nn.Module):
-            def __init__(self, vocab=32, d=16, t=8):
-                super().__init__()
-                self.wte = torch.nn.Embedding(vocab, d)
-                self.wpe = torch.nn.Embedding(t, d)
-                self.block = Block(d, 2)
-                self.ln = torch.nn.LayerNorm(d)
-                self.register_buffer("pos", torch.arange(t), persistent=False)
-
-            def forward(self, ids):
-                x = self.wte(ids) + self.wpe(self.pos)
-                return self.ln(self.block(x)) @ self.wte.weight.t()
-        model = Gpt()
-        # torch.onnx.export shares initializers with equal values (the layer
-        # norms' ones and zeros): make every parameter distinct.
-        with torch.no_grad():
-            for p in model.parameters():
-                p.add_(0.1 * torch.randn_like(p))
-        return model, torch.randint(0, 32, (2, 8))
+        # One block, the LM head tied to the token embedding.
+        sys.path.insert(0, SCRIPTS)
+        from torch_gpt import build_gpt
+        return build_gpt(layers=1, d=16, heads=2, seq=8, vocab=32), torch.randint(0, 32, (2, 8))
     raise SystemExit(f"unknown model {name}")
 
 
