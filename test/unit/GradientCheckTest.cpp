@@ -119,6 +119,14 @@ const std::vector<Case> &cases() {
       {"graph.matmul", {"2x2x3", "3x4"}},
       {"graph.gemm", {"3x2", "4x3", "4"},
        "{transA = true, transB = true, alpha = 0.5 : f32, beta = 2.0 : f32}"},
+      {"graph.conv", {"2x2x5x5", "3x2x3x3", "3"},
+       "{strides = array<i64: 1, 1>, pads = array<i64: 1, 1, 1, 1>, dilations = array<i64: 1, 1>}"},
+      // Pooling.
+      {"graph.average_pool", {"1x2x5x5"},
+       "{kernel_shape = array<i64: 3, 3>, strides = array<i64: 2, 2>, pads = array<i64: 1, 1, 1, 1>, "
+       "dilations = array<i64: 1, 1>}"},
+      {"graph.global_average_pool", {"2x3x2x2"}},
+      {"graph.global_max_pool", {"2x3x2x2"}},
       // Data movement.
       {"graph.reshape", {"2x6"}, "{shape = array<i64: 3, 4>}"},
       {"graph.transpose", {"2x3x4"}, "{perm = array<i64: 2, 0, 1>}"},
@@ -146,6 +154,21 @@ const std::vector<Case> &variants() {
       {"graph.gather", {"2x5x3", "const:dense<[1, 3, 3]> : tensor<3xi64>"}, "{axis = 1 : i64}"},
       {"graph.cumsum", {"2x4"}, "{axis = 1 : i64, exclusive = true, reverse = true}"},
       {"graph.layer_norm", {"2x3x4", "3x4"}, "{axis = 1 : i64, epsilon = 1.0e-5 : f32}"},
+      // Strided with rows the last window does not reach, dilated, asymmetric pads.
+      {"graph.conv", {"1x2x6x7", "2x2x3x2"},
+       "{strides = array<i64: 2, 3>, pads = array<i64: 0, 1, 1, 0>, dilations = array<i64: 1, 2>}"},
+      // Grouped (2 groups) and depthwise, 1-D.
+      {"graph.conv", {"2x4x5x5", "6x2x3x3", "6"},
+       "{strides = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>, group = 2 : i64}"},
+      {"graph.conv", {"2x3x7", "3x1x3"},
+       "{strides = array<i64: 2>, pads = array<i64: 1, 1>, dilations = array<i64: 1>, group = 3 : i64}"},
+      // Without count_include_pad: border windows average fewer elements.
+      {"graph.average_pool", {"1x2x4x4"},
+       "{kernel_shape = array<i64: 2, 2>, strides = array<i64: 1, 1>, pads = array<i64: 1, 1, 0, 0>, "
+       "dilations = array<i64: 1, 1>, count_include_pad = false}"},
+      {"graph.average_pool", {"1x1x5x5"},
+       "{kernel_shape = array<i64: 3, 3>, strides = array<i64: 1, 1>, pads = array<i64: 1, 1, 1, 1>, "
+       "dilations = array<i64: 1, 1>, count_include_pad = true}"},
   };
   return all;
 }
@@ -325,9 +348,8 @@ TEST(Gradients, EveryGraphOpDeclaresItsGradient) {
   // Not differentiated yet: each is a one-line error naming the op when it
   // lies between a parameter and the loss (docs/training.md lists them).
   const std::set<std::string> notYet = {
-      "graph.attention",      "graph.average_pool", "graph.conv",
-      "graph.einsum",         "graph.gather_elements", "graph.global_average_pool",
-      "graph.global_max_pool", "graph.max_pool",    "graph.mod",
+      "graph.attention",      "graph.einsum",       "graph.gather_elements",
+      "graph.max_pool",       "graph.mod",
       "graph.moe_combine",    "graph.moe_dispatch", "graph.moe_expert_matmul",
       "graph.moe_gate",       "graph.reduce_prod",  "graph.scatter_elements",
       "graph.scatter_nd",     "graph.topk"};
@@ -356,7 +378,7 @@ TEST(Gradients, EveryDifferentiableOpIsChecked) {
       EXPECT_FALSE(checked.contains(n)) << n << " declares no gradient but has a case";
     }
   }
-  EXPECT_GE(rules, 57);
+  EXPECT_GE(rules, 61);
 }
 
 } // namespace

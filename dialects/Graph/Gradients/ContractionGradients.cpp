@@ -1,13 +1,15 @@
 //===- ContractionGradients.cpp - vector-Jacobian products of contractions ===//
 //
-// matmul and gemm: the cotangents are contractions themselves (dA = dY B^T,
-// dB = A^T dY), so their sharding rules split the backward like the
-// forward (Megatron's column/row pairs swap roles).
+// matmul, gemm, convolution and pooling: the cotangents are contractions
+// themselves (dA = dY B^T, dB = A^T dY; a convolution's are convolutions),
+// so their sharding rules split the backward like the forward (Megatron's
+// column/row pairs swap roles).
 //
 //===----------------------------------------------------------------------===//
 
 #include "dialects/Graph/Gradients/GradientBuilder.h"
 
+#include "dialects/Graph/IR/GraphBuilder.h"
 #include "dialects/Graph/IR/GraphOps.h"
 
 #include "mlir/IR/DialectRegistry.h"
@@ -69,10 +71,213 @@ LogicalResult gemmGrad(GradientBuilder &g, Operation *op, ArrayRef<Value> dy, Gr
   return success();
 }
 
+/// `v` reversed along dimension `dim` (a gather of the indices n-1 .. 0).
+Value reverse(GradientBuilder &g, Value v, int64_t dim) {
+  int64_t n = tensorType(v).getDimSize(dim);
+  if (n == 1)
+    return v;
+  SmallVector<int64_t> idx;
+  for (int64_t i = n - 1; i >= 0; --i)
+    idx.push_back(i);
+  auto type = RankedTensorType::get({n}, g.builder().getI64Type());
+  Value indices = ConstantOp::create(g.builder(), g.location(), type,
+                                     DenseElementsAttr::get(type, ArrayRef<int64_t>(idx)));
+  return g.op<GatherOp>({v, indices}, {g.integer("axis", dim)});
+}
+
+/// `v` with `factor - 1` zeros between consecutive elements of dimension
+/// `dim` (the cotangent of a strided window, spread back to unit steps).
+Value dilate(GradientBuilder &g, Value v, int64_t dim, int64_t factor) {
+  if (factor == 1)
+    return v;
+  SmallVector<int64_t> shape(tensorType(v).getShape());
+  int64_t n = shape[dim];
+  SmallVector<int64_t> split(shape);
+  split.insert(split.begin() + dim + 1, 1);
+  SmallVector<int64_t> pads(2 * split.size(), 0);
+  pads[split.size() + dim + 1] = factor - 1;
+  Value spread = g.op<PadOp>({g.reshape(v, split)}, {g.ints("pads", pads)});
+  SmallVector<int64_t> joined(shape);
+  joined[dim] = n * factor;
+  Value flat = g.reshape(spread, joined);
+  SmallVector<int64_t> starts(shape.size(), 0), ends(joined), steps(shape.size(), 1);
+  ends[dim] = (n - 1) * factor + 1;
+  return g.op<SliceOp>({flat}, {g.ints("starts", starts), g.ints("ends", ends),
+                                g.ints("steps", steps)});
+}
+
+SmallVector<int64_t> iota(int64_t from, int64_t to) {
+  SmallVector<int64_t> v;
+  for (int64_t i = from; i < to; ++i)
+    v.push_back(i);
+  return v;
+}
+
+/// The window of a convolution (or pooling) over spatial dimensions.
+struct Window {
+  ArrayRef<int64_t> kernel, strides, dilations, pads;
+  int64_t groups;
+};
+
+/// The cotangent of a convolution's input (shape `xs`) from that of its
+/// output: the transposed convolution -- dy dilated by the stride, padded by
+/// d(K-1) - p (plus the input rows the last window did not reach), and
+/// convolved at unit stride with w flipped and its channel dims swapped per
+/// group.
+Value convInputGrad(GradientBuilder &g, Value dy, Value w, ArrayRef<int64_t> xs,
+                    const Window &win) {
+  ArrayRef<int64_t> ws = tensorType(w).getShape();
+  int64_t rank = xs.size(), k = rank - 2, c = xs[1], m = ws[0], groups = win.groups;
+  Value spread = dy;
+  SmallVector<int64_t> padding(2 * rank, 0);
+  for (int64_t i = 0; i < k; ++i) {
+    spread = dilate(g, spread, 2 + i, win.strides[i]);
+    int64_t reach = win.dilations[i] * (win.kernel[i] - 1);
+    int64_t rest = (xs[2 + i] + win.pads[i] + win.pads[k + i] - reach - 1) % win.strides[i];
+    padding[2 + i] = reach - win.pads[i];
+    padding[rank + 2 + i] = reach - win.pads[k + i] + rest;
+  }
+  spread = g.op<PadOp>({spread}, {g.ints("pads", padding)});
+  // w [M, C/g, K] -> [g, M/g, C/g, K] -> [g, C/g, M/g, K] -> [C, M/g, K], flipped.
+  SmallVector<int64_t> grouped = {groups, m / groups, c / groups};
+  llvm::append_range(grouped, ws.drop_front(2));
+  SmallVector<int64_t> perm = {0, 2, 1};
+  llvm::append_range(perm, iota(3, rank + 1));
+  SmallVector<int64_t> flippedShape = {c, m / groups};
+  llvm::append_range(flippedShape, ws.drop_front(2));
+  Value wt = g.reshape(g.transpose(g.reshape(w, grouped), perm), flippedShape);
+  for (int64_t i = 0; i < k; ++i)
+    wt = reverse(g, wt, 2 + i);
+  SmallVector<int64_t> ones(k, 1), zeros(2 * k, 0);
+  return g.op<ConvOp>({spread, wt}, {g.ints("strides", ones), g.ints("dilations", win.dilations),
+                                     g.ints("pads", zeros), g.integer("group", groups)});
+}
+
+/// y = conv(x, w) + b (NC..., weights MC/g K..., strides s, dilations d,
+/// pads pb/pe). dx: convInputGrad. dw convolves x with dy over the batch:
+/// the batch becomes the contracted channel, the forward's stride the
+/// dilation and its dilation the stride. db sums dy over all but channels.
+LogicalResult convGrad(GradientBuilder &g, Operation *op, ArrayRef<Value> dy, Grads &dx) {
+  auto conv = cast<ConvOp>(op);
+  Value x = conv.getInput(), w = conv.getWeight();
+  ArrayRef<int64_t> xs = tensorType(x).getShape(), ws = tensorType(w).getShape();
+  ArrayRef<int64_t> ys = tensorType(dy[0]).getShape();
+  int64_t rank = xs.size(), k = rank - 2, groups = conv.getGroup();
+  ArrayRef<int64_t> strides = conv.getStrides(), dil = conv.getDilations(), pads = conv.getPads();
+  int64_t n = xs[0], c = xs[1], m = ws[0];
+  if (groups < 1 || c % groups || m % groups)
+    return op->emitError() << "no gradient for a convolution with " << groups << " groups of "
+                           << c << " input and " << m << " output channels";
+  dx[0] = convInputGrad(g, dy[0], w, xs, Window{ws.drop_front(2), strides, dil, pads, groups});
+
+  // dw: x [N, C, S] -> [N, g, C/g, S] -> [C/g, g, N, S] -> [C/g, g*N, S];
+  // dy [N, M, O] -> [N, g, M/g, O] -> [g, M/g, N, O] -> [M, N, O].
+  SmallVector<int64_t> xg = {n, groups, c / groups};
+  llvm::append_range(xg, xs.drop_front(2));
+  SmallVector<int64_t> xperm = {2, 1, 0};
+  llvm::append_range(xperm, iota(3, rank + 1));
+  SmallVector<int64_t> xb = {c / groups, groups * n};
+  llvm::append_range(xb, xs.drop_front(2));
+  Value xt = g.reshape(g.transpose(g.reshape(x, xg), xperm), xb);
+  SmallVector<int64_t> yg = {n, groups, m / groups};
+  llvm::append_range(yg, ys.drop_front(2));
+  SmallVector<int64_t> yperm = {1, 2, 0};
+  llvm::append_range(yperm, iota(3, rank + 1));
+  SmallVector<int64_t> yk = {m, n};
+  llvm::append_range(yk, ys.drop_front(2));
+  Value kernel = g.reshape(g.transpose(g.reshape(dy[0], yg), yperm), yk);
+  Value full = g.op<ConvOp>({xt, kernel}, {g.ints("strides", dil), g.ints("dilations", strides),
+                                          g.ints("pads", pads),
+                                          g.integer("group", groups)}); // [C/g, M, K']
+  if (!full)
+    return failure();
+  SmallVector<int64_t> starts(rank, 0), ends(tensorType(full).getShape()), steps(rank, 1);
+  for (int64_t i = 0; i < k; ++i)
+    ends[2 + i] = ws[2 + i];
+  Value cut = g.op<SliceOp>({full}, {g.ints("starts", starts), g.ints("ends", ends),
+                                     g.ints("steps", steps)});
+  SmallVector<int64_t> back = {1, 0};
+  llvm::append_range(back, iota(2, rank));
+  dx[1] = g.transpose(cut, back);
+
+  if (Value b = conv.getBias()) {
+    SmallVector<int64_t> axes = {0};
+    llvm::append_range(axes, iota(2, rank));
+    dx[2] = g.reduceSum(dy[0], axes, /*keepdims=*/false);
+  }
+  return success();
+}
+
+/// Average pooling: a depthwise convolution with a kernel of ones, divided
+/// by each window's count (the kernel size, or without count_include_pad
+/// the elements inside the input -- a convolution of ones).
+LogicalResult averagePoolGrad(GradientBuilder &g, Operation *op, ArrayRef<Value> dy,
+                              Grads &dx) {
+  auto pool = cast<AveragePoolOp>(op);
+  if (pool.getCeilMode())
+    return op->emitError() << "no gradient for an average pool with ceil_mode yet";
+  Value x = pool.getInput();
+  ArrayRef<int64_t> xs = tensorType(x).getShape();
+  int64_t c = xs[1];
+  SmallVector<int64_t> kernelShape = {c, 1};
+  llvm::append_range(kernelShape, pool.getKernelShape());
+  auto kernelType = RankedTensorType::get(kernelShape, tensorType(x).getElementType());
+  Value ones = createSplatConstant(g.builder(), g.location(), kernelType, 1.0);
+  Window win{pool.getKernelShape(), pool.getStrides(), pool.getDilations(), pool.getPads(), c};
+  Value count;
+  bool padded = llvm::any_of(pool.getPads(), [](int64_t p) { return p != 0; });
+  if (pool.getCountIncludePad() || !padded) {
+    int64_t size = 1;
+    for (int64_t kk : pool.getKernelShape())
+      size *= kk;
+    count = g.scalar(x, (double)size);
+  } else {
+    // Elements of each window inside the input: ones through the window.
+    SmallVector<int64_t> unit(xs);
+    unit[0] = 1;
+    unit[1] = 1;
+    auto unitType = RankedTensorType::get(unit, tensorType(x).getElementType());
+    SmallVector<int64_t> one = {1, 1};
+    llvm::append_range(one, pool.getKernelShape());
+    auto oneKernel = RankedTensorType::get(one, tensorType(x).getElementType());
+    count = g.op<ConvOp>({createSplatConstant(g.builder(), g.location(), unitType, 1.0),
+                          createSplatConstant(g.builder(), g.location(), oneKernel, 1.0)},
+                         {g.ints("strides", win.strides), g.ints("dilations", win.dilations),
+                          g.ints("pads", win.pads), g.integer("group", 1)});
+  }
+  dx[0] = convInputGrad(g, g.div(dy[0], count), ones, xs, win);
+  return success();
+}
+
+/// Global pools: the mean spreads evenly; the max goes to the elements
+/// equal to it (split among ties).
+template <bool IsMax>
+LogicalResult globalPoolGrad(GradientBuilder &g, Operation *op, ArrayRef<Value> dy, Grads &dx) {
+  Value x = op->getOperand(0);
+  ArrayRef<int64_t> xs = tensorType(x).getShape();
+  SmallVector<int64_t> axes = iota(2, xs.size());
+  Value spread = g.expand(dy[0], xs);
+  if (!IsMax) {
+    int64_t count = 1;
+    for (int64_t a : axes)
+      count *= xs[a];
+    dx[0] = g.mul(spread, 1.0 / count);
+    return success();
+  }
+  Value hit = g.indicator(g.op<EqualOp>({x, g.expand(op->getResult(0), xs)}), x);
+  Value ties = g.reduceSum(hit, axes, /*keepdims=*/true);
+  dx[0] = g.div(g.mul(spread, hit), ties);
+  return success();
+}
+
 } // namespace
 
 void registerContractionGradients(DialectRegistry &registry) {
   registry.addExtension(+[](MLIRContext *ctx, GraphDialect *) {
+    attachGradient<averagePoolGrad, AveragePoolOp>(ctx);
+    attachGradient<convGrad, ConvOp>(ctx);
+    attachGradient<globalPoolGrad<false>, GlobalAveragePoolOp>(ctx);
+    attachGradient<globalPoolGrad<true>, GlobalMaxPoolOp>(ctx);
     attachGradient<gemmGrad, GemmOp>(ctx);
     attachGradient<matmulGrad, MatMulOp>(ctx);
   });

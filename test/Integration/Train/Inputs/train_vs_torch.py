@@ -52,6 +52,15 @@ def build(name):
                 h = torch.softmax(self.proj(x), dim=-1) * torch.sigmoid(self.proj(x))
                 return self.out(h).sum(dim=1)
         return Seq(), torch.randn(3, 5, 6)
+    if name == "cnn":
+        # Convolutions (padded, strided, grouped), ReLU, average and global
+        # average pooling, a linear head.
+        net = torch.nn.Sequential(
+            torch.nn.Conv2d(3, 8, 3, padding=1), torch.nn.ReLU(),
+            torch.nn.Conv2d(8, 8, 3, stride=2, padding=1, groups=2), torch.nn.ReLU(),
+            torch.nn.AvgPool2d(2), torch.nn.Conv2d(8, 6, 1),
+            torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(), torch.nn.Linear(6, 5))
+        return net, torch.randn(2, 3, 12, 12)
     if name == "gpt":
         # One block, the LM head tied to the token embedding.
         sys.path.insert(0, SCRIPTS)
