@@ -62,9 +62,11 @@ FailureOr<ShardingSpecs> zeroShardings(ModuleOp module, const TrainingStep &step
       out.tensors.push_back({name, dims});
     if (!used)
       continue; // too small to split: stays as the user laid it out
-    for (const std::string &s : {"m", "v", "momentum"})
-      if (llvm::is_contained(step.names, name + "." + s))
-        out.tensors.push_back({name + "." + s, zero});
+    // The optimizer's state tensors of this parameter (graph-autodiff
+    // names them PARAM.<state>).
+    for (unsigned j = 0; j < step.roles.size(); ++j)
+      if (step.roles[j] == "state" && StringRef(step.names[j]).starts_with(name + "."))
+        out.tensors.push_back({step.names[j], zero});
     if (stage >= 2)
       out.tensors.push_back({name + ".grad", zero});
     if (stage >= 3)

@@ -325,8 +325,6 @@ LogicalResult writeTensors(StringRef dir, const TrainingStep &step,
 
 int runTrainCommand(MLIRContext &ctx, StringRef input, const TrainOptions &opts,
                     const ModelLoader &load) {
-  if (opts.steps == 0)
-    return fail("--steps must be at least 1");
   OwningOpRef<ModuleOp> module = load(ctx, input);
   TrainingStep train;
   if (!module || failed(prepareTrainingStep(ctx, *module, opts, train)))

@@ -53,6 +53,15 @@ void buildUpdate(OpBuilder &b, Location loc, const OptimizerSpec &spec, ArrayRef
     for (Value &gr : clipped)
       gr = g.mul(gr, g.cast(scale, tensorType(gr).getElementType()));
   }
+  // AdamW's bias corrections 1 - beta^t depend only on the step number:
+  // built once, in f32, and cast per parameter where its type differs.
+  Value c1, c2;
+  if (spec.kind == "adamw" && !params.empty()) {
+    Value t = g.cast(step, b.getF32Type());
+    Value one = g.scalar(t, 1);
+    c1 = g.sub(one, g.op<PowOp>({g.scalar(t, spec.beta1), t}));
+    c2 = g.sub(one, g.op<PowOp>({g.scalar(t, spec.beta2), t}));
+  }
   for (auto [i, p] : llvm::enumerate(params)) {
     Value gr = clipped[i];
     SmallVector<Value> next;
@@ -68,12 +77,10 @@ void buildUpdate(OpBuilder &b, Location loc, const OptimizerSpec &spec, ArrayRef
       Value decayed = spec.weightDecay != 0 ? g.mul(p, 1 - spec.lr * spec.weightDecay) : p;
       Value m = g.add(g.mul(state[i][0], spec.beta1), g.mul(gr, 1 - spec.beta1));
       Value v = g.add(g.mul(state[i][1], spec.beta2), g.mul(g.mul(gr, gr), 1 - spec.beta2));
-      // Bias corrections 1 - beta^t, from the f32 step number.
-      Value t = g.cast(step, tensorType(p).getElementType());
-      Value c1 = g.sub(g.scalar(p, 1), g.op<PowOp>({g.scalar(p, spec.beta1), t}));
-      Value c2 = g.sub(g.scalar(p, 1), g.op<PowOp>({g.scalar(p, spec.beta2), t}));
-      Value denom = g.add(g.op<SqrtOp>({g.div(v, c2)}), g.scalar(p, spec.epsilon));
-      newParams.push_back(g.sub(decayed, g.mul(g.div(g.div(m, c1), denom), spec.lr)));
+      Type et = tensorType(p).getElementType();
+      Value denom = g.add(g.op<SqrtOp>({g.div(v, g.cast(c2, et))}), g.scalar(p, spec.epsilon));
+      newParams.push_back(
+          g.sub(decayed, g.mul(g.div(g.div(m, g.cast(c1, et)), denom), spec.lr)));
       next = {m, v};
     }
     newState.push_back(std::move(next));

@@ -151,6 +151,10 @@ int runTrain(MLIRContext &ctx) {
   o.dumpGradsDir = dumpGrads;
   o.saveWeightsDir = saveWeights;
   o.zeroStage = zero;
+  if (o.steps == 0) {
+    llvm::errs() << "partita: error: --steps must be at least 1\n";
+    return 1;
+  }
   if (mesh.empty()) {
     if (!shardings.empty() || check || zero) {
       llvm::errs() << "partita: error: train --shardings, --check and --zero need --mesh\n";
@@ -159,10 +163,6 @@ int runTrain(MLIRContext &ctx) {
     return runTrainCommand(ctx, input, o, load);
   }
 #ifdef PARTITA_HAVE_DISTRIBUTED
-  if (o.steps == 0) {
-    llvm::errs() << "partita: error: --steps must be at least 1\n";
-    return 1;
-  }
   DistributedTraining training{o, {}};
   DistributedOptions d;
   d.run = o.run;
