@@ -9,6 +9,7 @@
 #include "partita/Diagnostics.h"
 #include "partita/Import/Importer.h"
 #include "partita/InitAll.h"
+#include "partita/Planner/CostModel.h"
 #include "partita/Runtime/CollectivesABI.h"
 #include "partita/Runtime/Compare.h"
 #include "partita/Runtime/Driver.h"
@@ -432,7 +433,7 @@ int trainOnRanks(const DistributedTraining &training, Executor &exec,
   // RSS, and the parameters and optimizer state it holds between steps.
   if (times.size() > 1)
     times.erase(times.begin());
-  double held = 0;
+  double held = 0, heldParams = 0;
   int64_t psi = 0, numParams = 0, numStates = 0;
   for (unsigned i = 0; i < locals.size(); ++i) {
     if (step.roles[i] != "parameter" && step.roles[i] != "state")
@@ -440,6 +441,7 @@ int trainOnRanks(const DistributedTraining &training, Executor &exec,
     held += locals[i].numBytes();
     if (step.roles[i] == "parameter") {
       ++numParams;
+      heldParams += locals[i].numBytes();
       int64_t n = 1;
       for (int64_t d : globalSig.inputs[i].shape)
         n *= d;
@@ -448,24 +450,34 @@ int trainOnRanks(const DistributedTraining &training, Executor &exec,
       ++numStates;
     }
   }
-  double mine[3] = {medianOf(times), peakRssMiB(), held / 1024};
-  std::vector<double> all(rank == 0 ? 3 * ranks : 0);
-  MPI_Gather(mine, 3, MPI_DOUBLE, all.data(), 3, MPI_DOUBLE, 0, MPI_COMM_WORLD);
+  double mine[4] = {medianOf(times), peakRssMiB(), held / 1024, heldParams};
+  std::vector<double> all(rank == 0 ? 4 * ranks : 0);
+  MPI_Gather(mine, 4, MPI_DOUBLE, all.data(), 4, MPI_DOUBLE, 0, MPI_COMM_WORLD);
   if (rank == 0) {
-    // ZeRO's memory model applies to pure data parallelism (one mesh axis).
-    std::string model;
-    if (mesh.axes.size() == 1 && numParams) {
-      double predicted =
-          predictedStateBytes(psi, (int)(4 * numStates / numParams), o.zeroStage, ranks);
-      model = ", ZeRO-" + std::to_string(o.zeroStage) + " model " +
-              llvm::formatv("{0:F1}", predicted / 1024).str() + " KiB";
-    }
-    for (int64_t r = 0; r < ranks; ++r)
+    // ZeRO's memory model is about data parallelism: it applies where every
+    // rank holds the parameters as the model says (whole, or from stage 3
+    // split over the ZeRO axis), not where tensor parallelism splits them.
+    int64_t parts = 1;
+    for (auto &[name, size] : mesh.axes)
+      if (name == o.zeroAxis)
+        parts = size;
+    auto bytes = planner::trainingStateBytes(4.0 * psi, numParams ? numStates / numParams : 0,
+                                             o.zeroStage, parts);
+    // Held between steps: parameters and optimizer state (the gradients
+    // are temporaries of the step).
+    double predicted = bytes.parameters + bytes.optimizer;
+    for (int64_t r = 0; r < ranks; ++r) {
       llvm::outs() << "rank " << r << ": median step "
-                   << llvm::format("%.3f", 1e3 * all[3 * r]) << " ms, peak RSS "
-                   << llvm::format("%.1f", all[3 * r + 1])
+                   << llvm::format("%.3f", 1e3 * all[4 * r]) << " ms, peak RSS "
+                   << llvm::format("%.1f", all[4 * r + 1])
                    << " MiB, parameters and optimizer state held "
-                   << llvm::format("%.1f", all[3 * r + 2]) << " KiB" << model << "\n";
+                   << llvm::format("%.1f", all[4 * r + 2]) << " KiB";
+      // (Parameters that cannot take the split stay whole: within 5%.)
+      if (numParams && std::abs(all[4 * r + 3] - bytes.parameters) <= 0.05 * bytes.parameters)
+        llvm::outs() << ", ZeRO-" << o.zeroStage << " model "
+                     << llvm::formatv("{0:F1}", predicted / 1024).str() << " KiB";
+      llvm::outs() << "\n";
+    }
   }
   if (o.saveWeightsDir.empty() && !keep)
     return 0;

@@ -135,6 +135,16 @@ double tensorBytes(Type type) {
   return numel(rt) * std::max(1u, (bits + 7) / 8);
 }
 
+TrainingStateBytes trainingStateBytes(double paramBytes, unsigned optimizerStates, int zeroStage,
+                                      int64_t dataParallel) {
+  double n = (double)std::max<int64_t>(dataParallel, 1);
+  TrainingStateBytes b;
+  b.parameters = paramBytes / (zeroStage >= 3 ? n : 1);
+  b.gradients = paramBytes / (zeroStage >= 2 ? n : 1);
+  b.optimizer = optimizerStates * paramBytes / (zeroStage >= 1 ? n : 1);
+  return b;
+}
+
 double opFlops(Operation *op) {
   StringRef dialect = op->getName().getDialectNamespace();
   if (dialect != "graph" || op->getNumResults() == 0)

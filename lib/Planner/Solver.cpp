@@ -124,6 +124,8 @@ public:
   /// Solves; `attach`: sources used once take their consumer's layout.
   FailureOr<SolverResult> run(bool attach, std::string &error);
   void materialize() { materialize(choice); }
+  /// The chosen layouts of the named arguments and initializers.
+  std::vector<SourceLayout> sourceLayouts() const;
 
 private:
   std::vector<unsigned> choice;
@@ -159,6 +161,13 @@ private:
   double haloPermutes(Operation *op, const ShardingRule &rule, ArrayRef<AxisList> fa) const;
   SmallVector<AxisList> realized(Operation *op, const SmallVector<AxisList> &wanted) const;
   LogicalResult accumulate(std::string &error);
+  /// Training: what a parameter holds at layout `l` (its gradient and
+  /// optimizer state with the ZeRO stage's division) and the time of its
+  /// gradient's synchronization.
+  TrainingStateBytes trainingState(Value param, const Layout &l) const;
+  double gradientSync(Value param, const Layout &l) const;
+  /// Training: the memory of the chosen plan by kind, into `result`.
+  void memoryBreakdown(SolverResult &result) const;
   FailureOr<std::vector<unsigned>> solveIlp(SolverResult &result, std::string &error);
   void materialize(const std::vector<unsigned> &choice);
 
@@ -172,7 +181,7 @@ private:
   }
 
   ModuleOp module;
-  func::FuncOp func;
+  mutable func::FuncOp func;
   mutable MeshOp meshOp;
   bool attachOnce = true;
   const Cluster &cluster;
@@ -314,8 +323,12 @@ void Solver::classify() {
     auto k = kind.find(user);
     if (k == kind.end())
       return; // the terminator
+    // In a training step a parameter is stored as it is used (a user's
+    // constraint included): storing it split and gathering it on use is
+    // ZeRO-3, which the TrainingModel accounts for separately.
     if (k->second == Kind::Anchor ||
-        (k->second == Kind::Follower && primary[user] != use.getOperandNumber()))
+        (k->second == Kind::Follower && primary[user] != use.getOperandNumber()) ||
+        (options.training && k->second == Kind::Fixed))
       attachedTo[v] = {user, use.getOperandNumber()};
   };
   for (BlockArgument arg : func.getArguments()) {
@@ -759,6 +772,11 @@ LogicalResult Solver::accumulate(std::string &error) {
   }
   edges.clear();
   activations.clear();
+  // Training (TrainingModel): the backward costs two forward passes of
+  // compute and repeats every reshard once (its conjugate); all
+  // activations are live when the backward starts.
+  const bool training = options.training.has_value();
+  const double computeScale = training ? 3 : 1, commScale = training ? 2 : 1;
   auto addLocal = [&](unsigned g, Value pv, std::pair<Operation *, unsigned> use, double mult) {
     const auto &from = produced[pv];
     const auto &to = required[use];
@@ -770,15 +788,27 @@ LogicalResult Solver::accumulate(std::string &error) {
     unsigned g = groupOfOp.lookup(rop);
     if (kind[op] == Kind::Source) {
       Value rv = repValue(op->getResult(0));
-      if (auto sg = groupOf(rv))
-        for (unsigned c = 0; c < groups[*sg].numCands; ++c)
-          groups[*sg].mem[c] += localBytes(rv.getType(), produced[rv][c]);
+      auto sg = groupOf(rv);
+      if (!sg)
+        continue;
+      bool param = training && cast<graph::ConstantOp>(op).isTrainableInitializer();
+      for (unsigned c = 0; c < groups[*sg].numCands; ++c) {
+        const Layout &l = produced[rv][c];
+        if (!param) {
+          groups[*sg].mem[c] += localBytes(rv.getType(), l);
+          continue;
+        }
+        groups[*sg].mem[c] += trainingState(rv, l).total();
+        groups[*sg].node[c] += gradientSync(rv, l);
+      }
       continue;
     }
     for (unsigned c = 0; c < groups[g].numCands; ++c)
-      groups[g].node[c] += opTime[rop][c];
+      groups[g].node[c] += computeScale * opTime[rop][c];
     if (rop == op && !isa<ConstraintOp>(op) && op->getName().getStringRef() != "graph.reshape") {
-      auto &act = activations[layerOf(op->getNumResults() ? valueName(op->getResult(0)) : "")][g];
+      std::string layer =
+          training ? "" : layerOf(op->getNumResults() ? valueName(op->getResult(0)) : "");
+      auto &act = activations[layer][g];
       act.resize(groups[g].numCands, 0);
       for (Value r : op->getResults())
         for (unsigned c = 0; c < groups[g].numCands; ++c)
@@ -792,9 +822,9 @@ LogicalResult Solver::accumulate(std::string &error) {
       if (!gu)
         continue;
       if (*gu == g)
-        addLocal(g, rv, {rop, i}, 1);
+        addLocal(g, rv, {rop, i}, commScale);
       else
-        edges[{rv, rop, i}] += 1;
+        edges[{rv, rop, i}] += commScale;
     }
   }
   for (BlockArgument arg : func.getArguments()) {
@@ -821,6 +851,93 @@ LogicalResult Solver::accumulate(std::string &error) {
     }
   }
   return success(error.empty());
+}
+
+TrainingStateBytes Solver::trainingState(Value param, const Layout &l) const {
+  const TrainingModel &t = *options.training;
+  auto type = cast<RankedTensorType>(param.getType());
+  // ZeRO divides what the layout leaves whole over its axis, where a
+  // dimension can take the split (lib/Distributed/Zero.cpp does the same).
+  int64_t parts = 1;
+  auto zeroAxis = llvm::find_if(meshAxes, [&](StringAttr a) { return a.getValue() == t.zeroAxis; });
+  bool usesAxis = false;
+  for (const AxisList &d : l.dims)
+    usesAxis |= zeroAxis != meshAxes.end() && llvm::is_contained(d, *zeroAxis);
+  if (zeroAxis != meshAxes.end() && !usesAxis && t.zeroStage > 0)
+    for (auto [d, size] : llvm::enumerate(type.getShape()))
+      if (size % (product(l.dims[d]) * axisSize(*zeroAxis)) == 0) {
+        parts = axisSize(*zeroAxis);
+        break;
+      }
+  return trainingStateBytes(localBytes(type, l), t.optimizerStates, std::max(t.zeroStage, 0),
+                            parts);
+}
+
+double Solver::gradientSync(Value param, const Layout &l) const {
+  // Over every axis the parameter is replicated on. (This over-counts
+  // parameters whose consumers compute redundantly over an axis, e.g.
+  // layer norm weights under tensor parallelism; they are small.) ZeRO-3
+  // gathers the parameters again for the backward: 1.5x the volume.
+  AxisList replicated;
+  for (StringAttr a : meshAxes) {
+    bool used = false;
+    for (const AxisList &d : l.dims)
+      used |= llvm::is_contained(d, a);
+    if (!used && axisSize(a) > 1)
+      replicated.push_back(a);
+  }
+  double t = collective("all_reduce", localBytes(param.getType(), l), replicated);
+  return options.training->zeroStage >= 3 ? 1.5 * t : t;
+}
+
+void Solver::memoryBreakdown(SolverResult &result) const {
+  auto layoutOf = [&](Value v) -> const Layout * {
+    Value rv = repValue(v);
+    auto g = groupOfValue.find(rv);
+    auto p = produced.find(rv);
+    if (g == groupOfValue.end() || p == produced.end())
+      return nullptr;
+    return &p->second[choice[g->second]];
+  };
+  for (Operation *op : ops)
+    if (auto c = dyn_cast<graph::ConstantOp>(op); c && c.isTrainableInitializer())
+      if (const Layout *l = layoutOf(c.getResult())) {
+        TrainingStateBytes b = trainingState(repValue(c.getResult()), *l);
+        result.parameterMemory += b.parameters;
+        result.gradientMemory += b.gradients;
+        result.optimizerMemory += b.optimizer;
+      }
+  for (BlockArgument arg : func.getArguments())
+    if (const Layout *l = layoutOf(arg))
+      result.inputMemory += localBytes(arg.getType(), *l);
+  result.activationMemory = std::max(0.0, result.predictedMemory - result.parameterMemory -
+                                              result.gradientMemory - result.optimizerMemory -
+                                              result.inputMemory);
+}
+
+std::vector<SourceLayout> Solver::sourceLayouts() const {
+  std::vector<SourceLayout> out;
+  auto add = [&](Value v) {
+    std::string name = valueName(v);
+    Value rv = repValue(v);
+    auto g = groupOfValue.find(rv);
+    auto p = produced.find(rv);
+    if (name.empty() || g == groupOfValue.end() || p == produced.end())
+      return;
+    SourceLayout s{name, {}};
+    for (const AxisList &d : p->second[choice[g->second]].dims) {
+      s.dims.emplace_back();
+      for (StringAttr a : d)
+        s.dims.back().push_back(a.str());
+    }
+    out.push_back(std::move(s));
+  };
+  for (BlockArgument arg : func.getArguments())
+    add(arg);
+  for (Operation *op : ops)
+    if (auto c = dyn_cast<graph::ConstantOp>(op); c && c.isTrainableInitializer())
+      add(c.getResult());
+  return out;
 }
 
 struct Progress {
@@ -1288,8 +1405,50 @@ FailureOr<SolverResult> Solver::run(bool attach, std::string &error) {
   if (failed(chosen))
     return failure();
   choice = *chosen;
+  if (options.training)
+    memoryBreakdown(result);
+  result.sources = sourceLayouts();
   result.solveSeconds = std::chrono::duration<double>(Clock::now() - start).count();
   return result;
+}
+
+/// A training step: with the ZeRO stage left open, the lowest stage whose
+/// plan fits the budget (each stage only adds communication or, for
+/// stage 3, a gather of every parameter before its use). ZeRO takes the
+/// place of the forward's "weights stored sharded" retry.
+FailureOr<SolverResult> solveTraining(ModuleOp module, func::FuncOp func, MeshOp meshOp,
+                                      const Cluster &cluster, const SolverOptions &options,
+                                      std::string &error) {
+  const TrainingModel &t = *options.training;
+  std::optional<int64_t> zeroSize = meshOp.getMesh().getAxisSize(t.zeroAxis);
+  std::vector<int> stages;
+  if (t.zeroStage >= 0)
+    stages = {t.zeroStage};
+  else if (zeroSize && *zeroSize > 1)
+    stages = {0, 1, 2, 3};
+  else
+    stages = {0};
+  if (t.zeroStage > 0 && !zeroSize) {
+    error = "--zero shards over the mesh axis '" + t.zeroAxis + "', which the mesh does not have";
+    return failure();
+  }
+  double seconds = 0;
+  for (int stage : stages) {
+    SolverOptions o = options;
+    o.training->zeroStage = stage;
+    Solver solver(module, func, meshOp, cluster, o);
+    auto result = solver.run(/*attach=*/true, error);
+    if (failed(result))
+      return failure();
+    seconds += result->solveSeconds;
+    if (!result->fitsBudget && stage != stages.back())
+      continue;
+    solver.materialize();
+    result->zeroStage = stage;
+    result->solveSeconds = seconds;
+    return result;
+  }
+  llvm_unreachable("the last stage returns");
 }
 
 } // namespace
@@ -1316,6 +1475,8 @@ FailureOr<SolverResult> solveShardings(ModuleOp module, const Cluster &cluster,
     error = "--strategy auto: no function with a body";
     return failure();
   }
+  if (options.training)
+    return solveTraining(module, func, meshOp, cluster, options, error);
   Solver solver(module, func, meshOp, cluster, options);
   auto result = solver.run(/*attach=*/true, error);
   if (failed(result))

@@ -274,13 +274,6 @@ double medianOf(std::vector<double> v) {
   return v[v.size() / 2];
 }
 
-double predictedStateBytes(int64_t psi, int stateBytes, int stage, int64_t dataParallel) {
-  double n = (double)std::max<int64_t>(dataParallel, 1);
-  double params = 4.0 * psi / (stage >= 3 ? n : 1);
-  double state = (double)stateBytes * psi / (stage >= 1 ? n : 1);
-  return params + state;
-}
-
 std::vector<std::pair<unsigned, const HostTensor *>>
 TrainingStep::gradients(const std::vector<HostTensor> &results) const {
   std::vector<std::pair<unsigned, const HostTensor *>> out;

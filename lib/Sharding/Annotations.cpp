@@ -127,6 +127,34 @@ FailureOr<ShardingSpecs> parseShardings(StringRef text, StringRef origin, std::s
   return specs;
 }
 
+std::string formatShardings(const ShardingSpecs &specs) {
+  nlohmann::ordered_json doc = nlohmann::ordered_json::object();
+  if (specs.mesh) {
+    doc["mesh"] = nlohmann::ordered_json::object();
+    for (auto &[name, size] : specs.mesh->axes)
+      doc["mesh"][name] = size;
+  }
+  doc["shardings"] = nlohmann::ordered_json::object();
+  for (auto &[name, dims] : specs.tensors) {
+    auto list = nlohmann::ordered_json::array();
+    for (const DimSpec &d : dims) {
+      auto axes = nlohmann::ordered_json::array();
+      for (const std::string &a : d.axes)
+        axes.push_back(a);
+      if (d.open)
+        axes.push_back("?");
+      if (axes.empty())
+        list.push_back(nullptr);
+      else if (axes.size() == 1)
+        list.push_back(axes[0]);
+      else
+        list.push_back(axes);
+    }
+    doc["shardings"][name] = list;
+  }
+  return doc.dump() + "\n";
+}
+
 namespace {
 
 /// The graph.mesh / graph.sharding attributes of the JSON importer as specs.

@@ -24,19 +24,6 @@ namespace partita::graph {
 
 namespace {
 
-/// The importers give an initializer's constant the location NAME(file:0:0)
-/// (node outputs carry their node's line); the name, or "" for other
-/// constants.
-StringRef parameterName(ConstantOp c) {
-  auto name = dyn_cast<NameLoc>(c.getLoc());
-  if (!name)
-    return "";
-  auto file = dyn_cast<FileLineColLoc>(name.getChildLoc());
-  if (!file || file.getLine() != 0)
-    return "";
-  return name.getName().getValue();
-}
-
 std::string resultName(func::FuncOp f, unsigned i) {
   if (auto n = f.getResultAttrOfType<StringAttr>(i, "graph.name"))
     return n.getValue().str();
@@ -117,10 +104,10 @@ LogicalResult GraphAutodiffPass::build(ModuleOp module) {
   };
   SmallVector<Param> params;
   for (auto c : llvm::make_early_inc_range(body.getOps<ConstantOp>())) {
-    auto type = cast<RankedTensorType>(c.getType());
-    StringRef name = parameterName(c);
-    if (name.empty() || type.getRank() == 0 || !isa<FloatType>(type.getElementType()))
+    if (!c.isTrainableInitializer())
       continue;
+    auto type = cast<RankedTensorType>(c.getType());
+    StringRef name = c.getInitializerName();
     unsigned idx = params.size();
     auto attrs = b.getDictionaryAttr(
         {role("parameter"), named(name), b.getNamedAttr("graph.init", c.getValue())});

@@ -262,3 +262,21 @@ TEST(PlannerCluster, MalformedFilesGiveOneLine) {
 }
 
 } // namespace
+
+// ZeRO's memory model (REFERENCES.md, "ZeRO"): Psi = 1e9 f32 parameters
+// with AdamW, N = 8 data-parallel ranks.
+TEST(PlannerCostModel, ZeroMemoryStages) {
+  const double psi = 4e9; // bytes of the parameters
+  auto at = [&](int stage) { return trainingStateBytes(psi, 2, stage, 8); };
+  EXPECT_DOUBLE_EQ(at(0).total(), 16e9);             // 16 Psi
+  EXPECT_DOUBLE_EQ(at(1).total(), 8e9 + 8e9 / 8);    // 8 Psi + 8 Psi / N
+  EXPECT_DOUBLE_EQ(at(2).total(), 4e9 + 12e9 / 8);   // 4 Psi + 12 Psi / N
+  EXPECT_DOUBLE_EQ(at(3).total(), 16e9 / 8);         // 16 Psi / N
+  EXPECT_DOUBLE_EQ(at(2).gradients, 4e9 / 8);
+  EXPECT_DOUBLE_EQ(at(2).parameters, 4e9);
+  // SGD with momentum holds one state tensor; plain SGD none.
+  EXPECT_DOUBLE_EQ(trainingStateBytes(psi, 1, 0, 8).optimizer, 4e9);
+  EXPECT_DOUBLE_EQ(trainingStateBytes(psi, 0, 3, 8).total(), 8e9 / 8);
+  // One rank: ZeRO changes nothing.
+  EXPECT_DOUBLE_EQ(trainingStateBytes(psi, 2, 3, 1).total(), 16e9);
+}

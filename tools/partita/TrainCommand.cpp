@@ -4,23 +4,42 @@
 //                 cross_entropy] [--output NAME] [--optimizer none|sgd|adamw]
 //                 [--lr X] [--momentum M] [--weight-decay W] [--clip-norm N]
 //                 [--steps N] [--dump-grads DIR] [--save-weights DIR]
-//                 [--mesh AXES --shardings FILE [--check]]
+//                 [--mesh AXES [--shardings FILE] [--zero 1|2|3]
+//                  [--strategy auto [--cluster C] [--memory-budget-gb G]]
+//                  [--check]]
 //
 // Builds the training step (graph-autodiff), compiles it and prints the
 // loss per step (lib/Runtime/Train.cpp, docs/training.md).
+//
+// --strategy auto: the launcher solves the forward model as a training step
+// (planner::TrainingModel: the ZeRO stage is the lowest that fits the
+// budget unless --zero names one), prints the choice and its memory, and
+// writes the layouts of the inputs and parameters (with the user's
+// --shardings) to a temporary --shardings file named in PARTITA_TRAIN_PLAN,
+// the stage in PARTITA_TRAIN_ZERO. The ranks train as if those had been
+// given as --shardings and --zero.
 //
 //===----------------------------------------------------------------------===//
 
 #include "Commands.h"
 
 #include "partita/Import/Importer.h"
+#include "partita/Planner/CostModel.h"
+#include "partita/Planner/Solver.h"
 #include "partita/Runtime/Train.h"
+#include "partita/Sharding/Annotations.h"
 #ifdef PARTITA_HAVE_DISTRIBUTED
 #include "partita/Distributed/Distributed.h"
 #include "partita/Distributed/Zero.h"
 #endif
 
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Format.h"
+#include "llvm/Support/Process.h"
+
+#include <cstdlib>
 
 using namespace mlir;
 namespace cl = llvm::cl;
@@ -77,37 +96,64 @@ static cl::opt<double> collectiveTimeout("collective-timeout",
                                          cl::desc("--mesh: seconds one collective may take"),
                                          cl::init(30), cl::sub(trainCmd));
 static cl::opt<int> zero("zero", cl::desc("--mesh: ZeRO stage 1 (optimizer state), 2 (and "
-                                          "gradients) or 3 (and parameters) over --zero-axis"),
-                         cl::init(0), cl::sub(trainCmd));
+                                          "gradients) or 3 (and parameters) over --zero-axis "
+                                          "(default: none; with --strategy auto the lowest "
+                                          "stage that fits the memory budget)"),
+                         cl::init(-1), cl::sub(trainCmd));
 static cl::opt<std::string> zeroAxis("zero-axis", cl::desc("The data-parallel mesh axis ZeRO "
                                                            "shards over"),
                                      cl::init("data"), cl::sub(trainCmd));
 static cl::opt<std::string> report("report", cl::desc("--mesh: write the collectives of the "
                                                       "partitioned step as JSON"),
                                    cl::value_desc("file"), cl::sub(trainCmd));
+static cl::opt<std::string> strategy("strategy", cl::desc("--mesh: none (default): the "
+                                                          "--shardings annotations; auto: "
+                                                          "choose the shardings and the ZeRO "
+                                                          "stage for --cluster"),
+                                     cl::init("none"), cl::sub(trainCmd));
+static cl::opt<std::string> cluster("cluster", cl::desc("--strategy auto: cluster preset or "
+                                                        "JSON file (default: this machine)"),
+                                    cl::sub(trainCmd));
+static cl::opt<double> memoryBudget("memory-budget-gb", cl::desc("--strategy auto: per-device "
+                                                                 "memory budget in GB "
+                                                                 "(default: the cluster's)"),
+                                    cl::init(0), cl::sub(trainCmd));
+static cl::opt<double> solverTimeLimit("solver-time-limit", cl::desc("--strategy auto: seconds "
+                                                                     "for the ILP"),
+                                       cl::init(60), cl::sub(trainCmd));
 static cl::opt<bool> verbose("v", cl::desc("Print diagnostic notes and pipeline stages"),
                              cl::sub(trainCmd));
 
 namespace partita::tools {
 namespace {
 
+constexpr const char *kPlanEnv = "PARTITA_TRAIN_PLAN";
+constexpr const char *kZeroEnv = "PARTITA_TRAIN_ZERO";
+
+int fail(const llvm::Twine &msg) {
+  llvm::errs() << "partita: error: " << msg << "\n";
+  return 1;
+}
+
 #ifdef PARTITA_HAVE_DISTRIBUTED
-/// The user's --shardings, then ZeRO's annotations at a weaker priority
-/// (ZeRO's win where both name a parameter: they extend the user's layout).
-LogicalResult annotateZero(ModuleOp module, const TrainingStep &step) {
+/// The user's --shardings (or the planner's), then ZeRO's annotations at a
+/// weaker priority (ZeRO's win where both name a parameter: they extend
+/// the user's layout).
+LogicalResult annotateZero(ModuleOp module, const TrainingStep &step, StringRef shardingsFile,
+                           int stage) {
   std::string error;
   auto fail = [&]() { return emitError(module.getLoc()) << error; };
   auto meshSpec = parseMeshFlag(mesh, error);
   if (failed(meshSpec))
     return fail();
   ShardingSpecs user;
-  if (!shardings.empty()) {
-    auto s = readShardingsFile(shardings, error);
+  if (!shardingsFile.empty()) {
+    auto s = readShardingsFile(shardingsFile, error);
     if (failed(s))
       return fail();
     user = *s;
   }
-  auto z = zeroShardings(module, step, *meshSpec, zero, zeroAxis, user, error);
+  auto z = zeroShardings(module, step, *meshSpec, stage, zeroAxis, user, error);
   if (failed(z))
     return fail();
   // After the user's: the batch split (and any model split) propagates
@@ -116,12 +162,102 @@ LogicalResult annotateZero(ModuleOp module, const TrainingStep &step) {
   // reduce_scatter, instead of the state's split propagating back into the
   // activations.
   z->priority = 1;
-  std::string origin = shardings.empty() ? "--zero " + std::to_string(zero) : shardings.getValue();
+  std::string zeroFlag = "--zero " + std::to_string(stage);
+  std::string origin = shardingsFile.empty() ? zeroFlag : shardingsFile.str();
   if (failed(applyShardingAnnotations(module, *meshSpec, user, origin)))
     return failure();
-  return applyShardingAnnotations(module, *meshSpec, *z, "--zero " + std::to_string(zero));
+  return applyShardingAnnotations(module, *meshSpec, *z, zeroFlag);
 }
 #endif
+
+/// Optimizer state tensors per parameter, as graph-autodiff builds them.
+unsigned optimizerStates() {
+  if (optimizer == "adamw")
+    return 2;
+  return optimizer == "sgd" && momentum != 0 ? 1 : 0;
+}
+
+/// --strategy auto on the launcher: plans the training step of `input`,
+/// prints the plan and writes it as a --shardings file to `planFile`.
+/// Returns the ZeRO stage.
+FailureOr<int> planTraining(MLIRContext &ctx, const ModelLoader &load, StringRef planFile) {
+  std::string error;
+  auto meshSpec = parseMeshFlag(mesh, error);
+  if (failed(meshSpec))
+    return fail(error), failure();
+  int64_t ranks = 1;
+  for (auto &[n, size] : meshSpec->axes)
+    ranks *= size;
+  std::string origin;
+  auto c = planner::loadClusterOrLocal(cluster, error, origin);
+  if (failed(c))
+    return fail(error), failure();
+  llvm::outs() << "strategy auto: cluster '" << c->name << "' (" << origin << ")\n";
+  if (int64_t k = planner::shareDevices(*c, ranks); k > 1)
+    llvm::outs() << "strategy auto: " << ranks << " ranks share " << c->numDevices() / k
+                 << " devices (each modeled as 1/" << k << " of a device)\n";
+  ShardingSpecs user;
+  if (!shardings.empty()) {
+    auto s = readShardingsFile(shardings, error);
+    if (failed(s))
+      return fail(error), failure();
+    user = *s;
+  }
+  OwningOpRef<ModuleOp> module = load(ctx, input);
+  if (!module ||
+      failed(applyShardingAnnotations(*module, *meshSpec, user,
+                                      shardings.empty() ? StringRef("the model")
+                                                        : StringRef(shardings))))
+    return failure();
+  planner::SolverOptions options;
+  options.timeLimit = solverTimeLimit;
+  options.memoryBudget = memoryBudget * 1e9;
+  options.training = planner::TrainingModel{optimizerStates(), zeroAxis, zero};
+  auto solved = planner::solveShardings(*module, *c, options, error);
+  if (failed(solved))
+    return fail(error), failure();
+  using planner::formatBytes;
+  double budget = options.memoryBudget > 0 ? options.memoryBudget : c->device.memoryBytes;
+  llvm::outs() << "strategy auto: training step, " << solved->ops << " forward ops in "
+               << solved->groups << " groups; " << solved->status << " in "
+               << llvm::format("%.3f", solved->solveSeconds) << " s\n";
+  llvm::outs() << "strategy auto: "
+               << (solved->zeroStage ? "ZeRO-" + std::to_string(solved->zeroStage) +
+                                           " over '" + zeroAxis + "'"
+                                     : std::string("no ZeRO"))
+               << (zero >= 0 ? " (--zero)" : solved->fitsBudget ? " (the lowest stage that fits)"
+                                                                : " (nothing fits)")
+               << "; predicted per device: parameters " << formatBytes(solved->parameterMemory)
+               << " + gradients " << formatBytes(solved->gradientMemory)
+               << " + optimizer state " << formatBytes(solved->optimizerMemory)
+               << " + activations " << formatBytes(solved->activationMemory) << " + inputs "
+               << formatBytes(solved->inputMemory) << " = "
+               << formatBytes(solved->predictedMemory) << " of " << formatBytes(budget)
+               << "; step " << planner::formatSeconds(solved->predictedTime) << "\n";
+  ShardingSpecs plan = user;
+  plan.mesh = *meshSpec;
+  for (const planner::SourceLayout &src : solved->sources) {
+    if (llvm::any_of(user.tensors, [&](auto &t) { return t.first == src.name; }))
+      continue;
+    std::vector<DimSpec> dims;
+    for (const auto &axes : src.dims)
+      dims.push_back(DimSpec{axes, false});
+    plan.tensors.push_back({src.name, dims});
+    llvm::outs() << "  " << src.name << " [";
+    for (auto [i, axes] : llvm::enumerate(src.dims))
+      llvm::outs() << (i ? ", " : "") << (axes.empty() ? "-" : llvm::join(axes, "+"));
+    llvm::outs() << "]\n";
+  }
+  std::error_code ec;
+  llvm::raw_fd_ostream os(planFile, ec);
+  if (ec)
+    return fail("cannot write the plan to '" + planFile + "': " + ec.message()), failure();
+  os << formatShardings(plan);
+  llvm::outs().flush(); // before the ranks write
+  if (!solved->fitsBudget)
+    llvm::errs() << "partita: warning: --strategy auto: " << solved->status << "\n";
+  return solved->zeroStage;
+}
 
 } // namespace
 
@@ -150,44 +286,74 @@ int runTrain(MLIRContext &ctx) {
   o.steps = steps;
   o.dumpGradsDir = dumpGrads;
   o.saveWeightsDir = saveWeights;
-  o.zeroStage = zero;
-  if (o.steps == 0) {
-    llvm::errs() << "partita: error: --steps must be at least 1\n";
-    return 1;
-  }
+  if (o.steps == 0)
+    return fail("--steps must be at least 1");
+  if (strategy != "none" && strategy != "auto")
+    return fail("unknown --strategy '" + strategy + "' (expected none or auto)");
+  if (zero > 3 || zero < -1 || (zero == 0 && strategy != "auto"))
+    return fail("--zero must be 1, 2 or 3" +
+                std::string(strategy == "auto" ? " (or 0: none)" : "") + ", got " +
+                std::to_string(zero));
   if (mesh.empty()) {
-    if (!shardings.empty() || check || zero) {
-      llvm::errs() << "partita: error: train --shardings, --check and --zero need --mesh\n";
-      return 1;
-    }
+    if (!shardings.empty() || check || zero >= 0 || strategy == "auto")
+      return fail("train --shardings, --check, --zero and --strategy need --mesh");
     return runTrainCommand(ctx, input, o, load);
   }
 #ifdef PARTITA_HAVE_DISTRIBUTED
+  std::string shardingsFile = shardings;
+  int stage = std::max<int>(zero, 0);
+  llvm::SmallString<128> planFile; // the launcher's, removed at the end
+  if (strategy == "auto") {
+    if (const char *p = std::getenv(kPlanEnv)) {
+      shardingsFile = p;
+      const char *z = std::getenv(kZeroEnv);
+      stage = z ? std::atoi(z) : 0;
+    } else {
+      int fd;
+      if (llvm::sys::fs::createTemporaryFile("partita-train-plan", "json", fd, planFile))
+        return fail("cannot create a temporary file for the plan");
+      llvm::sys::Process::SafelyCloseFileDescriptor(fd);
+      auto planned = planTraining(ctx, load, planFile);
+      if (failed(planned)) {
+        llvm::sys::fs::remove(planFile);
+        return 1;
+      }
+      stage = *planned;
+      shardingsFile = planFile.str().str();
+      ::setenv(kPlanEnv, planFile.c_str(), 1);
+      ::setenv(kZeroEnv, std::to_string(stage).c_str(), 1);
+    }
+  }
+  o.zeroStage = stage;
+  o.zeroAxis = zeroAxis;
   DistributedTraining training{o, {}};
   DistributedOptions d;
   d.run = o.run;
   d.run.check = check;
   d.mesh = mesh;
-  d.shardingsFile = shardings;
+  // ZeRO's annotations are added to the shardings, and both applied here.
+  d.shardingsFile = stage ? std::string() : shardingsFile;
   d.collectiveTimeout = collectiveTimeout;
   d.reportFile = report;
   d.training = &training;
-  // ZeRO's annotations are added to the user's, and both applied here.
-  if (zero)
-    d.shardingsFile.clear();
   // Every load (the launcher's check, each rank) builds the same step.
   auto loadStep = [&](MLIRContext &c, StringRef path) -> OwningOpRef<ModuleOp> {
     OwningOpRef<ModuleOp> m = load(c, path);
     if (!m || failed(prepareTrainingStep(c, *m, o, training.step)))
       return nullptr;
-    if (zero && failed(annotateZero(*m, training.step)))
+    if (stage && failed(annotateZero(*m, training.step, shardingsFile, stage)))
       return nullptr;
     return m;
   };
-  return runDistributedCommand(ctx, input, d, loadStep);
+  int rc = runDistributedCommand(ctx, input, d, loadStep);
+  if (!planFile.empty()) {
+    ::unsetenv(kPlanEnv);
+    ::unsetenv(kZeroEnv);
+    llvm::sys::fs::remove(planFile);
+  }
+  return rc;
 #else
-  llvm::errs() << "partita: error: train --mesh needs MPI (this build has none)\n";
-  return 1;
+  return fail("train --mesh needs MPI (this build has none)");
 #endif
 }
 

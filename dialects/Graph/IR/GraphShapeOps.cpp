@@ -21,6 +21,22 @@ OpFoldResult foldSliceConstant(Attribute input, RankedTensorType type,
 
 OpFoldResult ConstantOp::fold(FoldAdaptor) { return getValue(); }
 
+StringRef ConstantOp::getInitializerName() {
+  auto name = dyn_cast<NameLoc>(getLoc());
+  if (!name)
+    return "";
+  auto file = dyn_cast<FileLineColLoc>(name.getChildLoc());
+  if (!file || file.getLine() != 0)
+    return "";
+  return name.getName().getValue();
+}
+
+bool ConstantOp::isTrainableInitializer() {
+  auto type = cast<RankedTensorType>(getType());
+  return !getInitializerName().empty() && type.getRank() > 0 &&
+         isa<FloatType>(type.getElementType());
+}
+
 OpFoldResult ReshapeOp::fold(FoldAdaptor adaptor) {
   if (getInput().getType() == getType())
     return getInput();

@@ -18,6 +18,14 @@ def Graph_ConstantOp : Graph_Op<"constant", "inferConstant(loc, attrs, results)"
   let results = (outs Graph_Tensor:$output);
   let assemblyFormat = "attr-dict `:` type($output)";
   let hasFolder = 1;
+  let extraClassDeclaration = [{
+    /// The ONNX/JSON initializer this constant holds, or "" for other
+    /// constants: the importers locate an initializer at NAME(file:0:0)
+    /// (node outputs carry their node's line).
+    llvm::StringRef getInitializerName();
+    /// A floating-point initializer of rank >= 1: what training updates.
+    bool isTrainableInitializer();
+  }];
 }
 
 def Graph_ReshapeOp : Graph_Op<"reshape", "inferReshape(loc, operands, attrs, results)"> {

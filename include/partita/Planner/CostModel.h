@@ -31,6 +31,20 @@ double opBytes(mlir::Operation *op);
 /// Bytes of a ranked tensor type (sub-byte types round up to a byte).
 double tensorBytes(mlir::Type type);
 
+/// What one parameter costs a device in training, in bytes: the parameter,
+/// its gradient, and `optimizerStates` tensors of optimizer state of the
+/// parameter's size and type (0: plain SGD, 1: SGD with momentum, 2: AdamW).
+/// ZeRO stage 1 divides the optimizer state over the `dataParallel` ranks,
+/// stage 2 also the gradient, stage 3 also the parameter (REFERENCES.md:
+/// with f32 AdamW, 16 bytes per element without ZeRO, 8 + 8/N with ZeRO-1,
+/// 4 + 12/N with ZeRO-2, 16/N with ZeRO-3).
+struct TrainingStateBytes {
+  double parameters = 0, gradients = 0, optimizer = 0;
+  double total() const { return parameters + gradients + optimizer; }
+};
+TrainingStateBytes trainingStateBytes(double paramBytes, unsigned optimizerStates, int zeroStage,
+                                      int64_t dataParallel);
+
 /// Alpha-beta time of one collective of `bytes` over a group of `n` devices
 /// on `link` (kind: all_reduce, all_gather, reduce_scatter, all_to_all,
 /// collective_permute). `bytes` is the full tensor: the all_reduce operand,

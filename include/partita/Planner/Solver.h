@@ -23,9 +23,28 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <optional>
 #include <string>
+#include <vector>
 
 namespace partita::planner {
+
+/// Plans a training step instead of a forward pass (docs/planner.md,
+/// "Training"): compute costs three forward passes (the backward is two),
+/// each forward reshard has a backward conjugate of the same size, every
+/// parameter's gradient is all-reduced over the mesh axes the parameter is
+/// replicated on, all activations are live at the start of the backward,
+/// and each parameter holds its gradient and optimizer state
+/// (trainingStateBytes), divided over `zeroAxis` by the ZeRO stage.
+struct TrainingModel {
+  /// Optimizer state tensors per parameter: 0 SGD, 1 SGD with momentum,
+  /// 2 AdamW.
+  unsigned optimizerStates = 0;
+  /// The data-parallel axis ZeRO shards over.
+  std::string zeroAxis = "data";
+  /// 0-3; -1: the lowest stage whose plan fits the memory budget.
+  int zeroStage = -1;
+};
 
 struct SolverOptions {
   /// Wall-clock limit of the ILP solve in seconds; on expiry the best plan
@@ -35,6 +54,15 @@ struct SolverOptions {
   llvm::raw_ostream *log = nullptr;
   /// Per-device memory budget in bytes; 0: the cluster's device memory.
   double memoryBudget = 0;
+  /// Set: plan a training step (TrainingModel).
+  std::optional<TrainingModel> training;
+};
+
+/// The layout the solver chose for a named function argument or trainable
+/// initializer (a training step's parameter): mesh axes per dimension.
+struct SourceLayout {
+  std::string name;
+  std::vector<std::vector<std::string>> dims;
 };
 
 struct SolverResult {
@@ -50,6 +78,13 @@ struct SolverResult {
   bool optimal = false;      ///< the ILP was solved to optimality
   bool fitsBudget = true;    ///< the memory constraint could be met
   std::string status;        ///< one line describing how the solve ended
+  /// Training: the ZeRO stage chosen (or given) and the memory of the plan
+  /// by kind, bytes per device.
+  int zeroStage = 0;
+  double parameterMemory = 0, gradientMemory = 0, optimizerMemory = 0;
+  double activationMemory = 0, inputMemory = 0;
+  /// Layouts of the named arguments and trainable initializers.
+  std::vector<SourceLayout> sources;
 };
 
 /// Picks shardings for `module` (which must declare a sharding.mesh; user

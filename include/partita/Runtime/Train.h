@@ -31,6 +31,7 @@ struct TrainOptions {
   unsigned steps = 1;
   /// ZeRO stage on a mesh (0: none); reports use it for the memory model.
   int zeroStage = 0;
+  std::string zeroAxis = "data";
   /// Writes the first step's gradient of every parameter as
   /// DIR/<parameter name>.npy.
   std::string dumpGradsDir;
@@ -70,13 +71,6 @@ mlir::LogicalResult prepareTrainingStep(mlir::MLIRContext &ctx, mlir::ModuleOp m
 /// Median of `v` (0 when empty).
 double medianOf(std::vector<double> v);
 
-/// Bytes of model state per device that ZeRO's memory model predicts
-/// (Rajbhandari et al., f32 throughout): parameters 4 bytes and optimizer
-/// state `stateBytes` bytes per parameter element (8 for AdamW, 4 for SGD
-/// with momentum), the state split over `dataParallel` devices from stage
-/// 1 and the parameters from stage 3. `psi` is the number of parameter
-/// elements of the model.
-double predictedStateBytes(int64_t psi, int stateBytes, int stage, int64_t dataParallel);
 
 /// Prints "step S: loss L"; false after a diagnostic when L is not finite.
 bool reportLoss(unsigned step, const HostTensor &loss);

@@ -52,6 +52,10 @@ mlir::FailureOr<ShardingSpecs> readShardingsFile(llvm::StringRef path,
 mlir::FailureOr<ShardingSpecs> parseShardings(llvm::StringRef text, llvm::StringRef origin,
                                               std::string &error);
 
+/// The text of a --shardings file holding `specs` (parseShardings reads it
+/// back to the same specs).
+std::string formatShardings(const ShardingSpecs &specs);
+
 /// Declares the mesh (from `mesh`, the specs' mesh, or the module's
 /// graph.mesh; they must agree) and attaches every annotation: function
 /// arguments and results get `sharding.sharding`, other values a
