@@ -864,6 +864,8 @@ public:
     num("epsilon", o.epsilon);
     if (options.contains("ignore_index"))
       o.ignoreIndex = py::cast<int64_t>(options["ignore_index"]);
+    if (options.contains("microbatches"))
+      o.microbatches = py::cast<unsigned>(options["microbatches"]);
     if (failed(partita::prepareTrainingStep(*ctx, *module, o, step)))
       cap.raise("cannot build the training step");
     auto signature = partita::getSignature(*module);

@@ -144,6 +144,8 @@ std::string autodiffPipeline(const TrainOptions &o, bool returnGrads) {
      << " epsilon=" << llvm::format("%.17g", o.epsilon);
   if (!o.output.empty())
     os << " output=" << o.output;
+  if (o.microbatches > 1)
+    os << " microbatches=" << o.microbatches;
   if (returnGrads)
     os << " return-grads=true";
   os << "}";

@@ -147,13 +147,17 @@ LogicalResult GraphAutodiffPass::build(ModuleOp module) {
 
   // The loss and the reverse sweep.
   b.setInsertionPoint(ret);
-  Value lossValue = buildLoss(b, out.getLoc(), lossSpec, out, labels);
-  if (!lossValue)
-    return failure();
   SmallVector<Value> wrt;
   for (Param &p : params)
     wrt.push_back(p.arg);
-  FailureOr<SmallVector<Value>> grads = backpropagate(b, lossValue, wrt);
+  SmallVector<Value> batch;
+  for (BlockArgument a : body.getArguments())
+    if (auto r = step.getArgAttrOfType<StringAttr>(a.getArgNumber(), "graph.role");
+        r && (r.getValue() == "input" || r.getValue() == "label"))
+      batch.push_back(a);
+  Value lossValue;
+  FailureOr<SmallVector<Value>> grads = accumulateGradients(
+      b, out, batch, static_cast<bool>(labels), lossSpec, wrt, microbatches, lossValue);
   if (failed(grads))
     return failure();
 

@@ -23,6 +23,14 @@ def GraphAutodiff : Pass<"graph-autodiff", "::mlir::ModuleOp"> {
     parameters and state (`graph.updates` = the argument they replace), and
     with `return-grads` each parameter's gradient (`graph.gradient_of`).
 
+    With `microbatches` K > 1 the step accumulates gradients over K
+    microbatches, each of the model's batch: every input and the labels of
+    the step hold K times the model's batch along dimension 0, microbatch
+    m being rows m, m+K, m+2K, ... (so a batch split over a data axis stays
+    local); the forward and its backward run once per microbatch in order
+    (one microbatch's activations live at a time), and the loss and
+    gradients are the mean (the sum for `loss=sum`) over microbatches.
+
     An op on the path to the loss without a gradient rule is an error at
     the op.
   }];
@@ -44,6 +52,10 @@ def GraphAutodiff : Pass<"graph-autodiff", "::mlir::ModuleOp"> {
            "decoupled (adamw) or L2 (sgd) weight decay">,
     Option<"clipNorm", "clip-norm", "double", "0.0",
            "clip the gradients to this global L2 norm (0: no clipping)">,
+    Option<"microbatches", "microbatches", "unsigned", "1",
+           "gradient accumulation over this many microbatches of the "
+           "model's batch (the step's inputs hold K of them: rows m, m+K, "
+           "...), one update">,
     Option<"returnGrads", "return-grads", "bool", "false",
            "also return every parameter's gradient">,
   ];

@@ -29,6 +29,18 @@ struct LossSpec {
   int64_t ignoreIndex = -100;
 };
 
+/// The loss of `output` on `batch` (the step's inputs, then the labels if
+/// any) and its gradients with respect to `wrt`, accumulated over
+/// `microbatches` (Passes.td, graph-autodiff's `microbatches`): the batch
+/// values are retyped to hold that many of the model's batches, and the
+/// ops that depend on them are cloned once per microbatch before the
+/// block's terminator, each followed by its backward. `loss` is set on
+/// success; failure after a diagnostic.
+mlir::FailureOr<llvm::SmallVector<mlir::Value>>
+accumulateGradients(mlir::OpBuilder &b, mlir::Value output, llvm::ArrayRef<mlir::Value> batch,
+                    bool withLabels, const LossSpec &spec, llvm::ArrayRef<mlir::Value> wrt,
+                    unsigned microbatches, mlir::Value &loss);
+
 /// The type of the labels the loss takes on `output` (null when it takes
 /// none); an empty `error` on success, else why the output does not fit.
 mlir::Type labelType(const LossSpec &spec, mlir::Value output, std::string &error);

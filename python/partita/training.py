@@ -70,25 +70,31 @@ class Trainer:
 def train(model, loss: str = "mean", optimizer: str = "sgd", *, lr: float = 1e-3,
           momentum: float = 0.0, weight_decay: float = 0.0, clip_norm: float = 0.0,
           output: str | None = None, ignore_index: int = -100, beta1: float = 0.9,
-          beta2: float = 0.999, epsilon: float = 1e-8) -> Trainer:
+          beta2: float = 0.999, epsilon: float = 1e-8, microbatches: int = 1) -> Trainer:
     """Builds and compiles the training step of ``model`` (a Graph or a
     loaded Model, e.g. from_torch): the floating-point initializers the loss
     reaches are trained. ``loss``: mean | sum (of the output) | mse |
     cross_entropy (int64 labels, ``ignore_index`` not counted) on
     ``output`` (default: the first). ``optimizer``: sgd (``momentum``,
     ``weight_decay`` as L2), adamw (decoupled ``weight_decay``) or none.
-    ``clip_norm`` > 0 clips the gradients to that global norm."""
+    ``clip_norm`` > 0 clips the gradients to that global norm.
+    ``microbatches`` > 1 accumulates the gradients of that many of the
+    model's batches into one update: ``step`` then takes inputs and labels
+    K times as long along dimension 0 (microbatch m is rows m, m+K, ...)."""
     if loss not in LOSSES:
         raise ValueError(f"unknown loss {loss!r} (expected one of {', '.join(LOSSES)})")
     if optimizer not in OPTIMIZERS:
         raise ValueError(f"unknown optimizer {optimizer!r} "
                          f"(expected one of {', '.join(OPTIMIZERS)})")
+    if int(microbatches) < 1:
+        raise ValueError(f"microbatches must be at least 1, got {microbatches}")
     keep: list = []
     kind, source, name, input_shapes, _ = _source_of(model, keep)
     options = {"loss": loss, "optimizer": optimizer, "lr": float(lr),
                "momentum": float(momentum), "weight_decay": float(weight_decay),
                "clip_norm": float(clip_norm), "ignore_index": int(ignore_index),
-               "beta1": float(beta1), "beta2": float(beta2), "epsilon": float(epsilon)}
+               "beta1": float(beta1), "beta2": float(beta2), "epsilon": float(epsilon),
+               "microbatches": int(microbatches)}
     if output is not None:
         options["output"] = output
     try:

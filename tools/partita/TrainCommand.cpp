@@ -3,7 +3,8 @@
 //   partita train MODEL [--inputs F,...] [--labels L] [--loss mean|sum|mse|
 //                 cross_entropy] [--output NAME] [--optimizer none|sgd|adamw]
 //                 [--lr X] [--momentum M] [--weight-decay W] [--clip-norm N]
-//                 [--steps N] [--dump-grads DIR] [--save-weights DIR]
+//                 [--steps N] [--microbatches K] [--dump-grads DIR]
+//                 [--save-weights DIR]
 //                 [--mesh AXES [--shardings FILE] [--zero 1|2|3]
 //                  [--strategy auto [--cluster C] [--memory-budget-gb G]]
 //                  [--check]]
@@ -74,6 +75,12 @@ static cl::opt<double> clipNorm("clip-norm", cl::desc("Clip gradients to this gl
                                 cl::init(0), cl::sub(trainCmd));
 static cl::opt<unsigned> steps("steps", cl::desc("Training steps"), cl::init(1),
                                cl::sub(trainCmd));
+static cl::opt<unsigned> microbatches("microbatches",
+                                      cl::desc("Gradient accumulation: each step takes this "
+                                               "many of the model's batches (inputs and "
+                                               "labels K times as long; microbatch m is rows "
+                                               "m, m+K, ...), one update"),
+                                      cl::init(1), cl::sub(trainCmd));
 static cl::opt<uint64_t> seed("seed", cl::desc("Seed for random inputs and labels"), cl::init(0),
                               cl::sub(trainCmd));
 static cl::opt<std::string> dumpGrads("dump-grads", cl::desc("Write the first step's gradient "
@@ -284,10 +291,13 @@ int runTrain(MLIRContext &ctx) {
   o.weightDecay = weightDecay;
   o.clipNorm = clipNorm;
   o.steps = steps;
+  o.microbatches = microbatches;
   o.dumpGradsDir = dumpGrads;
   o.saveWeightsDir = saveWeights;
   if (o.steps == 0)
     return fail("--steps must be at least 1");
+  if (o.microbatches == 0)
+    return fail("--microbatches must be at least 1");
   if (strategy != "none" && strategy != "auto")
     return fail("unknown --strategy '" + strategy + "' (expected none or auto)");
   if (zero > 3 || zero < -1 || (zero == 0 && strategy != "auto"))

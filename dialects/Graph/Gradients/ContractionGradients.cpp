@@ -14,6 +14,8 @@
 
 #include "mlir/IR/DialectRegistry.h"
 
+#include <cmath>
+
 using namespace mlir;
 
 namespace partita::graph {
@@ -249,6 +251,88 @@ LogicalResult averagePoolGrad(GradientBuilder &g, Operation *op, ArrayRef<Value>
   return success();
 }
 
+/// Max pooling: each window's cotangent goes to its first maximum in scan
+/// order (PyTorch's pick among ties), summed where windows overlap. Per
+/// kernel offset, the strided slice of the -inf-padded input that the
+/// offset reads is compared with the output, excluding the offsets before
+/// it; the K masked cotangents, stacked as channels c*K + k, go back through
+/// one grouped transposed convolution with one-hot kernels (the scatter of
+/// each offset to its input positions), and the padding is cut off.
+LogicalResult maxPoolGrad(GradientBuilder &g, Operation *op, ArrayRef<Value> dy, Grads &dx) {
+  auto pool = cast<MaxPoolOp>(op);
+  Value x = pool.getInput(), y = pool.getResult();
+  ArrayRef<int64_t> xs = tensorType(x).getShape(), ys = tensorType(y).getShape();
+  ArrayRef<int64_t> kernel = pool.getKernelShape(), strides = pool.getStrides(),
+                    dil = pool.getDilations(), pads = pool.getPads();
+  int64_t rank = xs.size(), k = rank - 2, c = xs[1];
+  // Pads that hold every window (ceil_mode's last windows included).
+  SmallVector<int64_t> padAll(2 * rank, 0), padded(xs);
+  for (int64_t i = 0; i < k; ++i) {
+    int64_t reach = (ys[2 + i] - 1) * strides[i] + (kernel[i] - 1) * dil[i] + 1;
+    padAll[2 + i] = pads[i];
+    padAll[rank + 2 + i] = std::max<int64_t>(pads[k + i], reach - xs[2 + i] - pads[i]);
+    padded[2 + i] = xs[2 + i] + padAll[2 + i] + padAll[rank + 2 + i];
+  }
+  OpBuilder &b = g.builder();
+  bool anyPad = llvm::any_of(padAll, [](int64_t p) { return p != 0; });
+  Value xp = anyPad ? g.op<PadOp>({x}, {g.ints("pads", padAll),
+                                        b.getNamedAttr("value", b.getF64FloatAttr(-INFINITY))})
+                    : x;
+  int64_t offsets = 1;
+  for (int64_t kk : kernel)
+    offsets *= kk;
+  SmallVector<int64_t> stackedShape(ys);
+  stackedShape.insert(stackedShape.begin() + 2, 1);
+  SmallVector<Value> picks;
+  Value taken;
+  std::vector<float> oneHot(c * offsets * offsets, 0.0f);
+  for (int64_t f = 0; f < offsets; ++f) {
+    SmallVector<int64_t> starts(rank, 0), ends(padded), steps(rank, 1);
+    int64_t rem = f;
+    for (int64_t i = k - 1; i >= 0; --i) {
+      int64_t off = rem % kernel[i];
+      rem /= kernel[i];
+      starts[2 + i] = off * dil[i];
+      ends[2 + i] = starts[2 + i] + (ys[2 + i] - 1) * strides[i] + 1;
+      steps[2 + i] = strides[i];
+    }
+    Value window = g.op<SliceOp>({xp}, {g.ints("starts", starts), g.ints("ends", ends),
+                                        g.ints("steps", steps)});
+    Value hit = g.indicator(g.op<EqualOp>({window, y}), y);
+    Value first = taken ? g.mul(hit, g.sub(g.splat(y, 1.0), taken)) : hit;
+    taken = taken ? g.add(taken, first) : first;
+    picks.push_back(g.reshape(g.mul(dy[0], first), stackedShape));
+    for (int64_t ch = 0; ch < c; ++ch)
+      oneHot[(ch * offsets + f) * offsets + f] = 1.0f;
+  }
+  if (g.failed())
+    return failure();
+  Value stacked = offsets == 1 ? picks[0] : g.op<ConcatOp>(picks, {g.integer("axis", 2)});
+  SmallVector<int64_t> zs = {xs[0], c * offsets};
+  llvm::append_range(zs, ys.drop_front(2));
+  SmallVector<int64_t> ws = {c * offsets, 1};
+  llvm::append_range(ws, kernel);
+  auto wType = RankedTensorType::get(ws, b.getF32Type());
+  Value w = g.cast(ConstantOp::create(b, g.location(), wType,
+                                      DenseElementsAttr::get(wType, ArrayRef<float>(oneHot))),
+                   tensorType(x).getElementType());
+  SmallVector<int64_t> noPads(2 * k, 0);
+  Value dxp = convInputGrad(g, g.reshape(stacked, zs), w, padded,
+                            Window{kernel, strides, dil, noPads, c});
+  if (!anyPad) {
+    dx[0] = dxp;
+    return success();
+  }
+  SmallVector<int64_t> starts(rank, 0), ends(xs), steps(rank, 1);
+  for (int64_t i = 0; i < k; ++i) {
+    starts[2 + i] = padAll[2 + i];
+    ends[2 + i] = padAll[2 + i] + xs[2 + i];
+  }
+  dx[0] = g.op<SliceOp>({dxp}, {g.ints("starts", starts), g.ints("ends", ends),
+                                g.ints("steps", steps)});
+  return success();
+}
+
 /// Global pools: the mean spreads evenly; the max goes to the elements
 /// equal to it (split among ties).
 template <bool IsMax>
@@ -280,6 +364,7 @@ void registerContractionGradients(DialectRegistry &registry) {
     attachGradient<globalPoolGrad<true>, GlobalMaxPoolOp>(ctx);
     attachGradient<gemmGrad, GemmOp>(ctx);
     attachGradient<matmulGrad, MatMulOp>(ctx);
+    attachGradient<maxPoolGrad, MaxPoolOp>(ctx);
   });
 }
 

@@ -210,6 +210,19 @@ LogicalResult batchNormGrad(GradientBuilder &g, Operation *op, ArrayRef<Value> d
   return success();
 }
 
+/// Top-k values: each cotangent goes back to the element it was taken
+/// from (the indices are distinct along the axis); the indices have none.
+LogicalResult topkGrad(GradientBuilder &g, Operation *op, ArrayRef<Value> dy, Grads &dx) {
+  if (!dy[0])
+    return success();
+  auto topk = cast<TopKOp>(op);
+  Value x = topk.getInput();
+  int64_t axis = topk.getAxis() < 0 ? topk.getAxis() + tensorType(x).getRank() : topk.getAxis();
+  dx[0] = g.op<ScatterElementsOp>({g.splat(x, 0.0), topk.getIndices(), dy[0]},
+                                  {g.integer("axis", axis)});
+  return success();
+}
+
 } // namespace
 
 void registerReductionGradients(DialectRegistry &registry) {
@@ -226,6 +239,7 @@ void registerReductionGradients(DialectRegistry &registry) {
     attachGradient<softmaxGrad, SoftmaxOp>(ctx);
     attachGradient<sumGrad, ReduceSumOp>(ctx);
     attachGradient<sumSquareGrad, ReduceSumSquareOp>(ctx);
+    attachGradient<topkGrad, TopKOp>(ctx);
     attachNoGradient<ArgMaxOp, ArgMinOp>(ctx);
   });
 }

@@ -154,6 +154,42 @@ LogicalResult gatherGrad(GradientBuilder &g, Operation *op, ArrayRef<Value> dy, 
   return success();
 }
 
+/// Elementwise gather: the cotangent is added back at the indices it read
+/// (a scatter with reduction add, since indices may repeat).
+LogicalResult gatherElementsGrad(GradientBuilder &g, Operation *op, ArrayRef<Value> dy,
+                                 Grads &dx) {
+  auto gather = cast<GatherElementsOp>(op);
+  Value x = gather.getInput();
+  OpBuilder &b = g.builder();
+  dx[0] = g.op<ScatterElementsOp>(
+      {g.splat(x, 0.0), gather.getIndices(), dy[0]},
+      {g.integer("axis", gather.getAxis()),
+       b.getNamedAttr("reduction", ScatterReductionAttr::get(b.getContext(),
+                                                             ScatterReduction::add))});
+  return success();
+}
+
+/// Elementwise scatter: the updates' cotangent is read at their indices.
+/// Without a reduction the input's elements that were overwritten get none
+/// (with `add` all of it); mul, max and min have no rule yet.
+LogicalResult scatterElementsGrad(GradientBuilder &g, Operation *op, ArrayRef<Value> dy,
+                                  Grads &dx) {
+  auto scatter = cast<ScatterElementsOp>(op);
+  ScatterReduction red = scatter.getReduction();
+  if (red != ScatterReduction::none && red != ScatterReduction::add)
+    return op->emitError() << "no gradient for a scatter_elements with reduction "
+                           << stringifyScatterReduction(red) << " yet";
+  Value x = scatter.getInput(), idx = scatter.getIndices(), u = scatter.getUpdates();
+  NamedAttribute axis = g.integer("axis", scatter.getAxis());
+  dx[0] = dy[0];
+  if (red == ScatterReduction::none) {
+    Value written = g.op<ScatterElementsOp>({g.splat(x, 0.0), idx, g.splat(u, 1.0)}, {axis});
+    dx[0] = g.mul(dy[0], g.sub(g.splat(x, 1.0), written));
+  }
+  dx[2] = g.op<GatherElementsOp>({dy[0], idx}, {axis});
+  return success();
+}
+
 } // namespace
 
 void registerShapeGradients(DialectRegistry &registry) {
@@ -161,6 +197,8 @@ void registerShapeGradients(DialectRegistry &registry) {
     attachGradient<concatGrad, ConcatOp>(ctx);
     attachGradient<expandGrad, ExpandOp>(ctx);
     attachGradient<gatherGrad, GatherOp>(ctx);
+    attachGradient<gatherElementsGrad, GatherElementsOp>(ctx);
+    attachGradient<scatterElementsGrad, ScatterElementsOp>(ctx);
     attachGradient<padGrad, PadOp>(ctx);
     attachGradient<reshapeGrad, ReshapeOp>(ctx);
     attachGradient<sliceGrad, SliceOp>(ctx);

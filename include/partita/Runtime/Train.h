@@ -29,6 +29,9 @@ struct TrainOptions {
   double lr = 1e-3, momentum = 0, weightDecay = 0, clipNorm = 0;
   double beta1 = 0.9, beta2 = 0.999, epsilon = 1e-8;
   unsigned steps = 1;
+  /// Gradient accumulation: microbatches per step (graph-autodiff's
+  /// `microbatches`).
+  unsigned microbatches = 1;
   /// ZeRO stage on a mesh (0: none); reports use it for the memory model.
   int zeroStage = 0;
   std::string zeroAxis = "data";

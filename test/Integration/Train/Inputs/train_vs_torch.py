@@ -61,6 +61,24 @@ def build(name):
             torch.nn.AvgPool2d(2), torch.nn.Conv2d(8, 6, 1),
             torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(), torch.nn.Linear(6, 5))
         return net, torch.randn(2, 3, 12, 12)
+    if name == "resnet":
+        # A ResNet stem (overlapping 3x3 stride-2 max pool) and a basic
+        # block with its residual add, a ceil_mode max pool, global average
+        # pooling and a linear head.
+        class Block(torch.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.c1 = torch.nn.Conv2d(8, 8, 3, padding=1)
+                self.c2 = torch.nn.Conv2d(8, 8, 3, padding=1)
+
+            def forward(self, x):
+                return torch.relu(x + self.c2(torch.relu(self.c1(x))))
+        net = torch.nn.Sequential(
+            torch.nn.Conv2d(3, 8, 3, padding=1), torch.nn.ReLU(),
+            torch.nn.MaxPool2d(3, stride=2, padding=1), Block(),
+            torch.nn.MaxPool2d(2, ceil_mode=True),
+            torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(), torch.nn.Linear(8, 5))
+        return net, torch.randn(2, 3, 13, 13)
     if name == "gpt":
         # One block, the LM head tied to the token embedding.
         sys.path.insert(0, SCRIPTS)
