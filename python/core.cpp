@@ -855,6 +855,7 @@ public:
     str("loss", o.loss);
     str("output", o.output);
     str("optimizer", o.optimizer);
+    str("recompute", o.recompute);
     num("lr", o.lr);
     num("momentum", o.momentum);
     num("weight_decay", o.weightDecay);

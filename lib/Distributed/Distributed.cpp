@@ -486,7 +486,7 @@ int trainOnRanks(const DistributedTraining &training, Executor &exec,
     if (step.roles[i] == "parameter")
       params[i] = gatherToRoot(inLayouts[i], globalSig.inputs[i], locals[i]);
   if (rank == 0 && !o.saveWeightsDir.empty() &&
-      failed(writeTensors(o.saveWeightsDir, step, step.parameters(params))))
+      failed(saveTrainedWeights(o, step, step.parameters(params))))
     return 1;
   return 0;
 }

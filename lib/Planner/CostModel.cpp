@@ -225,23 +225,6 @@ double collectiveTime(const Cluster &cluster, StringRef kind, double bytes, int6
   return f.bandwidthFactor * frac * bytes / bw + f.latencyFactor * (n - 1) * link.latency;
 }
 
-std::string layerOf(StringRef name) {
-  // First component that is all digits, preceded by at least one component.
-  // Components are separated by '.' (parameter names: "layers.0.attn") or
-  // '/' (torch.onnx.export's node names: "/model/layers.0/self_attn/MatMul").
-  size_t start = 0;
-  while (start < name.size()) {
-    size_t dot = name.find_first_of("./", start);
-    StringRef comp = name.slice(start, dot == StringRef::npos ? name.size() : dot);
-    if (start > 0 && !comp.empty() && llvm::all_of(comp, [](char c) { return std::isdigit(c); }))
-      return name.substr(0, start + comp.size()).str();
-    if (dot == StringRef::npos)
-      break;
-    start = dot + 1;
-  }
-  return "other";
-}
-
 FailureOr<CostReport> estimateCost(ModuleOp module, const Cluster &cluster,
                                    std::string &error) {
   CostReport report;

@@ -776,7 +776,9 @@ LogicalResult Solver::accumulate(std::string &error) {
   // compute and repeats every reshard once (its conjugate); all
   // activations are live when the backward starts.
   const bool training = options.training.has_value();
-  const double computeScale = training ? 3 : 1, commScale = training ? 2 : 1;
+  const bool fullRecompute = training && options.training->recompute == "full";
+  const double computeScale = training ? (fullRecompute ? 4 : 3) : 1;
+  const double commScale = training ? 2 : 1;
   auto addLocal = [&](unsigned g, Value pv, std::pair<Operation *, unsigned> use, double mult) {
     const auto &from = produced[pv];
     const auto &to = required[use];
@@ -806,8 +808,11 @@ LogicalResult Solver::accumulate(std::string &error) {
     for (unsigned c = 0; c < groups[g].numCands; ++c)
       groups[g].node[c] += computeScale * opTime[rop][c];
     if (rop == op && !isa<ConstraintOp>(op) && op->getName().getStringRef() != "graph.reshape") {
-      std::string layer =
-          training ? "" : layerOf(op->getNumResults() ? valueName(op->getResult(0)) : "");
+      // (With full recomputation one layer's activations are live at a
+      // time, as in a forward pass.)
+      std::string layer = training && !fullRecompute
+                              ? ""
+                              : layerOf(op->getNumResults() ? valueName(op->getResult(0)) : "");
       auto &act = activations[layer][g];
       act.resize(groups[g].numCands, 0);
       for (Value r : op->getResults())

@@ -12,6 +12,7 @@
 
 #include "dialects/Graph/IR/ConstantStorage.h"
 #include "dialects/Graph/Interfaces/GradientInterface.h"
+#include "partita/Import/Importer.h"
 #include "partita/InitAll.h"
 #include "partita/Runtime/Executor.h"
 #include "partita/Runtime/Npy.h"
@@ -146,6 +147,8 @@ std::string autodiffPipeline(const TrainOptions &o, bool returnGrads) {
     os << " output=" << o.output;
   if (o.microbatches > 1)
     os << " microbatches=" << o.microbatches;
+  if (o.recompute != "none")
+    os << " recompute=" << o.recompute;
   if (returnGrads)
     os << " return-grads=true";
   os << "}";
@@ -318,6 +321,23 @@ LogicalResult writeTensors(StringRef dir, const TrainingStep &step,
   return success();
 }
 
+LogicalResult saveTrainedWeights(const TrainOptions &opts, const TrainingStep &step,
+                                 ArrayRef<std::pair<unsigned, const HostTensor *>> params) {
+  StringRef out = opts.saveWeightsDir;
+  StringRef ext = llvm::sys::path::extension(out);
+  if (ext != ".onnx" && ext != ".json")
+    return writeTensors(out, step, params);
+  std::vector<InitializerValue> values;
+  for (auto [arg, t] : params)
+    values.push_back({step.names[arg], ArrayRef<uint8_t>(t->data)});
+  std::string error;
+  if (failed(saveModelWithInitializers(opts.modelPath, out, values, error))) {
+    fail(error);
+    return failure();
+  }
+  return success();
+}
+
 int runTrainCommand(MLIRContext &ctx, StringRef input, const TrainOptions &opts,
                     const ModelLoader &load) {
   OwningOpRef<ModuleOp> module = load(ctx, input);
@@ -354,7 +374,7 @@ int runTrainCommand(MLIRContext &ctx, StringRef input, const TrainOptions &opts,
         values[train.updates[r]] = std::move(outputs[r]);
   }
   if (!opts.saveWeightsDir.empty() &&
-      failed(writeTensors(opts.saveWeightsDir, train, train.parameters(values))))
+      failed(saveTrainedWeights(opts, train, train.parameters(values))))
     return 1;
   // The first step is excluded from the median when there are others
   // (page faults of the first touch of every buffer).

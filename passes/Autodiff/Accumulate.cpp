@@ -52,19 +52,42 @@ Value microbatch(OpBuilder &b, Location loc, Value v, unsigned k, unsigned m) {
 
 } // namespace
 
+namespace {
+/// The loss of `output`, its backward, and the recomputation of the
+/// `forward` ops' activations in that backward.
+FailureOr<SmallVector<Value>> lossAndBackward(OpBuilder &b, Location loc, const LossSpec &spec,
+                                              Value output, Value labels, ArrayRef<Value> wrt,
+                                              ArrayRef<Operation *> forward, StringRef recompute,
+                                              Value &loss) {
+  loss = buildLoss(b, loc, spec, output, labels);
+  if (!loss)
+    return failure();
+  Operation *last = loss.getDefiningOp();
+  Operation *end = &*b.getInsertionPoint();
+  FailureOr<SmallVector<Value>> grads = backpropagate(b, loss, wrt);
+  if (failed(grads) ||
+      failed(recomputeActivations(b, recompute, forward, last->getNextNode(), end)))
+    return failure();
+  return grads;
+}
+} // namespace
+
 FailureOr<SmallVector<Value>> accumulateGradients(OpBuilder &b, Value output,
                                                   ArrayRef<Value> batch, bool withLabels,
                                                   const LossSpec &spec, ArrayRef<Value> wrt,
-                                                  unsigned k, Value &loss) {
+                                                  unsigned k, StringRef recompute,
+                                                  Value &loss) {
   Location loc = output.getLoc();
-  if (k <= 1) {
-    loss = buildLoss(b, loc, spec, output, withLabels ? batch.back() : Value());
-    if (!loss)
-      return failure();
-    return backpropagate(b, loss, wrt);
-  }
   Block *block = output.getParentBlock();
   Operation *terminator = block->getTerminator();
+  if (k <= 1) {
+    SmallVector<Operation *> forward;
+    for (Operation &op : block->without_terminator())
+      forward.push_back(&op);
+    b.setInsertionPoint(terminator);
+    return lossAndBackward(b, loc, spec, output, withLabels ? batch.back() : Value(), wrt,
+                           forward, recompute, loss);
+  }
   // The step takes K microbatches of the model's batch: every batch value
   // (but a scalar) becomes K times as long along dimension 0; the model's
   // ops, cloned per microbatch, keep their types.
@@ -113,13 +136,14 @@ FailureOr<SmallVector<Value>> accumulateGradients(OpBuilder &b, Value output,
         return failure();
       map.map(v, mb);
     }
+    SmallVector<Operation *> forward;
     for (Operation *op : cloned)
-      b.clone(*op, map);
-    Value lossM = buildLoss(b, loc, spec, map.lookupOrDefault(output),
-                            labels ? map.lookupOrDefault(labels) : Value());
-    if (!lossM)
-      return failure();
-    FailureOr<SmallVector<Value>> g = backpropagate(b, lossM, wrt);
+      forward.push_back(b.clone(*op, map));
+    Value lossM;
+    FailureOr<SmallVector<Value>> g =
+        lossAndBackward(b, loc, spec, map.lookupOrDefault(output),
+                        labels ? map.lookupOrDefault(labels) : Value(), wrt, forward, recompute,
+                        lossM);
     if (failed(g))
       return failure();
     auto add = [&](Value a, Value c) -> Value {

@@ -55,6 +55,9 @@ LogicalResult GraphAutodiffPass::build(ModuleOp module) {
   SmallVector<std::string> stateNames = optimizerState(opt, known);
   if (!known)
     return module.emitError() << "unknown optimizer '" << optimizer << "' (none, sgd, adamw)";
+  if (recompute != "none" && recompute != "selective" && recompute != "full")
+    return module.emitError() << "unknown recompute mode '" << recompute
+                              << "' (none, selective, full)";
 
   // Which output the loss is built on.
   unsigned outIdx = 0;
@@ -157,7 +160,8 @@ LogicalResult GraphAutodiffPass::build(ModuleOp module) {
       batch.push_back(a);
   Value lossValue;
   FailureOr<SmallVector<Value>> grads = accumulateGradients(
-      b, out, batch, static_cast<bool>(labels), lossSpec, wrt, microbatches, lossValue);
+      b, out, batch, static_cast<bool>(labels), lossSpec, wrt, microbatches, recompute,
+      lossValue);
   if (failed(grads))
     return failure();
 

@@ -56,6 +56,10 @@ def GraphAutodiff : Pass<"graph-autodiff", "::mlir::ModuleOp"> {
            "gradient accumulation over this many microbatches of the "
            "model's batch (the step's inputs hold K of them: rows m, m+K, "
            "...), one update">,
+    Option<"recompute", "recompute", "std::string", "\"none\"",
+           "activation recomputation per named layer: none | selective (the "
+           "attention core: softmax back to the query-key matmul) | full (all "
+           "but each layer's outputs)">,
     Option<"returnGrads", "return-grads", "bool", "false",
            "also return every parameter's gradient">,
   ];

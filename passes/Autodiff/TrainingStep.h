@@ -36,10 +36,21 @@ struct LossSpec {
 /// ops that depend on them are cloned once per microbatch before the
 /// block's terminator, each followed by its backward. `loss` is set on
 /// success; failure after a diagnostic.
+/// `recompute` (none, selective, full) is applied to each microbatch's
+/// forward and backward (recomputeActivations).
 mlir::FailureOr<llvm::SmallVector<mlir::Value>>
 accumulateGradients(mlir::OpBuilder &b, mlir::Value output, llvm::ArrayRef<mlir::Value> batch,
                     bool withLabels, const LossSpec &spec, llvm::ArrayRef<mlir::Value> wrt,
-                    unsigned microbatches, mlir::Value &loss);
+                    unsigned microbatches, llvm::StringRef recompute, mlir::Value &loss);
+
+/// Activation recomputation (Recompute.cpp): the backward ops from
+/// `firstBackward` up to `end` read recomputed copies of the `forward` ops'
+/// activations instead of the originals -- per layer, all but the layer's
+/// outputs (`full`) or the attention core (`selective`); `none` changes
+/// nothing. Failure after a diagnostic (no named layers, unknown mode).
+mlir::LogicalResult recomputeActivations(mlir::OpBuilder &b, llvm::StringRef mode,
+                                         llvm::ArrayRef<mlir::Operation *> forward,
+                                         mlir::Operation *firstBackward, mlir::Operation *end);
 
 /// The type of the labels the loss takes on `output` (null when it takes
 /// none); an empty `error` on success, else why the output does not fit.

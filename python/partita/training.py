@@ -70,7 +70,8 @@ class Trainer:
 def train(model, loss: str = "mean", optimizer: str = "sgd", *, lr: float = 1e-3,
           momentum: float = 0.0, weight_decay: float = 0.0, clip_norm: float = 0.0,
           output: str | None = None, ignore_index: int = -100, beta1: float = 0.9,
-          beta2: float = 0.999, epsilon: float = 1e-8, microbatches: int = 1) -> Trainer:
+          beta2: float = 0.999, epsilon: float = 1e-8, microbatches: int = 1,
+          recompute: str = "none") -> Trainer:
     """Builds and compiles the training step of ``model`` (a Graph or a
     loaded Model, e.g. from_torch): the floating-point initializers the loss
     reaches are trained. ``loss``: mean | sum (of the output) | mse |
@@ -80,12 +81,16 @@ def train(model, loss: str = "mean", optimizer: str = "sgd", *, lr: float = 1e-3
     ``clip_norm`` > 0 clips the gradients to that global norm.
     ``microbatches`` > 1 accumulates the gradients of that many of the
     model's batches into one update: ``step`` then takes inputs and labels
-    K times as long along dimension 0 (microbatch m is rows m, m+K, ...)."""
+    K times as long along dimension 0 (microbatch m is rows m, m+K, ...).
+    ``recompute``: none | selective (the attention core) | full (each named
+    layer's activations but its outputs) are recomputed in the backward."""
     if loss not in LOSSES:
         raise ValueError(f"unknown loss {loss!r} (expected one of {', '.join(LOSSES)})")
     if optimizer not in OPTIMIZERS:
         raise ValueError(f"unknown optimizer {optimizer!r} "
                          f"(expected one of {', '.join(OPTIMIZERS)})")
+    if recompute not in ("none", "selective", "full"):
+        raise ValueError(f"unknown recompute {recompute!r} (expected none, selective or full)")
     if int(microbatches) < 1:
         raise ValueError(f"microbatches must be at least 1, got {microbatches}")
     keep: list = []
@@ -94,7 +99,7 @@ def train(model, loss: str = "mean", optimizer: str = "sgd", *, lr: float = 1e-3
                "momentum": float(momentum), "weight_decay": float(weight_decay),
                "clip_norm": float(clip_norm), "ignore_index": int(ignore_index),
                "beta1": float(beta1), "beta2": float(beta2), "epsilon": float(epsilon),
-               "microbatches": int(microbatches)}
+               "microbatches": int(microbatches), "recompute": recompute}
     if output is not None:
         options["output"] = output
     try:

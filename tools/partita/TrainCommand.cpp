@@ -3,7 +3,8 @@
 //   partita train MODEL [--inputs F,...] [--labels L] [--loss mean|sum|mse|
 //                 cross_entropy] [--output NAME] [--optimizer none|sgd|adamw]
 //                 [--lr X] [--momentum M] [--weight-decay W] [--clip-norm N]
-//                 [--steps N] [--microbatches K] [--dump-grads DIR]
+//                 [--steps N] [--microbatches K] [--recompute none|selective|full]
+//                 [--dump-grads DIR]
 //                 [--save-weights DIR]
 //                 [--mesh AXES [--shardings FILE] [--zero 1|2|3]
 //                  [--strategy auto [--cluster C] [--memory-budget-gb G]]
@@ -81,15 +82,21 @@ static cl::opt<unsigned> microbatches("microbatches",
                                                "labels K times as long; microbatch m is rows "
                                                "m, m+K, ...), one update"),
                                       cl::init(1), cl::sub(trainCmd));
+static cl::opt<std::string> recompute("recompute",
+                                      cl::desc("Activation recomputation per named layer: none, "
+                                               "selective (the attention core) or full"),
+                                      cl::init("none"), cl::sub(trainCmd));
 static cl::opt<uint64_t> seed("seed", cl::desc("Seed for random inputs and labels"), cl::init(0),
                               cl::sub(trainCmd));
 static cl::opt<std::string> dumpGrads("dump-grads", cl::desc("Write the first step's gradient "
                                                              "of every parameter as "
                                                              "DIR/<name>.npy"),
                                       cl::value_desc("dir"), cl::sub(trainCmd));
-static cl::opt<std::string> saveWeights("save-weights", cl::desc("Write the trained parameters "
-                                                                 "as DIR/<name>.npy"),
-                                        cl::value_desc("dir"), cl::sub(trainCmd));
+static cl::opt<std::string> saveWeights("save-weights", cl::desc("Write the trained model as "
+                                                                 "OUT.onnx / OUT.json (the "
+                                                                 "input's format), or the "
+                                                                 "parameters as DIR/<name>.npy"),
+                                        cl::value_desc("out"), cl::sub(trainCmd));
 static cl::opt<std::string> mesh("mesh", cl::desc("Train on a device mesh NAME=SIZE[,...] (one "
                                                   "MPI rank per device)"),
                                  cl::value_desc("axes"), cl::sub(trainCmd));
@@ -219,7 +226,7 @@ FailureOr<int> planTraining(MLIRContext &ctx, const ModelLoader &load, StringRef
   planner::SolverOptions options;
   options.timeLimit = solverTimeLimit;
   options.memoryBudget = memoryBudget * 1e9;
-  options.training = planner::TrainingModel{optimizerStates(), zeroAxis, zero};
+  options.training = planner::TrainingModel{optimizerStates(), zeroAxis, zero, recompute};
   auto solved = planner::solveShardings(*module, *c, options, error);
   if (failed(solved))
     return fail(error), failure();
@@ -292,12 +299,16 @@ int runTrain(MLIRContext &ctx) {
   o.clipNorm = clipNorm;
   o.steps = steps;
   o.microbatches = microbatches;
+  o.recompute = recompute;
   o.dumpGradsDir = dumpGrads;
   o.saveWeightsDir = saveWeights;
+  o.modelPath = input;
   if (o.steps == 0)
     return fail("--steps must be at least 1");
   if (o.microbatches == 0)
     return fail("--microbatches must be at least 1");
+  if (recompute != "none" && recompute != "selective" && recompute != "full")
+    return fail("unknown --recompute '" + recompute + "' (expected none, selective or full)");
   if (strategy != "none" && strategy != "auto")
     return fail("unknown --strategy '" + strategy + "' (expected none or auto)");
   if (zero > 3 || zero < -1 || (zero == 0 && strategy != "auto"))

@@ -79,6 +79,23 @@ importJsonText(mlir::MLIRContext &ctx, llvm::StringRef text,
 /// diagnostic for ops that have no JSON spelling.
 mlir::LogicalResult exportJson(mlir::ModuleOp module, llvm::raw_ostream &os);
 
+/// A new value for one initializer (ONNX) or parameter (JSON graph): its
+/// name and its bytes, little-endian, in the initializer's own element type
+/// and element count.
+struct InitializerValue {
+  std::string name;
+  llvm::ArrayRef<uint8_t> bytes;
+};
+
+/// Writes the model `modelPath` (.onnx or a Partita .json graph) to
+/// `outPath` (the same kind) with the named initializers' data replaced by
+/// `values` and everything else as it was: the trained model, loadable by
+/// every tool that read the original. Fails with a one-line `error`.
+mlir::LogicalResult saveModelWithInitializers(llvm::StringRef modelPath,
+                                              llvm::StringRef outPath,
+                                              llvm::ArrayRef<InitializerValue> values,
+                                              std::string &error);
+
 /// The ONNX op types the importers accept, sorted.
 std::vector<std::string> supportedOnnxOps();
 

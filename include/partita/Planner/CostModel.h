@@ -13,6 +13,7 @@
 #define PARTITA_PLANNER_COSTMODEL_H
 
 #include "partita/Planner/Cluster.h"
+#include "partita/Support/Naming.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/Support/raw_ostream.h"
@@ -88,10 +89,8 @@ struct CostReport {
   double peakMemory() const { return parameterBytes + inputBytes + peakActivationBytes; }
 };
 
-/// The layer group of a tensor name: the prefix up to and including the
-/// first `.<digits>` component ("layers.0.attn.q" → "layers.0"), else
-/// "other".
-std::string layerOf(llvm::StringRef name);
+/// The layer group of a tensor name (partita/Support/Naming.h).
+using partita::layerOf;
 
 /// Costs `func` (default: the first func.func with a body, preferring
 /// @main) of a partitioned module on `cluster`. Fails with a one-line

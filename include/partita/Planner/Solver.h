@@ -44,6 +44,11 @@ struct TrainingModel {
   std::string zeroAxis = "data";
   /// 0-3; -1: the lowest stage whose plan fits the memory budget.
   int zeroStage = -1;
+  /// Activation recomputation (graph-autodiff's `recompute`): `full` costs
+  /// a fourth forward pass and keeps one layer's activations live at a
+  /// time; `selective` is costed as none (its saving, the attention core,
+  /// is not modeled yet).
+  std::string recompute = "none";
 };
 
 struct SolverOptions {

@@ -32,14 +32,21 @@ struct TrainOptions {
   /// Gradient accumulation: microbatches per step (graph-autodiff's
   /// `microbatches`).
   unsigned microbatches = 1;
+  /// Activation recomputation: none, selective, full (graph-autodiff's
+  /// `recompute`).
+  std::string recompute = "none";
   /// ZeRO stage on a mesh (0: none); reports use it for the memory model.
   int zeroStage = 0;
   std::string zeroAxis = "data";
   /// Writes the first step's gradient of every parameter as
   /// DIR/<parameter name>.npy.
   std::string dumpGradsDir;
-  /// Writes the trained parameters as DIR/<parameter name>.npy.
+  /// Writes the trained parameters: a directory of <parameter name>.npy,
+  /// or (OUT.onnx / OUT.json) the model `modelPath` again with the trained
+  /// initializers (saveTrainedWeights).
   std::string saveWeightsDir;
+  /// The model file the step was built from.
+  std::string modelPath;
 };
 
 /// A training step ready to compile: the module's @main is the step
@@ -81,6 +88,14 @@ bool reportLoss(unsigned step, const HostTensor &loss);
 /// Writes each tensor as DIR/<its argument's name>.npy.
 mlir::LogicalResult writeTensors(llvm::StringRef dir, const TrainingStep &step,
                                  llvm::ArrayRef<std::pair<unsigned, const HostTensor *>> byArg);
+
+/// Writes the trained parameters `params` (argument, value) where
+/// `opts.saveWeightsDir` says: OUT.onnx or OUT.json, the model file with
+/// its initializers replaced (same names); else a directory of .npy files
+/// (writeTensors). Fails after a one-line message.
+mlir::LogicalResult
+saveTrainedWeights(const TrainOptions &opts, const TrainingStep &step,
+                   llvm::ArrayRef<std::pair<unsigned, const HostTensor *>> params);
 
 /// A markdown table of every graph op's gradient: a rule, declared none,
 /// or not yet (`partita ops --gradients`; docs/training.md holds it).

@@ -95,6 +95,9 @@ def main():
     ap.add_argument("--loss", default="cross_entropy")
     ap.add_argument("--optimizer", default="adamw")
     ap.add_argument("--steps", type=int, default=5)
+    ap.add_argument("--flags", default="", help="more partita train flags, space-separated")
+    ap.add_argument("--save-onnx", action="store_true",
+                    help="save the trained model as ONNX and read the weights from it")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     model, x = build(args.model)
@@ -136,6 +139,8 @@ def main():
         torch_losses.append(loss.item())
 
     grads_dir, weights_dir = os.path.join(args.out, "grads"), os.path.join(args.out, "weights")
+    if args.save_onnx:
+        weights_dir = os.path.join(args.out, "trained.onnx")
     cmd = [args.partita, "train", path, "--inputs", os.path.join(args.out, "x.npy"),
            "--loss", args.loss, "--optimizer", args.optimizer, "--lr", str(lr),
            "--weight-decay", str(wd), "--steps", str(args.steps),
@@ -144,6 +149,7 @@ def main():
         cmd += ["--labels", os.path.join(args.out, "labels.npy")]
     if args.optimizer == "sgd":
         cmd += ["--momentum", "0.9"]
+    cmd += args.flags.split()
     p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     if p.returncode != 0:
         print(p.stdout)
@@ -162,6 +168,26 @@ def main():
 
     check("losses", ours, torch_losses, 1e-4, 1e-5)
     state = {n: t.detach().numpy() for n, t in model.named_parameters()}
+    if args.save_onnx:
+        # The trained model: a valid ONNX file, the initializers under their
+        # names, and it runs like the trained torch model.
+        import onnx
+        from onnx import numpy_helper
+        trained = onnx.load(weights_dir)
+        onnx.checker.check_model(trained)
+        saved = {t.name: numpy_helper.to_array(t) for t in trained.graph.initializer}
+        run = subprocess.run([args.partita, "run", weights_dir, "--inputs",
+                              os.path.join(args.out, "x.npy"), "--outputs",
+                              os.path.join(args.out, "outputs")],
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        if run.returncode != 0:
+            print(run.stdout)
+            sys.exit("train_vs_torch: partita run on the trained model failed")
+        with torch.no_grad():
+            want = model(x).numpy()
+        outs = sorted(os.listdir(os.path.join(args.out, "outputs")))
+        check("trained model output", np.load(os.path.join(args.out, "outputs", outs[0])), want,
+              1e-4, 1e-5)
     for name, grad in first_grads.items():
         f = os.path.join(grads_dir, name + ".npy")
         if not os.path.exists(f):
@@ -169,8 +195,8 @@ def main():
             bad += 1
             continue
         check(f"grad {name}", np.load(f), grad, 1e-4, 1e-5)
-        check(f"weight {name}", np.load(os.path.join(weights_dir, name + ".npy")), state[name],
-              1e-4, 1e-5)
+        got = saved[name] if args.save_onnx else np.load(os.path.join(weights_dir, name + ".npy"))
+        check(f"weight {name}", got, state[name], 1e-4, 1e-5)
     if bad:
         sys.exit(f"train_vs_torch: {bad} mismatches")
     print("train_vs_torch: OK")
