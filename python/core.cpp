@@ -856,6 +856,7 @@ public:
     str("output", o.output);
     str("optimizer", o.optimizer);
     str("recompute", o.recompute);
+    str("precision", o.precision);
     num("lr", o.lr);
     num("momentum", o.momentum);
     num("weight_decay", o.weightDecay);

@@ -91,7 +91,8 @@ def run_partita(partita, cfg):
     cmd = [partita, "train", os.path.join(d, "model.onnx"), "--inputs",
            os.path.join(d, "ids.npy"), "--labels", os.path.join(d, "labels.npy"),
            "--loss", "cross_entropy", "--optimizer", "adamw", "--lr", "1e-3",
-           "--weight-decay", "0.01", "--steps", str(cfg["steps"])]
+           "--weight-decay", "0.01", "--steps", str(cfg["steps"]),
+           "--recompute", cfg.get("recompute", "none")]
     env = dict(os.environ, PARTITA_NUM_THREADS=str(cfg["threads"]))
     p = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if p.returncode:
@@ -109,13 +110,23 @@ def main():
     for k, v in (("layers", 2), ("d", 256), ("heads", 4), ("seq", 64), ("batch", 4),
                  ("vocab", 2048)):
         ap.add_argument("--" + k, type=int, default=v)
+    ap.add_argument("--recompute", default="none",
+                    help="partita's activation recomputation: none, selective, full")
+    ap.add_argument("--partita-only", action="store_true",
+                    help="run partita alone (e.g. to compare --recompute modes)")
     a = ap.parse_args()
     cfg = {k: getattr(a, k) for k in ("steps", "threads", "layers", "d", "heads", "seq",
                                       "batch", "vocab")}
     cfg["dir"] = os.path.join(OUT, "gpt_l%d_d%d" % (a.layers, a.d))
     cfg["scripts"] = os.path.join(ROOT, "scripts")
     export(cfg)
+    cfg["recompute"] = a.recompute
     results = {"partita": run_partita(a.partita, cfg)}
+    if a.partita_only:
+        r = results["partita"]
+        print(f"partita (--recompute {a.recompute}): median step {1e3 * r['median']:.1f} ms, "
+              f"peak RSS {r['rss_mib']:.0f} MiB, first-step loss {r['losses'][0]:.4f}")
+        return
     r, why = run_peer(SYS_PY, cfg)
     results["torch eager (Debian)"] = r or why
     if os.path.exists(VENV_PY) and run_peer(VENV_PY, dict(cfg, steps=1))[0]:

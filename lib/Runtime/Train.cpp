@@ -149,6 +149,8 @@ std::string autodiffPipeline(const TrainOptions &o, bool returnGrads) {
     os << " microbatches=" << o.microbatches;
   if (o.recompute != "none")
     os << " recompute=" << o.recompute;
+  if (o.precision != "f32")
+    os << " precision=" << o.precision;
   if (returnGrads)
     os << " return-grads=true";
   os << "}";

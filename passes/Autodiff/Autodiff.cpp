@@ -55,6 +55,11 @@ LogicalResult GraphAutodiffPass::build(ModuleOp module) {
   SmallVector<std::string> stateNames = optimizerState(opt, known);
   if (!known)
     return module.emitError() << "unknown optimizer '" << optimizer << "' (none, sgd, adamw)";
+  if (precision == "f16")
+    return module.emitError() << "precision=f16 is not supported yet (it needs dynamic loss "
+                                 "scaling); use bf16";
+  if (precision != "f32" && precision != "bf16")
+    return module.emitError() << "unknown precision '" << precision << "' (f32, bf16)";
   if (recompute != "none" && recompute != "selective" && recompute != "full")
     return module.emitError() << "unknown recompute mode '" << recompute
                               << "' (none, selective, full)";
@@ -146,6 +151,19 @@ LogicalResult GraphAutodiffPass::build(ModuleOp module) {
                                    step.getLoc())))
       return failure();
     stepArg = body.getArgument(i);
+  }
+
+  // Mixed precision: the forward in bf16 on casts of the parameters and
+  // inputs; `out` is then the output cast back.
+  if (precision == "bf16") {
+    SmallVector<Value> entry;
+    for (BlockArgument a : body.getArguments())
+      if (auto r = step.getArgAttrOfType<StringAttr>(a.getArgNumber(), "graph.role");
+          r && (r.getValue() == "parameter" || r.getValue() == "input"))
+        entry.push_back(a);
+    if (failed(runForwardInPrecision(body, entry, b.getBF16Type())))
+      return failure();
+    out = ret->getOperand(outIdx);
   }
 
   // The loss and the reverse sweep.

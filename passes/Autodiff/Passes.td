@@ -60,6 +60,10 @@ def GraphAutodiff : Pass<"graph-autodiff", "::mlir::ModuleOp"> {
            "activation recomputation per named layer: none | selective (the "
            "attention core: softmax back to the query-key matmul) | full (all "
            "but each layer's outputs)">,
+    Option<"precision", "precision", "std::string", "\"f32\"",
+           "f32 | bf16: the forward (and so the backward) in bf16 with f32 "
+           "master weights, optimizer state and loss; normalizations, "
+           "softmax and reductions in f32">,
     Option<"returnGrads", "return-grads", "bool", "false",
            "also return every parameter's gradient">,
   ];

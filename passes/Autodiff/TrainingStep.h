@@ -43,6 +43,13 @@ accumulateGradients(mlir::OpBuilder &b, mlir::Value output, llvm::ArrayRef<mlir:
                     bool withLabels, const LossSpec &spec, llvm::ArrayRef<mlir::Value> wrt,
                     unsigned microbatches, llvm::StringRef recompute, mlir::Value &loss);
 
+/// Mixed precision (Precision.cpp): the ops of `body` (the forward) run in
+/// `low` (bf16) on casts of the f32 `entry` values (parameters, inputs) and
+/// constants, FullPrecision ops in f32; the terminator gets the outputs in
+/// their own types. Failure after a diagnostic.
+mlir::LogicalResult runForwardInPrecision(mlir::Block &body, llvm::ArrayRef<mlir::Value> entry,
+                                          mlir::Type low);
+
 /// Activation recomputation (Recompute.cpp): the backward ops from
 /// `firstBackward` up to `end` read recomputed copies of the `forward` ops'
 /// activations instead of the originals -- per layer, all but the layer's

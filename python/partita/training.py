@@ -71,7 +71,7 @@ def train(model, loss: str = "mean", optimizer: str = "sgd", *, lr: float = 1e-3
           momentum: float = 0.0, weight_decay: float = 0.0, clip_norm: float = 0.0,
           output: str | None = None, ignore_index: int = -100, beta1: float = 0.9,
           beta2: float = 0.999, epsilon: float = 1e-8, microbatches: int = 1,
-          recompute: str = "none") -> Trainer:
+          recompute: str = "none", precision: str = "f32") -> Trainer:
     """Builds and compiles the training step of ``model`` (a Graph or a
     loaded Model, e.g. from_torch): the floating-point initializers the loss
     reaches are trained. ``loss``: mean | sum (of the output) | mse |
@@ -83,12 +83,16 @@ def train(model, loss: str = "mean", optimizer: str = "sgd", *, lr: float = 1e-3
     model's batches into one update: ``step`` then takes inputs and labels
     K times as long along dimension 0 (microbatch m is rows m, m+K, ...).
     ``recompute``: none | selective (the attention core) | full (each named
-    layer's activations but its outputs) are recomputed in the backward."""
+    layer's activations but its outputs) are recomputed in the backward.
+    ``precision="bf16"`` runs the forward and backward in bf16 with f32
+    master weights, optimizer state and loss."""
     if loss not in LOSSES:
         raise ValueError(f"unknown loss {loss!r} (expected one of {', '.join(LOSSES)})")
     if optimizer not in OPTIMIZERS:
         raise ValueError(f"unknown optimizer {optimizer!r} "
                          f"(expected one of {', '.join(OPTIMIZERS)})")
+    if precision not in ("f32", "bf16"):
+        raise ValueError(f"unknown precision {precision!r} (expected f32 or bf16)")
     if recompute not in ("none", "selective", "full"):
         raise ValueError(f"unknown recompute {recompute!r} (expected none, selective or full)")
     if int(microbatches) < 1:
@@ -99,7 +103,8 @@ def train(model, loss: str = "mean", optimizer: str = "sgd", *, lr: float = 1e-3
                "momentum": float(momentum), "weight_decay": float(weight_decay),
                "clip_norm": float(clip_norm), "ignore_index": int(ignore_index),
                "beta1": float(beta1), "beta2": float(beta2), "epsilon": float(epsilon),
-               "microbatches": int(microbatches), "recompute": recompute}
+               "microbatches": int(microbatches), "recompute": recompute,
+               "precision": precision}
     if output is not None:
         options["output"] = output
     try:

@@ -100,3 +100,18 @@ def test_microbatches_accumulate_like_one_big_batch():
         np.testing.assert_allclose(v, full.parameters()[k], rtol=1e-5, atol=1e-6)
     with pytest.raises(ValueError, match="microbatches must be at least 1"):
         pt.train(mlp(), loss="mse", microbatches=0)
+
+
+def test_bf16_trains_close_to_f32():
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((8, 6)).astype(np.float32)
+    y = rng.standard_normal((8, 4)).astype(np.float32)
+    f32 = pt.train(mlp(), loss="mse", optimizer="sgd", lr=0.1)
+    bf16 = pt.train(mlp(), loss="mse", optimizer="sgd", lr=0.1, precision="bf16")
+    for _ in range(3):
+        want, got = f32.step({"x": x}, y), bf16.step({"x": x}, y)
+        assert got == pytest.approx(want, rel=3e-2)
+    # Master weights stay f32.
+    assert all(v.dtype == np.float32 for v in bf16.parameters().values())
+    with pytest.raises(ValueError, match="unknown precision"):
+        pt.train(mlp(), loss="mse", precision="fp8")

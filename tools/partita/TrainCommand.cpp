@@ -4,7 +4,7 @@
 //                 cross_entropy] [--output NAME] [--optimizer none|sgd|adamw]
 //                 [--lr X] [--momentum M] [--weight-decay W] [--clip-norm N]
 //                 [--steps N] [--microbatches K] [--recompute none|selective|full]
-//                 [--dump-grads DIR]
+//                 [--precision f32|bf16] [--dump-grads DIR]
 //                 [--save-weights DIR]
 //                 [--mesh AXES [--shardings FILE] [--zero 1|2|3]
 //                  [--strategy auto [--cluster C] [--memory-budget-gb G]]
@@ -86,6 +86,11 @@ static cl::opt<std::string> recompute("recompute",
                                       cl::desc("Activation recomputation per named layer: none, "
                                                "selective (the attention core) or full"),
                                       cl::init("none"), cl::sub(trainCmd));
+static cl::opt<std::string> precision("precision",
+                                      cl::desc("f32 (default) or bf16: the forward and "
+                                               "backward in bf16, f32 master weights, "
+                                               "optimizer state and loss"),
+                                      cl::init("f32"), cl::sub(trainCmd));
 static cl::opt<uint64_t> seed("seed", cl::desc("Seed for random inputs and labels"), cl::init(0),
                               cl::sub(trainCmd));
 static cl::opt<std::string> dumpGrads("dump-grads", cl::desc("Write the first step's gradient "
@@ -300,6 +305,7 @@ int runTrain(MLIRContext &ctx) {
   o.steps = steps;
   o.microbatches = microbatches;
   o.recompute = recompute;
+  o.precision = precision;
   o.dumpGradsDir = dumpGrads;
   o.saveWeightsDir = saveWeights;
   o.modelPath = input;

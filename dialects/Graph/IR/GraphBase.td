@@ -79,6 +79,13 @@ def Graph_ScatterReductionAttr
 // `loc` (std::optional<Location>), `operands` (ValueRange), `attrs`
 // (DictionaryAttr) and must fill `results`. The helpers live in
 // GraphInference.h.
+// Computed in f32 under mixed precision (graph-autodiff precision=bf16):
+// statistics, normalizations and softmax, as PyTorch autocast's float32
+// list keeps them (dialects/Graph/IR/GraphTraits.h).
+def Graph_FullPrecision : NativeOpTrait<"FullPrecision"> {
+  let cppNamespace = "::partita::graph::OpTrait";
+}
+
 class Graph_Op<string mnemonic, code inferCall, list<Trait> traits = []>
     : Op<Graph_Dialect, mnemonic,
          !listconcat(traits, [Pure, DeclareOpInterfaceMethods<InferTypeOpInterface>])> {

@@ -17,6 +17,8 @@
 #include "mlir/Interfaces/InferTypeOpInterface.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 
+#include "dialects/Graph/IR/GraphTraits.h"
+
 #include "dialects/Graph/IR/GraphDialect.h.inc"
 #include "dialects/Graph/IR/GraphEnums.h.inc"
 

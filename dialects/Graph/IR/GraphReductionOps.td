@@ -8,7 +8,7 @@ include "dialects/Graph/IR/GraphBase.td"
 // `axes` are non-negative, strictly increasing and in range (the importers
 // normalize ONNX's negative and absent axes). An empty list reduces nothing.
 class Graph_ReduceOp<string mnemonic, Type operandType, string desc>
-    : Graph_Op<mnemonic, "inferReduce(loc, operands, attrs, results)"> {
+    : Graph_Op<mnemonic, "inferReduce(loc, operands, attrs, results)", [Graph_FullPrecision]> {
   let summary = desc;
   let arguments = (ins operandType:$input, DenseI64ArrayAttr:$axes,
                        DefaultValuedAttr<BoolAttr, "true">:$keepdims);
@@ -40,7 +40,8 @@ class Graph_ArgOp<string mnemonic, string desc>
 def Graph_ArgMaxOp : Graph_ArgOp<"argmax", "index of the largest element">;
 def Graph_ArgMinOp : Graph_ArgOp<"argmin", "index of the smallest element">;
 
-def Graph_CumSumOp : Graph_Op<"cumsum", "inferSameWithAxis(loc, operands, attrs, results)"> {
+def Graph_CumSumOp : Graph_Op<"cumsum", "inferSameWithAxis(loc, operands, attrs, results)",
+                              [Graph_FullPrecision]> {
   let summary = "cumulative sum along an axis";
   let arguments = (ins Graph_Tensor:$input, I64Attr:$axis,
                        DefaultValuedAttr<BoolAttr, "false">:$exclusive,
@@ -50,7 +51,8 @@ def Graph_CumSumOp : Graph_Op<"cumsum", "inferSameWithAxis(loc, operands, attrs,
 }
 
 class Graph_SoftmaxLikeOp<string mnemonic, string desc>
-    : Graph_Op<mnemonic, "inferSameWithAxis(loc, operands, attrs, results)"> {
+    : Graph_Op<mnemonic, "inferSameWithAxis(loc, operands, attrs, results)",
+               [Graph_FullPrecision]> {
   let summary = desc;
   let arguments = (ins Graph_FloatTensor:$input,
                        DefaultValuedAttr<I64Attr, "-1">:$axis);
@@ -76,7 +78,7 @@ def Graph_TopKOp : Graph_Op<"topk", "inferTopK(loc, operands, attrs, results)"> 
 //===----------------------------------------------------------------------===//
 
 def Graph_BatchNormOp : Graph_Op<"batch_norm",
-    "inferBatchNorm(loc, operands, results)"> {
+    "inferBatchNorm(loc, operands, results)", [Graph_FullPrecision]> {
   let summary = "inference-mode batch normalization over dimension 1";
   let arguments = (ins Graph_FloatTensor:$input, Graph_FloatTensor:$scale,
                        Graph_FloatTensor:$bias, Graph_FloatTensor:$mean,
@@ -87,7 +89,7 @@ def Graph_BatchNormOp : Graph_Op<"batch_norm",
 }
 
 def Graph_InstanceNormOp : Graph_Op<"instance_norm",
-    "inferBatchNorm(loc, operands, results)"> {
+    "inferBatchNorm(loc, operands, results)", [Graph_FullPrecision]> {
   let summary = "normalization over the spatial dimensions per sample and channel";
   let arguments = (ins Graph_FloatTensor:$input, Graph_FloatTensor:$scale,
                        Graph_FloatTensor:$bias,
@@ -97,7 +99,7 @@ def Graph_InstanceNormOp : Graph_Op<"instance_norm",
 }
 
 def Graph_LayerNormOp : Graph_Op<"layer_norm",
-    "inferLayerNorm(loc, operands, attrs, results)"> {
+    "inferLayerNorm(loc, operands, attrs, results)", [Graph_FullPrecision]> {
   let summary = "normalization over the dimensions from `axis` on";
   let description = [{
     Normalizes over dimensions [axis, rank); scale (and the optional bias)

@@ -35,6 +35,9 @@ struct TrainOptions {
   /// Activation recomputation: none, selective, full (graph-autodiff's
   /// `recompute`).
   std::string recompute = "none";
+  /// Compute precision: f32 or bf16 (f32 master weights; graph-autodiff's
+  /// `precision`).
+  std::string precision = "f32";
   /// ZeRO stage on a mesh (0: none); reports use it for the memory model.
   int zeroStage = 0;
   std::string zeroAxis = "data";

@@ -96,6 +96,9 @@ def main():
     ap.add_argument("--optimizer", default="adamw")
     ap.add_argument("--steps", type=int, default=5)
     ap.add_argument("--flags", default="", help="more partita train flags, space-separated")
+    ap.add_argument("--rtol", type=float, default=1e-4,
+                    help="relative tolerance (bf16 training is compared with f32 torch)")
+    ap.add_argument("--atol", type=float, default=1e-5)
     ap.add_argument("--save-onnx", action="store_true",
                     help="save the trained model as ONNX and read the weights from it")
     args = ap.parse_args()
@@ -166,7 +169,7 @@ def main():
         print(f"{what}: {'ok' if ok else 'MISMATCH'} (max abs err {err:.3g})")
         bad += not ok
 
-    check("losses", ours, torch_losses, 1e-4, 1e-5)
+    check("losses", ours, torch_losses, args.rtol, args.atol)
     state = {n: t.detach().numpy() for n, t in model.named_parameters()}
     if args.save_onnx:
         # The trained model: a valid ONNX file, the initializers under their
@@ -187,16 +190,16 @@ def main():
             want = model(x).numpy()
         outs = sorted(os.listdir(os.path.join(args.out, "outputs")))
         check("trained model output", np.load(os.path.join(args.out, "outputs", outs[0])), want,
-              1e-4, 1e-5)
+              args.rtol, args.atol)
     for name, grad in first_grads.items():
         f = os.path.join(grads_dir, name + ".npy")
         if not os.path.exists(f):
             print(f"grad {name}: MISSING")
             bad += 1
             continue
-        check(f"grad {name}", np.load(f), grad, 1e-4, 1e-5)
+        check(f"grad {name}", np.load(f), grad, args.rtol, args.atol)
         got = saved[name] if args.save_onnx else np.load(os.path.join(weights_dir, name + ".npy"))
-        check(f"weight {name}", got, state[name], 1e-4, 1e-5)
+        check(f"weight {name}", got, state[name], args.rtol, args.atol)
     if bad:
         sys.exit(f"train_vs_torch: {bad} mismatches")
     print("train_vs_torch: OK")
