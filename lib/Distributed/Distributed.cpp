@@ -406,6 +406,8 @@ int trainOnRanks(const DistributedTraining &training, Executor &exec,
     losses.push_back(outs[0].getDouble(0));
     if (rank == 0 && !reportLoss(s, outs[0]))
       return 1;
+    if (rank == 0)
+      step.reportSkippedUpdate(s, locals, outs); // (the scale is a replicated scalar)
     if (!std::isfinite(losses.back()))
       return 1;
     if (s == 1 && !o.dumpGradsDir.empty()) {

@@ -198,8 +198,14 @@ LogicalResult prepareTrainingStep(MLIRContext &ctx, ModuleOp module, const Train
       out.values[i] = std::move(*v);
       step.removeArgAttr(i, "graph.init");
     } else if (out.roles[i] == "state") {
+      // Zeros, unless the step says otherwise (f16's loss scale).
+      auto init = step.getArgAttrOfType<ElementsAttr>(i, "graph.init");
+      std::optional<HostTensor> v = init ? initialValue(init) : std::nullopt;
       std::optional<DType> dt = dtypeOf(type.getElementType());
-      out.values[i] = HostTensor(*dt, std::vector<int64_t>(type.getShape()));
+      out.values[i] = v ? std::move(*v) : HostTensor(*dt, std::vector<int64_t>(type.getShape()));
+      step.removeArgAttr(i, "graph.init");
+      if (out.names[i] == "loss_scale")
+        out.lossScaleArg = i;
     } else if (out.roles[i] == "input") {
       inputArgs.push_back(i);
     } else if (out.roles[i] == "label") {
@@ -279,6 +285,17 @@ double medianOf(std::vector<double> v) {
     return 0;
   std::sort(v.begin(), v.end());
   return v[v.size() / 2];
+}
+
+void TrainingStep::reportSkippedUpdate(unsigned s, const std::vector<HostTensor> &args,
+                                       const std::vector<HostTensor> &results) const {
+  if (lossScaleArg < 0)
+    return;
+  for (unsigned r = 0; r < results.size() && r < updates.size(); ++r)
+    if (updates[r] == lossScaleArg &&
+        results[r].getDouble(0) < args[lossScaleArg].getDouble(0))
+      llvm::outs() << "step " << s << ": the f16 gradients overflowed: update skipped, loss "
+                   << "scale now " << llvm::format("%g", results[r].getDouble(0)) << "\n";
 }
 
 std::vector<std::pair<unsigned, const HostTensor *>>
@@ -368,6 +385,7 @@ int runTrainCommand(MLIRContext &ctx, StringRef input, const TrainOptions &opts,
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
     if (!reportLoss(s, outputs[0]))
       return 1;
+    train.reportSkippedUpdate(s, values, outputs);
     if (s == 1 && !opts.dumpGradsDir.empty() &&
         failed(writeTensors(opts.dumpGradsDir, train, train.gradients(outputs))))
       return 1;

@@ -58,13 +58,15 @@ namespace {
 FailureOr<SmallVector<Value>> lossAndBackward(OpBuilder &b, Location loc, const LossSpec &spec,
                                               Value output, Value labels, ArrayRef<Value> wrt,
                                               ArrayRef<Operation *> forward, StringRef recompute,
-                                              Value &loss) {
+                                              Value lossScale, Value &loss) {
   loss = buildLoss(b, loc, spec, output, labels);
   if (!loss)
     return failure();
-  Operation *last = loss.getDefiningOp();
+  Value differentiated =
+      lossScale ? createInferred<MulOp>(b, loc, {loss, lossScale})->getResult(0) : loss;
+  Operation *last = differentiated.getDefiningOp();
   Operation *end = &*b.getInsertionPoint();
-  FailureOr<SmallVector<Value>> grads = backpropagate(b, loss, wrt);
+  FailureOr<SmallVector<Value>> grads = backpropagate(b, differentiated, wrt);
   if (failed(grads) ||
       failed(recomputeActivations(b, recompute, forward, last->getNextNode(), end)))
     return failure();
@@ -76,7 +78,7 @@ FailureOr<SmallVector<Value>> accumulateGradients(OpBuilder &b, Value output,
                                                   ArrayRef<Value> batch, bool withLabels,
                                                   const LossSpec &spec, ArrayRef<Value> wrt,
                                                   unsigned k, StringRef recompute,
-                                                  Value &loss) {
+                                                  Value lossScale, Value &loss) {
   Location loc = output.getLoc();
   Block *block = output.getParentBlock();
   Operation *terminator = block->getTerminator();
@@ -86,7 +88,7 @@ FailureOr<SmallVector<Value>> accumulateGradients(OpBuilder &b, Value output,
       forward.push_back(&op);
     b.setInsertionPoint(terminator);
     return lossAndBackward(b, loc, spec, output, withLabels ? batch.back() : Value(), wrt,
-                           forward, recompute, loss);
+                           forward, recompute, lossScale, loss);
   }
   // The step takes K microbatches of the model's batch: every batch value
   // (but a scalar) becomes K times as long along dimension 0; the model's
@@ -143,7 +145,7 @@ FailureOr<SmallVector<Value>> accumulateGradients(OpBuilder &b, Value output,
     FailureOr<SmallVector<Value>> g =
         lossAndBackward(b, loc, spec, map.lookupOrDefault(output),
                         labels ? map.lookupOrDefault(labels) : Value(), wrt, forward, recompute,
-                        lossM);
+                        lossScale, lossM);
     if (failed(g))
       return failure();
     auto add = [&](Value a, Value c) -> Value {

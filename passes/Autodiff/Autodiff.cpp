@@ -10,11 +10,14 @@
 #include "passes/Autodiff/Passes.h"
 #include "passes/Autodiff/TrainingStep.h"
 
+#include "dialects/Graph/IR/GraphBuilder.h"
 #include "dialects/Graph/IR/GraphOps.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/Transforms/RegionUtils.h"
+
+#include <tuple>
 
 using namespace mlir;
 
@@ -55,11 +58,8 @@ LogicalResult GraphAutodiffPass::build(ModuleOp module) {
   SmallVector<std::string> stateNames = optimizerState(opt, known);
   if (!known)
     return module.emitError() << "unknown optimizer '" << optimizer << "' (none, sgd, adamw)";
-  if (precision == "f16")
-    return module.emitError() << "precision=f16 is not supported yet (it needs dynamic loss "
-                                 "scaling); use bf16";
-  if (precision != "f32" && precision != "bf16")
-    return module.emitError() << "unknown precision '" << precision << "' (f32, bf16)";
+  if (precision != "f32" && precision != "bf16" && precision != "f16")
+    return module.emitError() << "unknown precision '" << precision << "' (f32, bf16, f16)";
   if (recompute != "none" && recompute != "selective" && recompute != "full")
     return module.emitError() << "unknown recompute mode '" << recompute
                               << "' (none, selective, full)";
@@ -136,6 +136,21 @@ LogicalResult GraphAutodiffPass::build(ModuleOp module) {
         return failure();
       p.state.push_back(body.getArgument(next++));
     }
+  // f16: the dynamic loss scale and its count of good steps (LossScale.cpp),
+  // state after the optimizer's.
+  BlockArgument lossScale, goodSteps;
+  if (precision == "f16") {
+    auto scalar = RankedTensorType::get({}, b.getF32Type());
+    for (auto [name, init] : {std::pair<StringRef, double>{"loss_scale", 65536.0},
+                              {"loss_scale.good_steps", 0.0}}) {
+      auto attrs = b.getDictionaryAttr(
+          {role("state"), named(name),
+           b.getNamedAttr("graph.init", DenseElementsAttr::get(scalar, (float)init))});
+      if (failed(step.insertArgument(next, scalar, attrs, step.getLoc())))
+        return failure();
+      (name == "loss_scale" ? lossScale : goodSteps) = body.getArgument(next++);
+    }
+  }
   Value labels, stepArg;
   if (labelTy) {
     unsigned i = step.getNumArguments();
@@ -155,13 +170,14 @@ LogicalResult GraphAutodiffPass::build(ModuleOp module) {
 
   // Mixed precision: the forward in bf16 on casts of the parameters and
   // inputs; `out` is then the output cast back.
-  if (precision == "bf16") {
+  if (precision != "f32") {
     SmallVector<Value> entry;
     for (BlockArgument a : body.getArguments())
       if (auto r = step.getArgAttrOfType<StringAttr>(a.getArgNumber(), "graph.role");
           r && (r.getValue() == "parameter" || r.getValue() == "input"))
         entry.push_back(a);
-    if (failed(runForwardInPrecision(body, entry, b.getBF16Type())))
+    Type low = precision == "bf16" ? Type(b.getBF16Type()) : Type(b.getF16Type());
+    if (failed(runForwardInPrecision(body, entry, low)))
       return failure();
     out = ret->getOperand(outIdx);
   }
@@ -179,9 +195,13 @@ LogicalResult GraphAutodiffPass::build(ModuleOp module) {
   Value lossValue;
   FailureOr<SmallVector<Value>> grads = accumulateGradients(
       b, out, batch, static_cast<bool>(labels), lossSpec, wrt, microbatches, recompute,
-      lossValue);
+      lossScale, lossValue);
   if (failed(grads))
     return failure();
+  if (lossScale)
+    for (Value &g : *grads)
+      if (g)
+        g = createInferred<DivOp>(b, step.getLoc(), {g, lossScale})->getResult(0);
 
   // Initializers the loss does not reach are constants again.
   SmallVector<Param> trained;
@@ -228,6 +248,18 @@ LogicalResult GraphAutodiffPass::build(ModuleOp module) {
     if (llvm::any_of(newParams, [](Value v) { return !v; }))
       return failure();
   }
+  // f16: a step whose gradients overflowed updates nothing but the scale.
+  Value nextScale, nextGood;
+  if (lossScale) {
+    Value finite = allFinite(b, step.getLoc(), trainedGrads);
+    for (auto [i, p] : llvm::enumerate(trained)) {
+      if (!newParams.empty())
+        newParams[i] = selectIf(b, step.getLoc(), finite, newParams[i], p.arg);
+      for (auto [k, st] : llvm::enumerate(p.state))
+        newState[i][k] = selectIf(b, step.getLoc(), finite, newState[i][k], st);
+    }
+    std::tie(nextScale, nextGood) = nextLossScale(b, step.getLoc(), lossScale, goodSteps, finite);
+  }
 
   // Updated values are named NAME.updated (in reports and diagnostics).
   auto nameUpdate = [&](Value v, const std::string &name) {
@@ -256,6 +288,10 @@ LogicalResult GraphAutodiffPass::build(ModuleOp module) {
   for (auto [i, p] : llvm::enumerate(trained))
     for (auto [k, s] : llvm::enumerate(p.state))
       updates(newState[i][k], s, p.name + "." + stateNames[k], "graph.updates");
+  if (lossScale) {
+    updates(nextScale, lossScale, "loss_scale", "graph.updates");
+    updates(nextGood, goodSteps, "loss_scale.good_steps", "graph.updates");
+  }
   if (returnGrads)
     for (auto [i, p] : llvm::enumerate(trained))
       updates(trainedGrads[i], p.arg, p.name, "graph.gradient_of");

@@ -61,9 +61,10 @@ def GraphAutodiff : Pass<"graph-autodiff", "::mlir::ModuleOp"> {
            "attention core: softmax back to the query-key matmul) | full (all "
            "but each layer's outputs)">,
     Option<"precision", "precision", "std::string", "\"f32\"",
-           "f32 | bf16: the forward (and so the backward) in bf16 with f32 "
-           "master weights, optimizer state and loss; normalizations, "
-           "softmax and reductions in f32">,
+           "f32 | bf16 | f16: the forward (and so the backward) in bf16 or "
+           "f16 with f32 master weights, optimizer state and loss; "
+           "normalizations, softmax and reductions in f32; f16 with a "
+           "dynamic loss scale (state loss_scale, loss_scale.good_steps)">,
     Option<"returnGrads", "return-grads", "bool", "false",
            "also return every parameter's gradient">,
   ];

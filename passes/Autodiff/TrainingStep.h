@@ -12,6 +12,7 @@
 #include "mlir/IR/Value.h"
 
 #include <string>
+#include <utility>
 
 namespace partita::graph {
 
@@ -37,11 +38,23 @@ struct LossSpec {
 /// block's terminator, each followed by its backward. `loss` is set on
 /// success; failure after a diagnostic.
 /// `recompute` (none, selective, full) is applied to each microbatch's
-/// forward and backward (recomputeActivations).
+/// forward and backward (recomputeActivations). With a `lossScale` (f16)
+/// the backward differentiates lossScale * loss; `loss` stays unscaled.
 mlir::FailureOr<llvm::SmallVector<mlir::Value>>
 accumulateGradients(mlir::OpBuilder &b, mlir::Value output, llvm::ArrayRef<mlir::Value> batch,
                     bool withLabels, const LossSpec &spec, llvm::ArrayRef<mlir::Value> wrt,
-                    unsigned microbatches, llvm::StringRef recompute, mlir::Value &loss);
+                    unsigned microbatches, llvm::StringRef recompute, mlir::Value lossScale,
+                    mlir::Value &loss);
+
+/// Dynamic loss scaling (LossScale.cpp): an i1 scalar, true when every
+/// gradient is finite; `cond ? ifTrue : ifFalse`; and the next scale and
+/// good-step count after a step whose gradients were `finite` or not.
+mlir::Value allFinite(mlir::OpBuilder &b, mlir::Location loc, llvm::ArrayRef<mlir::Value> grads);
+mlir::Value selectIf(mlir::OpBuilder &b, mlir::Location loc, mlir::Value cond,
+                     mlir::Value ifTrue, mlir::Value ifFalse);
+std::pair<mlir::Value, mlir::Value> nextLossScale(mlir::OpBuilder &b, mlir::Location loc,
+                                                  mlir::Value scale, mlir::Value good,
+                                                  mlir::Value finite);
 
 /// Mixed precision (Precision.cpp): the ops of `body` (the forward) run in
 /// `low` (bf16) on casts of the f32 `entry` values (parameters, inputs) and

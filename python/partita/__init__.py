@@ -26,7 +26,7 @@ from .compiler import Compiled, Cost, Plan, Reshard, TensorSharding, compile
 from .graph import Graph, Tensor, shard
 from .mesh import OPEN, Mesh, P, PartitionSpec, Replicate, Shard
 from .model import Model, annotate, from_torch, load_onnx
-from .training import Trainer, train
+from .training import MeshTrainer, Trainer, train
 from .visualize import visualize
 
 __version__ = "0.1.0"
@@ -40,7 +40,7 @@ def supported_ops() -> list[str]:
 
 __all__ = [
     "CompileError", "Compiled", "Cost", "ExecutionError", "Graph", "Mesh", "Model",
-    "OPEN", "P", "PartitaError", "PartitionSpec", "Plan",
+    "MeshTrainer", "OPEN", "P", "PartitaError", "PartitionSpec", "Plan",
     "Replicate", "Reshard", "Shard", "Tensor", "TensorSharding", "Trainer", "annotate",
     "compile", "from_torch", "load_onnx", "nn", "ops", "shard", "supported_ops", "train",
     "visualize",

@@ -74,6 +74,64 @@ def _diagnostic(stderr: str, stdout: str, returncode: int, ranks: int) -> tuple[
             + (f": {tail}" if tail else "")), lines
 
 
+def _run(cmd: list, ranks: int, cwd: str, timeout: float | None) -> str:
+    """Runs a multi-rank ``partita`` command in its own session; its stdout,
+    or an ExecutionError with the launcher's one-line diagnostic."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=_environment(), cwd=cwd,
+                            start_new_session=True)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _stop(proc)
+        raise ExecutionError(
+            f"the run on {ranks} ranks did not finish within {timeout:g} s; "
+            f"all ranks were stopped", [], None) from None
+    except BaseException:  # KeyboardInterrupt: leave no rank behind
+        _stop(proc)
+        raise
+    if proc.returncode != 0:
+        message, lines = _diagnostic(err, out, proc.returncode, ranks)
+        raise ExecutionError(message, lines, proc.returncode)
+    return out
+
+
+def train_ranks(model_file: str, mesh, flags: list, arrays: list, labels, steps: int, *,
+                shardings: dict | None = None, timeout: float | None = 600.0):
+    """``partita train MODEL --mesh ...`` for ``steps`` steps on the batch
+    ``arrays`` (and ``labels``); returns (losses, {parameter: trained value},
+    the command's stdout)."""
+    import json
+    import re
+
+    import numpy as np
+
+    exe = partita_executable()
+    ranks = mesh.size
+    with tempfile.TemporaryDirectory(prefix="partita-train-") as tmp:
+        files = []
+        for i, a in enumerate(arrays):
+            files.append(os.path.join(tmp, f"input_{i}.npy"))
+            np.save(files[-1], a)
+        weights = os.path.join(tmp, "weights")
+        cmd = [exe, "train", model_file, "--mesh", mesh.flag(), "--steps", str(int(steps)),
+               "--save-weights", weights] + list(flags)
+        if files:
+            cmd += ["--inputs", ",".join(files)]
+        if labels is not None:
+            np.save(os.path.join(tmp, "labels.npy"), labels)
+            cmd += ["--labels", os.path.join(tmp, "labels.npy")]
+        if shardings:
+            path = os.path.join(tmp, "shardings.json")
+            with open(path, "w") as f:
+                json.dump({"mesh": mesh.axes, "shardings": shardings}, f)
+            cmd += ["--shardings", path]
+        out = _run(cmd, ranks, tmp, timeout)
+        losses = [float(m) for m in re.findall(r"^step \d+: loss (\S+)$", out, re.M)]
+        params = {f[:-4]: np.load(os.path.join(weights, f)) for f in os.listdir(weights)}
+        return losses, params, out
+
+
 def run_ranks(program, mesh, arrays, *, conservative: bool = False,
               collective_timeout: float = 30.0, timeout: float | None = 600.0):
     """Runs ``program`` (a ``_core.Program``) on ``mesh.size`` ranks with the
@@ -94,22 +152,7 @@ def run_ranks(program, mesh, arrays, *, conservative: bool = False,
             cmd.append("--conservative")
         # Its own session: on a timeout the launcher, mpirun and every rank
         # are stopped together.
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                text=True, env=_environment(), cwd=tmp,
-                                start_new_session=True)
-        try:
-            out, err = proc.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            _stop(proc)
-            raise ExecutionError(
-                f"the run on {ranks} ranks did not finish within {timeout:g} s; "
-                f"all ranks were stopped", [], None) from None
-        except BaseException:  # KeyboardInterrupt: leave no rank behind
-            _stop(proc)
-            raise
-        if proc.returncode != 0:
-            message, lines = _diagnostic(err, out, proc.returncode, ranks)
-            raise ExecutionError(message, lines, proc.returncode)
+        _run(cmd, ranks, tmp, timeout)
         return program.read_outputs(outputs)
 
 

@@ -398,8 +398,13 @@ def _relocate(e: CompileError, model) -> CompileError:
 
 def compile(model, mesh=None, strategy: str = "none", *, cluster: str = DEFAULT_CLUSTER,
             conservative: bool = False, explain: bool = False,
-            solver_time_limit: float = 60.0) -> Compiled:
+            solver_time_limit: float = 60.0, loss: str | None = None,
+            optimizer: str = "sgd", **training):
     """Compiles ``model`` (a :class:`Graph` or a loaded :class:`Model`).
+
+    With ``loss`` (and ``optimizer`` and the other options of
+    :func:`partita.train`) the result is the training step instead: the
+    same as ``train(model, loss, optimizer, mesh=mesh, ...)``.
 
     ``mesh``: a :class:`Mesh` or dict (default: the model's). With a mesh the
     annotations are propagated to every tensor and the plan lists the
@@ -415,6 +420,17 @@ def compile(model, mesh=None, strategy: str = "none", *, cluster: str = DEFAULT_
     ``conservative`` resolves conflicts by the common prefix; ``explain``
     records a remark per reshard in ``diagnostics``.
     """
+    if loss is not None:
+        from .training import train
+        if mesh is not None or getattr(model, "mesh", None) is not None:
+            training.setdefault("mesh", mesh if mesh is not None else model.mesh)
+            training.setdefault("strategy", strategy)
+            if strategy == "auto":
+                training.setdefault("cluster", cluster)
+        return train(model, loss, optimizer, **training)
+    if training:
+        raise TypeError(f"compile() got training options ({', '.join(sorted(training))}) "
+                        f"without a loss: compile(model, loss=..., optimizer=...)")
     if strategy not in STRATEGIES:
         raise ValueError(f"unknown strategy {strategy!r} (expected 'none' or 'auto')")
     mesh = as_mesh(mesh) if mesh is not None else getattr(model, "mesh", None)

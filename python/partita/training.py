@@ -7,15 +7,23 @@
 
 The step is graph-autodiff's (docs/training.md), compiled once for this
 CPU; parameters and optimizer state stay in the compiled program's memory
-between steps. Training on a mesh is `partita train --mesh` for now.
+between steps.
+
+On a mesh (``pt.train(g, ..., mesh=Mesh({"data": 2}))``) the steps run on
+one MPI rank per device, as ``partita train --mesh`` runs them: ``fit(inputs,
+labels, steps)`` trains that many steps in one launch and returns their
+losses; the trained parameters come back to ``parameters()``.
 """
 
 from __future__ import annotations
+
+import os
 
 import numpy as np
 
 from ._errors import CompileError
 from .compiler import _convert_inputs, _core, _relocate, _source_of
+from .mesh import PartitionSpec as P, as_mesh
 
 LOSSES = ("mean", "sum", "mse", "cross_entropy")
 OPTIMIZERS = ("none", "sgd", "adamw")
@@ -59,6 +67,10 @@ class Trainer:
             raise ExecutionError(f"the loss is {loss} at step {self.steps}; training stopped")
         return loss
 
+    def fit(self, inputs, labels=None, steps: int = 1) -> list[float]:
+        """``steps`` training steps on the same batch; their losses."""
+        return [self.step(inputs, labels) for _ in range(int(steps))]
+
     def parameters(self) -> dict[str, np.ndarray]:
         """Parameter name (the initializer's) -> its current value."""
         return dict(self._t.parameters())
@@ -67,11 +79,80 @@ class Trainer:
         return f"Trainer({getattr(self.model, 'name', '')!r}, loss={self.loss!r}, steps={self.steps})"
 
 
+class MeshTrainer(Trainer):
+    """A training step on a device mesh: ``fit`` launches the ranks."""
+
+    def __init__(self, model, core_trainer, keep, loss, mesh, model_file, flags, shardings):
+        super().__init__(model, core_trainer, keep, loss)
+        self.mesh = mesh
+        self._file = model_file
+        self._flags = flags
+        self._shardings = shardings
+        self._params = dict(core_trainer.parameters())
+        #: the last fit's output of ``partita train`` (per-rank report)
+        self.report = ""
+
+    def step(self, inputs, labels=None) -> float:
+        raise NotImplementedError("on a mesh the steps run in one launch of the ranks: "
+                                  "fit(inputs, labels, steps)")
+
+    def fit(self, inputs, labels=None, steps: int = 1) -> list[float]:
+        """``steps`` steps on ``mesh.size`` ranks (each fit starts from the
+        model's initial parameters and fresh optimizer state); their losses."""
+        from ._launch import train_ranks
+        specs = self._t.inputs()
+        arrays = _convert_inputs(specs, [None] * len(specs), inputs)
+        label = None
+        if self.takes_labels:
+            if labels is None:
+                raise ValueError(f"the {self.loss} loss takes labels: fit(inputs, labels)")
+            label, = _convert_inputs([self._t.labels()], [None], [labels])
+        losses, self._params, self.report = train_ranks(
+            self._file, self.mesh, self._flags, arrays, label, steps, shardings=self._shardings)
+        self.steps += len(losses)
+        return losses
+
+    def parameters(self) -> dict[str, np.ndarray]:
+        """After fit: the trained parameters (gathered); before: the initial ones."""
+        return dict(self._params)
+
+
+def _spec_json(spec) -> list:
+    """A PartitionSpec as a --shardings entry: per dimension null, an axis or
+    a list of axes ("?" for open)."""
+    out = []
+    for axes, open_ in (spec if isinstance(spec, P) else P(*spec)).dims():
+        entry = list(axes) + (["?"] if open_ else [])
+        out.append(None if not entry else entry[0] if len(entry) == 1 else entry)
+    return out
+
+
+def _mesh_flags(loss, optimizer, options, zero, strategy, cluster, check):
+    flags = ["--loss", loss, "--optimizer", optimizer, "--lr", repr(options["lr"]),
+             "--momentum", repr(options["momentum"]),
+             "--weight-decay", repr(options["weight_decay"]),
+             "--clip-norm", repr(options["clip_norm"]),
+             "--ignore-index", str(options["ignore_index"]),
+             "--microbatches", str(options["microbatches"]),
+             "--recompute", options["recompute"], "--precision", options["precision"]]
+    if "output" in options:
+        flags += ["--output", options["output"]]
+    if zero:
+        flags += ["--zero", str(int(zero))]
+    if strategy == "auto":
+        flags += ["--strategy", "auto"] + (["--cluster", cluster] if cluster else [])
+    if check:
+        flags.append("--check")
+    return flags
+
+
 def train(model, loss: str = "mean", optimizer: str = "sgd", *, lr: float = 1e-3,
           momentum: float = 0.0, weight_decay: float = 0.0, clip_norm: float = 0.0,
           output: str | None = None, ignore_index: int = -100, beta1: float = 0.9,
           beta2: float = 0.999, epsilon: float = 1e-8, microbatches: int = 1,
-          recompute: str = "none", precision: str = "f32") -> Trainer:
+          recompute: str = "none", precision: str = "f32", mesh=None,
+          shardings: dict | None = None, zero: int = 0, strategy: str = "none",
+          cluster: str | None = None, check: bool = False) -> Trainer:
     """Builds and compiles the training step of ``model`` (a Graph or a
     loaded Model, e.g. from_torch): the floating-point initializers the loss
     reaches are trained. ``loss``: mean | sum (of the output) | mse |
@@ -84,15 +165,23 @@ def train(model, loss: str = "mean", optimizer: str = "sgd", *, lr: float = 1e-3
     K times as long along dimension 0 (microbatch m is rows m, m+K, ...).
     ``recompute``: none | selective (the attention core) | full (each named
     layer's activations but its outputs) are recomputed in the backward.
-    ``precision="bf16"`` runs the forward and backward in bf16 with f32
-    master weights, optimizer state and loss."""
+    ``precision="bf16"`` (or ``"f16"``, with a dynamic loss scale) runs the
+    forward and backward in 16 bits with f32 master weights, optimizer
+    state and loss.
+
+    ``mesh`` (a Mesh or dict) trains on one MPI rank per device
+    (MeshTrainer.fit): ``shardings`` maps tensor names to PartitionSpecs
+    (with a Graph's own annotations), ``zero`` is the ZeRO stage over the
+    ``data`` axis, ``strategy="auto"`` lets the planner choose the rest for
+    ``cluster``, ``check`` compares every loss and trained weight with one
+    device."""
     if loss not in LOSSES:
         raise ValueError(f"unknown loss {loss!r} (expected one of {', '.join(LOSSES)})")
     if optimizer not in OPTIMIZERS:
         raise ValueError(f"unknown optimizer {optimizer!r} "
                          f"(expected one of {', '.join(OPTIMIZERS)})")
-    if precision not in ("f32", "bf16"):
-        raise ValueError(f"unknown precision {precision!r} (expected f32 or bf16)")
+    if precision not in ("f32", "bf16", "f16"):
+        raise ValueError(f"unknown precision {precision!r} (expected f32, bf16 or f16)")
     if recompute not in ("none", "selective", "full"):
         raise ValueError(f"unknown recompute {recompute!r} (expected none, selective or full)")
     if int(microbatches) < 1:
@@ -107,8 +196,29 @@ def train(model, loss: str = "mean", optimizer: str = "sgd", *, lr: float = 1e-3
                "precision": precision}
     if output is not None:
         options["output"] = output
+    if strategy not in ("none", "auto"):
+        raise ValueError(f"unknown strategy {strategy!r} (expected 'none' or 'auto')")
+    if mesh is None and (shardings or zero or strategy == "auto" or check):
+        raise ValueError("shardings, zero, strategy and check train on a mesh: "
+                         "train(..., mesh=Mesh({...}))")
     try:
         t = _core().Trainer(kind, source, name, input_shapes, options)
     except CompileError as e:
         raise _relocate(e, model) from None
-    return Trainer(model, t, keep, loss)
+    if mesh is None:
+        return Trainer(model, t, keep, loss)
+    mesh = as_mesh(mesh)
+    if kind == "json":
+        model_file = os.path.join(keep[-1].name, name)
+        with open(model_file, "w") as f:
+            f.write(source)
+    elif kind == "file":
+        model_file = source
+    else:
+        raise ValueError(f"this model ({kind}) cannot be trained on a mesh yet: save it as a "
+                         f"file (ONNX or JSON) and load it")
+    specs = dict(getattr(model, "annotations", {}))
+    specs.update(shardings or {})
+    as_json = {n: _spec_json(spec) for n, spec in specs.items()}
+    flags = _mesh_flags(loss, optimizer, options, zero, strategy, cluster, check)
+    return MeshTrainer(model, t, keep, loss, mesh, model_file, flags, as_json)

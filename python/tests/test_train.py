@@ -102,16 +102,50 @@ def test_microbatches_accumulate_like_one_big_batch():
         pt.train(mlp(), loss="mse", microbatches=0)
 
 
-def test_bf16_trains_close_to_f32():
+@pytest.mark.parametrize("precision", ["bf16", "f16"])
+def test_16_bit_training_stays_close_to_f32(precision):
     rng = np.random.default_rng(4)
     x = rng.standard_normal((8, 6)).astype(np.float32)
     y = rng.standard_normal((8, 4)).astype(np.float32)
     f32 = pt.train(mlp(), loss="mse", optimizer="sgd", lr=0.1)
-    bf16 = pt.train(mlp(), loss="mse", optimizer="sgd", lr=0.1, precision="bf16")
+    low = pt.train(mlp(), loss="mse", optimizer="sgd", lr=0.1, precision=precision)
     for _ in range(3):
-        want, got = f32.step({"x": x}, y), bf16.step({"x": x}, y)
+        want, got = f32.step({"x": x}, y), low.step({"x": x}, y)
         assert got == pytest.approx(want, rel=3e-2)
     # Master weights stay f32.
-    assert all(v.dtype == np.float32 for v in bf16.parameters().values())
+    assert all(v.dtype == np.float32 for v in low.parameters().values())
     with pytest.raises(ValueError, match="unknown precision"):
         pt.train(mlp(), loss="mse", precision="fp8")
+
+
+def test_mesh_training_matches_one_device():
+    # Data parallel on 2 MPI ranks: the same losses and trained weights as
+    # one device (and the launcher's own --check says so too).
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((8, 6)).astype(np.float32)
+    y = rng.standard_normal((8, 4)).astype(np.float32)
+    one = pt.train(mlp(), loss="mse", optimizer="adamw", lr=0.05)
+    want = one.fit({"x": x}, y, steps=3)
+    t = pt.train(mlp(), loss="mse", optimizer="adamw", lr=0.05, mesh=pt.Mesh({"data": 2}),
+                 shardings={"x": pt.P("data", None)}, zero=1, check=True)
+    got = t.fit({"x": x}, y, steps=3)
+    assert got == pytest.approx(want, rel=1e-5)
+    for k, v in one.parameters().items():
+        np.testing.assert_allclose(t.parameters()[k], v, rtol=1e-5, atol=1e-6)
+    assert "parameters: OK" in t.report
+    with pytest.raises(NotImplementedError, match="fit"):
+        t.step({"x": x}, y)
+    with pytest.raises(ValueError, match="train on a mesh"):
+        pt.train(mlp(), loss="mse", zero=1)
+
+
+def test_compile_with_a_loss_is_the_training_step():
+    t = pt.compile(mlp(), loss="mse", optimizer="sgd", lr=0.1)
+    assert isinstance(t, pt.Trainer) and t.takes_labels
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((8, 6)).astype(np.float32)
+    y = rng.standard_normal((8, 4)).astype(np.float32)
+    ref = pt.train(mlp(), loss="mse", optimizer="sgd", lr=0.1)
+    assert t.step({"x": x}, y) == pytest.approx(ref.step({"x": x}, y), rel=1e-6)
+    with pytest.raises(TypeError, match="without a loss"):
+        pt.compile(mlp(), lr=0.1)

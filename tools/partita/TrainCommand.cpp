@@ -4,7 +4,7 @@
 //                 cross_entropy] [--output NAME] [--optimizer none|sgd|adamw]
 //                 [--lr X] [--momentum M] [--weight-decay W] [--clip-norm N]
 //                 [--steps N] [--microbatches K] [--recompute none|selective|full]
-//                 [--precision f32|bf16] [--dump-grads DIR]
+//                 [--precision f32|bf16|f16] [--dump-grads DIR]
 //                 [--save-weights DIR]
 //                 [--mesh AXES [--shardings FILE] [--zero 1|2|3]
 //                  [--strategy auto [--cluster C] [--memory-budget-gb G]]
@@ -87,9 +87,10 @@ static cl::opt<std::string> recompute("recompute",
                                                "selective (the attention core) or full"),
                                       cl::init("none"), cl::sub(trainCmd));
 static cl::opt<std::string> precision("precision",
-                                      cl::desc("f32 (default) or bf16: the forward and "
-                                               "backward in bf16, f32 master weights, "
-                                               "optimizer state and loss"),
+                                      cl::desc("f32 (default), bf16 or f16 (with a dynamic "
+                                               "loss scale): the forward and backward in "
+                                               "16 bits, f32 master weights, optimizer "
+                                               "state and loss"),
                                       cl::init("f32"), cl::sub(trainCmd));
 static cl::opt<uint64_t> seed("seed", cl::desc("Seed for random inputs and labels"), cl::init(0),
                               cl::sub(trainCmd));
@@ -313,6 +314,8 @@ int runTrain(MLIRContext &ctx) {
     return fail("--steps must be at least 1");
   if (o.microbatches == 0)
     return fail("--microbatches must be at least 1");
+  if (precision != "f32" && precision != "bf16" && precision != "f16")
+    return fail("unknown --precision '" + precision + "' (expected f32, bf16 or f16)");
   if (recompute != "none" && recompute != "selective" && recompute != "full")
     return fail("unknown --recompute '" + recompute + "' (expected none, selective or full)");
   if (strategy != "none" && strategy != "auto")

@@ -60,12 +60,18 @@ struct TrainingStep {
   std::vector<std::string> roles, names;
   std::vector<HostTensor> values;
   int stepArg = -1;
+  /// f16's dynamic loss scale (a state argument; -1: none).
+  int lossScaleArg = -1;
   /// Per result: the argument it replaces for the next step, and the
   /// parameter whose gradient it is (-1: neither).
   std::vector<int64_t> updates, gradientOf;
 
   /// The value of the step argument at step `s` (counted from 1).
   static HostTensor stepValue(unsigned s);
+  /// f16: prints a line when step `s` lowered the loss scale (its
+  /// gradients overflowed and the update was skipped).
+  void reportSkippedUpdate(unsigned s, const std::vector<HostTensor> &args,
+                           const std::vector<HostTensor> &results) const;
   /// (parameter argument, its gradient) among a step's results.
   std::vector<std::pair<unsigned, const HostTensor *>>
   gradients(const std::vector<HostTensor> &results) const;

@@ -1,5 +1,5 @@
 // RUN: partita-opt %s --graph-autodiff="loss=cross_entropy optimizer=adamw precision=bf16 return-grads=true" | FileCheck %s
-// RUN: not partita-opt %s --graph-autodiff="precision=f16" -o /dev/null 2>&1 | FileCheck %s --check-prefix=F16
+// RUN: partita-opt %s --graph-autodiff="loss=cross_entropy optimizer=sgd precision=f16" | FileCheck %s --check-prefix=F16
 // RUN: not partita-opt %s --graph-autodiff="precision=fp8" -o /dev/null 2>&1 | FileCheck %s --check-prefix=BAD
 
 // Mixed precision: the parameter and the input are cast to bf16 once, the
@@ -22,8 +22,23 @@
 // CHECK: graph.matmul {{.*}} -> tensor<3x4xbf16>
 // CHECK: %[[DW:.*]] = graph.cast {{.*}} {to = f32} : (tensor<3x4xbf16>) -> tensor<3x4xf32>
 // CHECK: return
-// F16: error: precision=f16 is not supported yet (it needs dynamic loss scaling); use bf16
-// BAD: error: unknown precision 'fp8' (f32, bf16)
+// BAD: error: unknown precision 'fp8' (f32, bf16, f16)
+
+// f16: the forward in f16 and a dynamic loss scale: two f32 state scalars
+// (2^16 and 0 at first), the backward of scale * loss, the gradient divided
+// by the scale, the update only where every gradient is finite, and the
+// scale's next value.
+// F16-LABEL: func.func @train_step
+// F16-SAME: %[[W:arg[0-9]+]]: tensor<3x4xf32> {{{.*}}graph.role = "parameter"}
+// F16-SAME: %[[S:arg[0-9]+]]: tensor<f32> {graph.init = dense<6.553600e+04> : tensor<f32>, graph.name = "loss_scale", graph.role = "state"}
+// F16-SAME: %[[G:arg[0-9]+]]: tensor<f32> {graph.init = dense<0.000000e+00> : tensor<f32>, graph.name = "loss_scale.good_steps", graph.role = "state"}
+// F16-SAME: -> (tensor<f32> {graph.name = "loss"}, tensor<3x4xf32> {graph.name = "w", graph.updates = 0 : i64}, tensor<f32> {graph.name = "loss_scale", graph.updates = 1 : i64}, tensor<f32> {graph.name = "loss_scale.good_steps", graph.updates = 2 : i64})
+// F16: graph.matmul {{.*}} -> tensor<2x4xf16>
+// F16: graph.mul %{{.*}}, %[[S]] : (tensor<f32>, tensor<f32>) -> tensor<f32>
+// F16: %[[DW:.*]] = graph.div %{{.*}}, %[[S]] : (tensor<3x4xf32>, tensor<f32>) -> tensor<3x4xf32>
+// F16: %[[OK:.*]] = graph.equal {{.*}} : (tensor<f32>, tensor<f32>) -> tensor<i1>
+// F16: graph.where %[[OK]], %{{.*}}, %[[W]]
+// F16: return
 func.func @main(%x: tensor<2x3xf32> {graph.name = "x"}) -> (tensor<2x4xf32> {graph.name = "y"}) {
   %w = graph.constant {value = dense<0.5> : tensor<3x4xf32>} : tensor<3x4xf32> loc("w"("m.json":0:0))
   %y = graph.matmul %x, %w : (tensor<2x3xf32>, tensor<3x4xf32>) -> tensor<2x4xf32>
