@@ -47,19 +47,24 @@ class Trainer:
     def takes_labels(self) -> bool:
         return self._t.labels() is not None
 
-    def step(self, inputs, labels=None) -> float:
-        """One training step on ``inputs`` (a dict name -> array, a list in
-        input order, or one array) and ``labels`` (for mse and
-        cross_entropy); returns the loss before the update."""
+    def _batch(self, inputs, labels, call: str):
+        """The step's input arrays and labels, converted and checked."""
         specs = self._t.inputs()
         arrays = _convert_inputs(specs, [None] * len(specs), inputs)
         label = None
         if self.takes_labels:
             if labels is None:
-                raise ValueError(f"the {self.loss} loss takes labels: step(inputs, labels)")
+                raise ValueError(f"the {self.loss} loss takes labels: {call}(inputs, labels)")
             label, = _convert_inputs([self._t.labels()], [None], [labels])
         elif labels is not None:
             raise ValueError(f"the {self.loss} loss takes no labels")
+        return arrays, label
+
+    def step(self, inputs, labels=None) -> float:
+        """One training step on ``inputs`` (a dict name -> array, a list in
+        input order, or one array) and ``labels`` (for mse and
+        cross_entropy); returns the loss before the update."""
+        arrays, label = self._batch(inputs, labels, "step")
         loss = self._t.step(arrays, label)
         self.steps += 1
         if not np.isfinite(loss):
@@ -100,13 +105,7 @@ class MeshTrainer(Trainer):
         """``steps`` steps on ``mesh.size`` ranks (each fit starts from the
         model's initial parameters and fresh optimizer state); their losses."""
         from ._launch import train_ranks
-        specs = self._t.inputs()
-        arrays = _convert_inputs(specs, [None] * len(specs), inputs)
-        label = None
-        if self.takes_labels:
-            if labels is None:
-                raise ValueError(f"the {self.loss} loss takes labels: fit(inputs, labels)")
-            label, = _convert_inputs([self._t.labels()], [None], [labels])
+        arrays, label = self._batch(inputs, labels, "fit")
         losses, self._params, self.report = train_ranks(
             self._file, self.mesh, self._flags, arrays, label, steps, shardings=self._shardings)
         self.steps += len(losses)

@@ -53,12 +53,11 @@ int fail(const llvm::Twine &msg) {
   return 1;
 }
 
-/// Launcher side of --strategy auto: solve, print, write the plan file.
-/// Returns the predicted step time, or failure.
-FailureOr<double> planAuto(MLIRContext &ctx, StringRef input, StringRef meshFlag,
-                           StringRef shardings, const AutoStrategyOptions &autoOpts,
-                           const ModelLoader &load, std::string &planFile,
-                           std::string &clusterName) {
+} // namespace
+
+FailureOr<AutoPlanInput> prepareAutoPlan(MLIRContext &ctx, StringRef input, StringRef meshFlag,
+                                         StringRef shardings, StringRef clusterName,
+                                         const ModelLoader &load) {
   std::string error;
   auto mesh = parseMeshFlag(meshFlag, error);
   if (failed(mesh))
@@ -67,29 +66,46 @@ FailureOr<double> planAuto(MLIRContext &ctx, StringRef input, StringRef meshFlag
   for (auto &[n, s] : mesh->axes)
     ranks *= s;
   std::string origin;
-  auto cluster = planner::loadClusterOrLocal(autoOpts.cluster, error, origin);
+  auto cluster = planner::loadClusterOrLocal(clusterName, error, origin);
   if (failed(cluster))
     return fail(error), failure();
   llvm::outs() << "strategy auto: cluster '" << cluster->name << "' (" << origin << ")\n";
-  clusterName = cluster->name;
   if (int64_t k = planner::shareDevices(*cluster, ranks); k > 1)
     llvm::outs() << "strategy auto: cluster '" << cluster->name << "' has "
                  << cluster->numDevices() / k << " devices; " << ranks
                  << " ranks share them (" << k << " per device, each modeled as 1/" << k
                  << " of a device)\n";
-  ShardingSpecs specs;
+  AutoPlanInput in{*mesh, std::move(*cluster), {}, nullptr};
   if (!shardings.empty()) {
     auto s = readShardingsFile(shardings, error);
     if (failed(s))
       return fail(error), failure();
-    specs = *s;
+    in.user = *s;
   }
   registerAllPasses();
-  OwningOpRef<ModuleOp> module = load(ctx, input);
-  if (!module ||
-      failed(applyShardingAnnotations(*module, *mesh, specs,
+  in.module = load(ctx, input);
+  if (!in.module ||
+      failed(applyShardingAnnotations(*in.module, in.mesh, in.user,
                                       shardings.empty() ? StringRef("the model") : shardings)))
     return failure();
+  return in;
+}
+
+namespace {
+
+/// Launcher side of --strategy auto: solve, print, write the plan file.
+/// Returns the predicted step time, or failure.
+FailureOr<double> planAuto(MLIRContext &ctx, StringRef input, StringRef meshFlag,
+                           StringRef shardings, const AutoStrategyOptions &autoOpts,
+                           const ModelLoader &load, std::string &planFile,
+                           std::string &clusterName) {
+  auto in = prepareAutoPlan(ctx, input, meshFlag, shardings, autoOpts.cluster, load);
+  if (failed(in))
+    return failure();
+  std::string error;
+  clusterName = in->cluster.name;
+  OwningOpRef<ModuleOp> module = std::move(in->module);
+  const planner::Cluster *cluster = &in->cluster;
   // No graph-recognize-composites before the solver: solving on the
   // composite attention ops gave a plan whose 4-rank run MISMATCHes (the
   // ranks form the composites themselves after the plan is loaded).

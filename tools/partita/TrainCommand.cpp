@@ -201,34 +201,13 @@ unsigned optimizerStates() {
 /// prints the plan and writes it as a --shardings file to `planFile`.
 /// Returns the ZeRO stage.
 FailureOr<int> planTraining(MLIRContext &ctx, const ModelLoader &load, StringRef planFile) {
-  std::string error;
-  auto meshSpec = parseMeshFlag(mesh, error);
-  if (failed(meshSpec))
-    return fail(error), failure();
-  int64_t ranks = 1;
-  for (auto &[n, size] : meshSpec->axes)
-    ranks *= size;
-  std::string origin;
-  auto c = planner::loadClusterOrLocal(cluster, error, origin);
-  if (failed(c))
-    return fail(error), failure();
-  llvm::outs() << "strategy auto: cluster '" << c->name << "' (" << origin << ")\n";
-  if (int64_t k = planner::shareDevices(*c, ranks); k > 1)
-    llvm::outs() << "strategy auto: " << ranks << " ranks share " << c->numDevices() / k
-                 << " devices (each modeled as 1/" << k << " of a device)\n";
-  ShardingSpecs user;
-  if (!shardings.empty()) {
-    auto s = readShardingsFile(shardings, error);
-    if (failed(s))
-      return fail(error), failure();
-    user = *s;
-  }
-  OwningOpRef<ModuleOp> module = load(ctx, input);
-  if (!module ||
-      failed(applyShardingAnnotations(*module, *meshSpec, user,
-                                      shardings.empty() ? StringRef("the model")
-                                                        : StringRef(shardings))))
+  auto in = prepareAutoPlan(ctx, input, mesh, shardings, cluster, load);
+  if (failed(in))
     return failure();
+  std::string error;
+  const ShardingSpecs &user = in->user;
+  OwningOpRef<ModuleOp> module = std::move(in->module);
+  const planner::Cluster *c = &in->cluster;
   planner::SolverOptions options;
   options.timeLimit = solverTimeLimit;
   options.memoryBudget = memoryBudget * 1e9;
@@ -255,7 +234,7 @@ FailureOr<int> planTraining(MLIRContext &ctx, const ModelLoader &load, StringRef
                << formatBytes(solved->predictedMemory) << " of " << formatBytes(budget)
                << "; step " << planner::formatSeconds(solved->predictedTime) << "\n";
   ShardingSpecs plan = user;
-  plan.mesh = *meshSpec;
+  plan.mesh = in->mesh;
   for (const planner::SourceLayout &src : solved->sources) {
     if (llvm::any_of(user.tensors, [&](auto &t) { return t.first == src.name; }))
       continue;
