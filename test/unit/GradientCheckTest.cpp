@@ -150,6 +150,8 @@ const std::vector<Case> &cases() {
        {"3x4", "const:dense<[[0, 2, 1, 0], [2, 0, 0, 1]]> : tensor<2x4xi64>", "2x4"},
        "{axis = 0 : i64}"},
       {"graph.topk", {"2x5"}, "{k = 3 : i64, axis = 1 : i64}"},
+      // Composites.
+      {"graph.attention", {"2x3x4", "2x5x4", "2x5x3"}, "{scale = 0.5 : f64}"},
   };
   return all;
 }
@@ -191,6 +193,10 @@ const std::vector<Case> &variants() {
        {"3x4", "const:dense<[[0, 2, 1, 0], [0, 2, 0, 1]]> : tensor<2x4xi64>", "2x4"},
        "{axis = 0 : i64, reduction = #graph<reduction add>}"},
       {"graph.topk", {"3x4x2"}, "{k = 2 : i64, axis = 1 : i64, largest = false}"},
+      // Causal (fewer queries than keys: the queries are the last ones),
+      // and with an additive mask that is trained too.
+      {"graph.attention", {"2x2x3x4", "2x2x5x4", "2x2x5x2"}, "{scale = 0.5 : f64, causal = true}"},
+      {"graph.attention", {"2x3x4", "2x5x4", "2x5x3", "3x5"}, "{scale = 0.35 : f64}"},
       {"graph.average_pool", {"1x1x5x5"},
        "{kernel_shape = array<i64: 3, 3>, strides = array<i64: 1, 1>, pads = array<i64: 1, 1, 1, 1>, "
        "dilations = array<i64: 1, 1>, count_include_pad = true}"},
@@ -373,7 +379,7 @@ TEST(Gradients, EveryGraphOpDeclaresItsGradient) {
   // Not differentiated yet: each is a one-line error naming the op when it
   // lies between a parameter and the loss (docs/training.md lists them).
   const std::set<std::string> notYet = {
-      "graph.attention",   "graph.einsum",       "graph.mod",
+      "graph.einsum",      "graph.mod",
       "graph.moe_combine", "graph.moe_dispatch", "graph.moe_expert_matmul",
       "graph.moe_gate",    "graph.reduce_prod",  "graph.scatter_nd"};
   for (const std::string &m : missing)

@@ -23,16 +23,6 @@ namespace {
 
 using Grads = SmallVectorImpl<Value>;
 
-/// Swaps the last two dimensions.
-Value transposeLast2(GradientBuilder &g, Value v) {
-  int64_t r = tensorType(v).getRank();
-  SmallVector<int64_t> perm;
-  for (int64_t d = 0; d < r; ++d)
-    perm.push_back(d);
-  std::swap(perm[r - 2], perm[r - 1]);
-  return g.transpose(v, perm);
-}
-
 /// numpy matmul: a 1-D operand is a row (lhs) or column (rhs) whose
 /// dimension the result drops; batch dimensions broadcast.
 LogicalResult matmulGrad(GradientBuilder &g, Operation *op, ArrayRef<Value> dy, Grads &dx) {
@@ -47,8 +37,8 @@ LogicalResult matmulGrad(GradientBuilder &g, Operation *op, ArrayRef<Value> dy, 
   if (colVec)
     yShape.push_back(1);
   Value dy2 = g.reshape(dy[0], yShape);
-  Value da = g.op<MatMulOp>({dy2, transposeLast2(g, b2)});
-  Value db = g.op<MatMulOp>({transposeLast2(g, a2), dy2});
+  Value da = g.op<MatMulOp>({dy2, g.transposeLast2(b2)});
+  Value db = g.op<MatMulOp>({g.transposeLast2(a2), dy2});
   if (g.failed())
     return failure();
   dx[0] = g.reshape(g.sumToShape(da, tensorType(a2)), aType.getShape());
@@ -61,13 +51,13 @@ LogicalResult gemmGrad(GradientBuilder &g, Operation *op, ArrayRef<Value> dy, Gr
   auto gemm = cast<GemmOp>(op);
   double alpha = gemm.getAlphaAttr().getValueAsDouble();
   double beta = gemm.getBetaAttr().getValueAsDouble();
-  Value a = gemm.getTransA() ? transposeLast2(g, gemm.getA()) : gemm.getA();
-  Value b = gemm.getTransB() ? transposeLast2(g, gemm.getB()) : gemm.getB();
+  Value a = gemm.getTransA() ? g.transposeLast2(gemm.getA()) : gemm.getA();
+  Value b = gemm.getTransB() ? g.transposeLast2(gemm.getB()) : gemm.getB();
   Value scaled = alpha == 1.0 ? dy[0] : g.mul(dy[0], alpha);
-  Value da = g.op<MatMulOp>({scaled, transposeLast2(g, b)});
-  Value db = g.op<MatMulOp>({transposeLast2(g, a), scaled});
-  dx[0] = gemm.getTransA() ? transposeLast2(g, da) : da;
-  dx[1] = gemm.getTransB() ? transposeLast2(g, db) : db;
+  Value da = g.op<MatMulOp>({scaled, g.transposeLast2(b)});
+  Value db = g.op<MatMulOp>({g.transposeLast2(a), scaled});
+  dx[0] = gemm.getTransA() ? g.transposeLast2(da) : da;
+  dx[1] = gemm.getTransB() ? g.transposeLast2(db) : db;
   if (Value c = gemm.getC())
     dx[2] = g.sumToShape(beta == 1.0 ? dy[0] : g.mul(dy[0], beta), tensorType(c));
   return success();

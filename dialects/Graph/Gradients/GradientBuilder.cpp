@@ -68,6 +68,17 @@ Value GradientBuilder::reshape(Value v, ArrayRef<int64_t> shape) {
   return op<ReshapeOp>({v}, {ints("shape", shape)});
 }
 
+Value GradientBuilder::transposeLast2(Value v) {
+  if (!v)
+    return {};
+  int64_t r = tensorType(v).getRank();
+  SmallVector<int64_t> perm;
+  for (int64_t d = 0; d < r; ++d)
+    perm.push_back(d);
+  std::swap(perm[r - 2], perm[r - 1]);
+  return transpose(v, perm);
+}
+
 Value GradientBuilder::transpose(Value v, ArrayRef<int64_t> perm) {
   bool identity = true;
   for (auto [i, p] : llvm::enumerate(perm))
@@ -122,6 +133,7 @@ void registerGraphGradients(DialectRegistry &registry) {
   registerReductionGradients(registry);
   registerContractionGradients(registry);
   registerShapeGradients(registry);
+  registerCompositeGradients(registry);
 }
 
 } // namespace partita::graph

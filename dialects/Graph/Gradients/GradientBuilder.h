@@ -55,6 +55,8 @@ public:
   mlir::Value reduceSum(mlir::Value v, llvm::ArrayRef<int64_t> axes, bool keepdims);
   mlir::Value reshape(mlir::Value v, llvm::ArrayRef<int64_t> shape);
   mlir::Value transpose(mlir::Value v, llvm::ArrayRef<int64_t> perm);
+  /// `v` with its last two dimensions swapped.
+  mlir::Value transposeLast2(mlir::Value v);
   mlir::Value expand(mlir::Value v, llvm::ArrayRef<int64_t> shape);
   mlir::Value cast(mlir::Value v, mlir::Type elementType);
 
@@ -97,6 +99,7 @@ void registerElementwiseGradients(mlir::DialectRegistry &registry);
 void registerReductionGradients(mlir::DialectRegistry &registry);
 void registerContractionGradients(mlir::DialectRegistry &registry);
 void registerShapeGradients(mlir::DialectRegistry &registry);
+void registerCompositeGradients(mlir::DialectRegistry &registry);
 
 /// A rule: fills `dx` (sized to the operands, null) from `dy` (one per
 /// result, null where none flows); fails after a diagnostic.
