@@ -10,6 +10,7 @@
 #include "dialects/Graph/Gradients/GradientBuilder.h"
 
 #include "dialects/Graph/IR/GraphBuilder.h"
+#include "dialects/Graph/IR/GraphInference.h"
 #include "dialects/Graph/IR/GraphOps.h"
 
 #include "mlir/IR/DialectRegistry.h"
@@ -60,6 +61,70 @@ LogicalResult gemmGrad(GradientBuilder &g, Operation *op, ArrayRef<Value> dy, Gr
   dx[1] = gemm.getTransB() ? g.transposeLast2(db) : db;
   if (Value c = gemm.getC())
     dx[2] = g.sumToShape(beta == 1.0 ? dy[0] : g.mul(dy[0], beta), tensorType(c));
+  return success();
+}
+
+/// Einsum: operand i's cotangent is the einsum of dY with the other operands
+/// onto i's labels ("ij,jk->ik": dA = einsum("ik,jk->ij", dY, B)). Labels
+/// only i has (summed away alone) come back by broadcasting; labels that
+/// broadcast from size 1 are summed back. Diagonals (a label twice in one
+/// term) have no rule yet.
+LogicalResult einsumGrad(GradientBuilder &g, Operation *op, ArrayRef<Value> dy, Grads &dx) {
+  auto einsum = cast<EinsumOp>(op);
+  auto eq = parseEinsumEquation(op->getLoc(), einsum.getEquation());
+  if (failed(eq))
+    return failure();
+  auto spell = [](StringRef labels) {
+    std::string out;
+    for (char c : labels)
+      out += c == '.' ? std::string("...") : std::string(1, c);
+    return out;
+  };
+  for (unsigned i = 0; i < op->getNumOperands(); ++i) {
+    const std::string &mine = eq->inputs[i];
+    std::string kept, alone;
+    for (char c : mine) {
+      if (llvm::count(mine, c) > 1 && c != '.')
+        return op->emitError() << "no gradient for the einsum term '" << spell(mine)
+                               << "' (a repeated label) yet";
+      bool elsewhere = eq->output.find(c) != std::string::npos;
+      for (unsigned j = 0; j < op->getNumOperands() && !elsewhere; ++j)
+        elsewhere = j != i && eq->inputs[j].find(c) != std::string::npos;
+      (elsewhere || c == '.' ? kept : alone).push_back(c);
+    }
+    bool ellipsis = mine.find('.') != std::string::npos;
+    if (ellipsis && (!alone.empty() || mine.front() != '.'))
+      return op->emitError() << "no gradient for the einsum term '" << spell(mine)
+                             << "' (an ellipsis that is not leading, or with labels summed "
+                                "alone) yet";
+    std::string equation = spell(eq->output);
+    SmallVector<Value> operands = {dy[0]};
+    for (unsigned j = 0; j < op->getNumOperands(); ++j)
+      if (j != i) {
+        equation += "," + spell(eq->inputs[j]);
+        operands.push_back(op->getOperand(j));
+      }
+    equation += "->" + spell(kept);
+    Value r = g.op<EinsumOp>(operands, {g.builder().getNamedAttr(
+                                           "equation", g.builder().getStringAttr(equation))});
+    if (!r)
+      return failure();
+    RankedTensorType xt = tensorType(op->getOperand(i));
+    if (ellipsis) {
+      dx[i] = g.sumToShape(r, xt);
+      continue;
+    }
+    // The kept labels at the operand's sizes, then the alone ones back.
+    SmallVector<int64_t> keptShape, withOnes;
+    for (auto [d, c] : llvm::enumerate(mine)) {
+      bool isKept = kept.find(c) != std::string::npos;
+      if (isKept)
+        keptShape.push_back(xt.getDimSize(d));
+      withOnes.push_back(isKept ? xt.getDimSize(d) : 1);
+    }
+    r = g.sumToShape(r, RankedTensorType::get(keptShape, xt.getElementType()));
+    dx[i] = alone.empty() ? r : g.expand(g.reshape(r, withOnes), xt.getShape());
+  }
   return success();
 }
 
@@ -350,6 +415,7 @@ void registerContractionGradients(DialectRegistry &registry) {
   registry.addExtension(+[](MLIRContext *ctx, GraphDialect *) {
     attachGradient<averagePoolGrad, AveragePoolOp>(ctx);
     attachGradient<convGrad, ConvOp>(ctx);
+    attachGradient<einsumGrad, EinsumOp>(ctx);
     attachGradient<globalPoolGrad<false>, GlobalAveragePoolOp>(ctx);
     attachGradient<globalPoolGrad<true>, GlobalMaxPoolOp>(ctx);
     attachGradient<gemmGrad, GemmOp>(ctx);

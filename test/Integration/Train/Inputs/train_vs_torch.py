@@ -61,6 +61,19 @@ def build(name):
             torch.nn.AvgPool2d(2), torch.nn.Conv2d(8, 6, 1),
             torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(), torch.nn.Linear(6, 5))
         return net, torch.randn(2, 3, 12, 12)
+    if name == "einsum":
+        # torch.einsum exports ONNX Einsum: a batched projection and a
+        # contraction with a vector.
+        class Ein(torch.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.w = torch.nn.Parameter(torch.randn(6, 8) * 0.3)
+                self.v = torch.nn.Parameter(torch.randn(8, 3) * 0.3)
+
+            def forward(self, x):
+                h = torch.tanh(torch.einsum("bsi,ij->bsj", x, self.w))
+                return torch.einsum("bsj,jc->bc", h, self.v)
+        return Ein(), torch.randn(2, 5, 6)
     if name == "resnet":
         # A ResNet stem (overlapping 3x3 stride-2 max pool) and a basic
         # block with its residual add, a ceil_mode max pool, global average
