@@ -85,6 +85,28 @@ LogicalResult extremumGrad(GradientBuilder &g, Operation *op, ArrayRef<Value> dy
   return success();
 }
 
+/// y = prod(x): dx_i = dy * (product of the others), without dividing by a
+/// zero: with no zero in the group that is P / x_i (P the product of the
+/// group's non-zeros), with one zero it is P at the zero and 0 elsewhere,
+/// with more it is 0.
+LogicalResult prodGrad(GradientBuilder &g, Operation *op, ArrayRef<Value> dy, Grads &dx) {
+  Reduction r = reductionOf(op);
+  Value x = op->getOperand(0);
+  auto back = [&](Value v) { return g.unreduce(v, r.axes, /*keepdims=*/true, r.shape); };
+  Value isZero = g.op<EqualOp>({x, g.scalar(x, 0)});
+  Value zeros = back(g.reduceSum(g.indicator(isZero, x), r.axes, /*keepdims=*/true));
+  Value nonZero = g.select(isZero, g.splat(x, 1), x);
+  Value p = back(g.op<ReduceProdOp>({nonZero}, {g.ints("axes", r.axes),
+                                               g.builder().getNamedAttr(
+                                                   "keepdims", g.builder().getBoolAttr(true))}));
+  Value none = g.op<EqualOp>({zeros, g.scalar(x, 0)});
+  Value one = g.op<EqualOp>({zeros, g.scalar(x, 1)});
+  Value atTheZero = g.select(g.op<AndOp>({one, isZero}), p, g.splat(x, 0));
+  Value others = g.select(none, g.div(p, nonZero), atTheZero);
+  dx[0] = g.mul(g.unreduce(dy[0], r.axes, r.keepdims, r.shape), others);
+  return success();
+}
+
 int64_t normalizedAxis(Operation *op, StringRef name) {
   int64_t axis = cast<IntegerAttr>(op->getAttr(name)).getInt();
   return axis < 0 ? axis + tensorType(op->getOperand(0)).getRank() : axis;
@@ -236,6 +258,7 @@ void registerReductionGradients(DialectRegistry &registry) {
     attachGradient<logSoftmaxGrad, LogSoftmaxOp>(ctx);
     attachGradient<logSumExpGrad, ReduceLogSumExpOp>(ctx);
     attachGradient<meanGrad, ReduceMeanOp>(ctx);
+    attachGradient<prodGrad, ReduceProdOp>(ctx);
     attachGradient<softmaxGrad, SoftmaxOp>(ctx);
     attachGradient<sumGrad, ReduceSumOp>(ctx);
     attachGradient<sumSquareGrad, ReduceSumSquareOp>(ctx);
