@@ -1,12 +1,12 @@
 // RUN: partita-opt %s -split-input-file --graph-autodiff -verify-diagnostics
 
 // An op on the path to the loss without a gradient rule.
-func.func @main(%x: tensor<2x3xf32>) -> tensor<2xf32> {
+func.func @main(%x: tensor<2x3xf32>) -> tensor<2x3xf32> {
   %w = graph.constant {value = dense<0.5> : tensor<2x3xf32>} : tensor<2x3xf32> loc("w"("m.json":0:0))
   %h = graph.add %x, %w : (tensor<2x3xf32>, tensor<2x3xf32>) -> tensor<2x3xf32>
-  // expected-error @+1 {{'graph.reduce_prod' has no gradient rule yet, and it lies between the parameters and the loss}}
-  %y = graph.reduce_prod %h {axes = array<i64: 1>, keepdims = false} : (tensor<2x3xf32>) -> tensor<2xf32>
-  return %y : tensor<2xf32>
+  // expected-error @+1 {{'graph.mod' has no gradient rule yet, and it lies between the parameters and the loss}}
+  %y = graph.mod %h, %x {fmod = true} : (tensor<2x3xf32>, tensor<2x3xf32>) -> tensor<2x3xf32>
+  return %y : tensor<2x3xf32>
 }
 
 // -----
