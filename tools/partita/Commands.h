@@ -28,6 +28,9 @@ int runTrain(mlir::MLIRContext &ctx);
 /// `partita calibrate` (CalibrateCommand.cpp).
 bool calibrateSelected();
 int runCalibrate();
+/// `partita schedule` (ScheduleCommand.cpp).
+bool scheduleSelected();
+int runSchedule();
 /// `partita run --mesh --strategy auto --cluster PRESET`.
 struct AutoStrategyOptions {
   std::string strategy = "none"; ///< none | auto

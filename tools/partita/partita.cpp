@@ -7,6 +7,7 @@
 //   partita compile INPUT -o ARTIFACT      (lib/Runtime/Driver.cpp)
 //   partita run ARTIFACT|INPUT [--inputs F,...] [--outputs DIR] [--check] [--repeat N]
 //   partita calibrate [-o FILE.json] [--ranks N] [--name NAME] [--quick]   (CalibrateCommand.cpp)
+//   partita schedule --schedule S --ranks P --microbatches M   (ScheduleCommand.cpp)
 //
 // INPUT is model.onnx, an ONNX backend-test directory (holding model.onnx),
 // a JSON graph (.json) or an MLIR file (.mlir). Every failure is one line on
@@ -309,6 +310,8 @@ int main(int argc, char **argv) {
     return partita::tools::runTrain(ctx);
   if (partita::tools::calibrateSelected())
     return partita::tools::runCalibrate();
+  if (partita::tools::scheduleSelected())
+    return partita::tools::runSchedule();
   if (importCmd)
     return runImport(ctx);
   if (exportCmd)
