@@ -6,6 +6,7 @@
 #include "dialects/Graph/IR/GraphOps.h"
 #include "passes/Autodiff/Passes.h"
 #include "passes/Graph/Passes.h"
+#include "passes/Pipeline/Passes.h"
 #include "passes/Lowering/Passes.h"
 #include "dialects/Sharding/IR/ShardingOps.h"
 #include "dialects/Sharding/Rules/GraphShardingRules.h"
@@ -45,6 +46,7 @@ void partita::registerAllPasses() {
   mlir::registerSymbolDCEPass();
   graph::registerGraphPasses();
   graph::registerAutodiffPasses();
+  pipeline::registerPipelinePasses();
   sharding::registerPropagationPasses();
   sharding::registerPartitionPasses();
   collectives::registerRuntimePasses();
