@@ -11,10 +11,12 @@ def PipelineSplit : Pass<"pipeline-split", "::mlir::ModuleOp"> {
     Cuts the function's body, in program order, after the op that computes
     each tensor named in `stages` (N names give N + 1 stages) and moves each
     piece into a function `@<function>_stage<k>` with `pipeline.stage = k`.
-    A stage's arguments are the values it uses from earlier stages or from
-    the function's inputs; its results are the values later stages or the
-    function's results use (a value a stage skips over is passed on
-    directly: stage 0 to stage 2 is one transfer). Each argument and result
+    The stages form a chain: stage 0 takes the function's inputs, stage
+    k + 1 takes exactly what stage k gives, and stage k gives every value
+    defined up to it that a later stage or the result uses (a value skipping
+    stages, such as a residual or an input used late, is relayed through
+    them), so every transfer is between neighbouring stages, as the
+    schedules' point-to-point actions are. Each argument and result
     carries the tensor's name (`graph.name`). Operand-free ops (weights and
     other constants) are cloned into every stage that uses them: a weight
     used by two stages (tied embedding and LM head) is marked

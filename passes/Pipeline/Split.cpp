@@ -112,10 +112,12 @@ struct PipelineSplitPass : impl::PipelineSplitBase<PipelineSplitPass> {
           if (stageOf.count(user))
             freeUsers[op].insert(stageOf[user]);
 
-    // Per stage: values it takes (defined by an earlier stage or an input)
-    // and values it gives (used by a later stage or returned).
+    // The stages form a chain: stage s takes what stage s - 1 gives (stage
+    // 0: the inputs) and gives every value defined so far that a later
+    // stage or the result uses -- a value skipping a stage is relayed
+    // through it, so each transfer is between neighbouring stages, the
+    // point-to-point pattern the schedules are made of.
     Operation *terminator = body.getTerminator();
-    std::vector<llvm::SetVector<Value>> takes(numStages), gives(numStages);
     auto definingStage = [&](Value v) -> int {
       Operation *def = v.getDefiningOp();
       if (!def)
@@ -123,24 +125,40 @@ struct PipelineSplitPass : impl::PipelineSplitBase<PipelineSplitPass> {
       auto it = stageOf.find(def);
       return it == stageOf.end() ? -2 : it->second; // -2: a free op
     };
+    // The last stage using each value (numStages: the result).
+    llvm::MapVector<Value, int> lastUse;
+    for (BlockArgument arg : body.getArguments())
+      lastUse[arg] = -1;
+    for (Operation *op : ops)
+      if (!isFree(op))
+        for (Value r : op->getResults())
+          lastUse[r] = -1;
     for (int s = 0; s < numStages; ++s)
       for (Operation *op : members[s])
         op->walk([&](Operation *nested) {
-          for (Value v : nested->getOperands()) {
-            if (v.getParentBlock() != &body)
-              continue; // defined inside op's regions
-            int from = definingStage(v);
-            if (from == s || from == -2)
-              continue;
-            takes[s].insert(v);
-            if (from >= 0)
-              gives[from].insert(v);
-          }
+          for (Value v : nested->getOperands())
+            if (v.getParentBlock() == &body && lastUse.count(v))
+              lastUse[v] = std::max(lastUse[v], s);
         });
-    for (Value v : terminator->getOperands()) {
-      int from = definingStage(v);
-      if (from >= 0)
-        gives[from].insert(v);
+    for (Value v : terminator->getOperands())
+      if (lastUse.count(v))
+        lastUse[v] = numStages;
+    std::vector<SmallVector<Value>> takes(numStages), gives(numStages);
+    for (auto [v, use] : lastUse)
+      if (isa<BlockArgument>(v) && use >= 0)
+        takes[0].push_back(v);
+    for (int s = 0; s < numStages; ++s) {
+      if (s > 0)
+        takes[s] = gives[s - 1];
+      if (s + 1 == numStages) {
+        for (Value v : terminator->getOperands())
+          if (lastUse.count(v))
+            gives[s].push_back(v);
+        continue;
+      }
+      for (auto [v, use] : lastUse)
+        if (definingStage(v) <= s && use > s)
+          gives[s].push_back(v);
     }
 
     // The stage functions.
@@ -195,13 +213,15 @@ struct PipelineSplitPass : impl::PipelineSplitBase<PipelineSplitPass> {
       SmallVector<Value> args;
       for (Value v : takes[s])
         args.push_back(map.lookupOrDefault(v));
+      map.clear(); // a stage's results replace what it took
       auto call = func::CallOp::create(cb, func.getLoc(), stageFuncs[s], args);
       for (auto [v, r] : llvm::zip(gives[s], call.getResults()))
         map.map(v, r);
     }
     // Free ops returned directly stay; everything else moved into stages.
     for (OpOperand &operand : terminator->getOpOperands())
-      operand.set(map.lookupOrDefault(operand.get()));
+      if (lastUse.count(operand.get()))
+        operand.set(map.lookup(operand.get()));
     for (Operation *op : llvm::reverse(ops))
       if (op->use_empty())
         op->erase();

@@ -1,30 +1,30 @@
 // RUN: partita-opt %s -split-input-file --pipeline-split='stages=h1,h2' | FileCheck %s
 
-// Three stages. The input x skips to stage 2 (one transfer from the inputs);
-// h1 skips stage 1 (stage 0 to stage 2). The weight w is used by stages 0
-// and 2: cloned into both and marked tied; b only by stage 1.
+// Three stages in a chain. The input x, used again by stage 2, and h1,
+// used again by stage 2, are relayed through stage 1. The weight w is used
+// by stages 0 and 2: cloned into both and marked tied; b only by stage 1.
 // CHECK-LABEL: func.func @main_stage0
-// CHECK-SAME: (%[[X:.*]]: tensor<4x8xf32> {graph.name = "x"}) -> (tensor<4x8xf32> {graph.name = "h1"})
+// CHECK-SAME: (%[[X:.*]]: tensor<4x8xf32> {graph.name = "x"}) -> (tensor<4x8xf32> {graph.name = "x"}, tensor<4x8xf32> {graph.name = "h1"})
 // CHECK-SAME: attributes {pipeline.stage = 0 : i64}
 // CHECK: %[[W:.*]] = graph.constant {pipeline.tied, value = {{.*}}} : tensor<8x8xf32>
 // CHECK: %[[H1:.*]] = graph.matmul %[[X]], %[[W]]
-// CHECK: return %[[H1]]
+// CHECK: return %[[X]], %[[H1]]
 // CHECK-LABEL: func.func @main_stage1
-// CHECK-SAME: (%[[A:.*]]: tensor<4x8xf32> {graph.name = "h1"}) -> (tensor<4x8xf32> {graph.name = "h2"})
+// CHECK-SAME: (%[[X1:.*]]: tensor<4x8xf32> {graph.name = "x"}, %[[A:.*]]: tensor<4x8xf32> {graph.name = "h1"}) -> (tensor<4x8xf32> {graph.name = "x"}, tensor<4x8xf32> {graph.name = "h1"}, tensor<4x8xf32> {graph.name = "h2"})
 // CHECK-SAME: attributes {pipeline.stage = 1 : i64}
 // CHECK: %[[B:.*]] = graph.constant {value = {{.*}}} : tensor<8xf32>
 // CHECK: %[[H2:.*]] = graph.add %[[A]], %[[B]]
-// CHECK: return %[[H2]]
+// CHECK: return %[[X1]], %[[A]], %[[H2]]
 // CHECK-LABEL: func.func @main_stage2
-// CHECK-SAME: (%[[C:.*]]: tensor<4x8xf32> {graph.name = "h2"}, %[[D:.*]]: tensor<4x8xf32> {graph.name = "h1"}, %[[E:.*]]: tensor<4x8xf32> {graph.name = "x"}) -> (tensor<4x8xf32> {graph.name = "y"})
+// CHECK-SAME: (%[[E:.*]]: tensor<4x8xf32> {graph.name = "x"}, %[[D:.*]]: tensor<4x8xf32> {graph.name = "h1"}, %[[C:.*]]: tensor<4x8xf32> {graph.name = "h2"}) -> (tensor<4x8xf32> {graph.name = "y"})
 // CHECK: graph.constant {pipeline.tied
 // CHECK: graph.matmul %[[C]]
 // CHECK: graph.add {{.*}}%[[D]]
 // CHECK: graph.add {{.*}}%[[E]]
 // CHECK-LABEL: func.func @main
-// CHECK-NEXT: %[[S0:.*]] = call @main_stage0(%arg0)
-// CHECK-NEXT: %[[S1:.*]] = call @main_stage1(%[[S0]])
-// CHECK-NEXT: %[[S2:.*]] = call @main_stage2(%[[S1]], %[[S0]], %arg0)
+// CHECK-NEXT: %[[S0:.*]]:2 = call @main_stage0(%arg0)
+// CHECK-NEXT: %[[S1:.*]]:3 = call @main_stage1(%[[S0]]#0, %[[S0]]#1)
+// CHECK-NEXT: %[[S2:.*]] = call @main_stage2(%[[S1]]#0, %[[S1]]#1, %[[S1]]#2)
 // CHECK-NEXT: return %[[S2]]
 func.func @main(%x: tensor<4x8xf32> {graph.name = "x"}) -> tensor<4x8xf32> {
   %w = graph.constant {value = dense<0.5> : tensor<8x8xf32>} : tensor<8x8xf32> loc("w")
