@@ -545,6 +545,8 @@ int checkTrainingOnOneDevice(const DistributedTraining &training, ModuleOp refer
 
 int runDistributedCommand(MLIRContext &ctx, StringRef input, const DistributedOptions &opts,
                           const ModelLoader &load) {
+  if (!opts.pipeline.axis.empty())
+    return runPipelinedCommand(ctx, input, opts, load);
   std::string err;
   auto mesh = parseMeshFlag(opts.mesh, err);
   if (failed(mesh))

@@ -57,7 +57,7 @@ mlir::FailureOr<AutoPlanInput> prepareAutoPlan(mlir::MLIRContext &ctx, llvm::Str
 int runDistributed(mlir::MLIRContext &ctx, llvm::StringRef input, const RunOptions &run,
                    llvm::StringRef mesh, llvm::StringRef shardings, double collectiveTimeout,
                    llvm::StringRef report, bool conservative, const ModelLoader &load,
-                   const AutoStrategyOptions &autoOpts);
+                   const AutoStrategyOptions &autoOpts, const PipelineRunOptions &pipeline);
 
 } // namespace partita::tools
 

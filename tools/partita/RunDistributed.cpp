@@ -176,7 +176,7 @@ std::optional<double> measuredStep(StringRef reportFile, int64_t &steps) {
 int runDistributed(mlir::MLIRContext &ctx, llvm::StringRef input, const RunOptions &run,
                    llvm::StringRef mesh, llvm::StringRef shardings, double collectiveTimeout,
                    llvm::StringRef report, bool conservative, const ModelLoader &load,
-                   const AutoStrategyOptions &autoOpts) {
+                   const AutoStrategyOptions &autoOpts, const PipelineRunOptions &pipeline) {
 #ifdef PARTITA_HAVE_DISTRIBUTED
   DistributedOptions opts;
   opts.run = run;
@@ -185,6 +185,9 @@ int runDistributed(mlir::MLIRContext &ctx, llvm::StringRef input, const RunOptio
   opts.collectiveTimeout = collectiveTimeout;
   opts.reportFile = report.str();
   opts.conservative = conservative;
+  opts.pipeline = pipeline;
+  if (!pipeline.axis.empty() && autoOpts.strategy != "none")
+    return fail("--pipeline with --strategy auto is not built yet (docs/pipeline.md)");
   if (autoOpts.strategy == "none")
     return runDistributedCommand(ctx, input, opts, load);
   if (autoOpts.strategy != "auto")

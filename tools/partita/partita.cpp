@@ -56,6 +56,11 @@ static cl::opt<std::string> runStrategy("strategy", cl::desc("run --mesh: none (
 static cl::opt<std::string> runCluster("cluster", cl::desc("run --mesh --strategy auto: cluster preset (h100x8, h100-cluster, a100-megatron, cpu-local) or JSON file (default: ~/.config/partita/cluster.json if calibrated, else this machine's CPUs)"), cl::sub(runCmd));
 static cl::opt<double> runSolverTimeLimit("solver-time-limit", cl::desc("run --strategy auto: seconds for the ILP"), cl::init(60), cl::sub(runCmd));
 static cl::opt<bool> runConservative("conservative", cl::desc("run --mesh: conservative conflict resolution in sharding propagation (as plan --conservative)"), cl::sub(runCmd));
+static cl::opt<std::string> runPipeline("pipeline", cl::desc("run --mesh: the mesh axis whose ranks are pipeline stages (docs/pipeline.md)"), cl::value_desc("axis"), cl::sub(runCmd));
+static cl::list<std::string> runStages("stages", cl::desc("run --pipeline: the tensors after which a stage ends, in model order"), cl::CommaSeparated, cl::sub(runCmd));
+static cl::opt<int64_t> runMicrobatches("microbatches", cl::desc("run --pipeline: microbatches per step (the model defines one; the inputs hold all of them along dimension 0)"), cl::init(1), cl::sub(runCmd));
+static cl::opt<std::string> runSchedule("schedule", cl::desc("run --pipeline: gpipe, 1f1b, zb-h1, zb-h2 (inference runs forwards only)"), cl::init("1f1b"), cl::sub(runCmd));
+static cl::opt<std::string> runTrace("trace", cl::desc("run --pipeline: write the measured timeline of every rank as a Chrome trace"), cl::value_desc("file"), cl::sub(runCmd));
 static cl::opt<std::string> runReport("report", cl::desc("run --mesh: write the collectives of the partitioned program as JSON"), cl::value_desc("file"), cl::sub(runCmd));
 
 static cl::opt<std::string> inputPath(cl::Positional, cl::desc("<input>"),
@@ -271,9 +276,19 @@ int runCompileOrRun(MLIRContext &ctx) {
     autoOpts.strategy = runStrategy;
     autoOpts.cluster = runCluster;
     autoOpts.solverTimeLimit = runSolverTimeLimit;
+    partita::PipelineRunOptions pipe;
+    pipe.axis = runPipeline;
+    pipe.stages.assign(runStages.begin(), runStages.end());
+    pipe.microbatches = runMicrobatches;
+    pipe.schedule = runSchedule;
+    pipe.traceFile = runTrace;
     return partita::tools::runDistributed(ctx, inputPath, run, runMesh, runShardings,
                                           runCollectiveTimeout, runReport, runConservative,
-                                          load, autoOpts);
+                                          load, autoOpts, pipe);
+  }
+  if (!runPipeline.empty()) {
+    llvm::errs() << "partita: error: run --pipeline needs --mesh (e.g. --mesh pipe=2 --pipeline pipe)\n";
+    return 1;
   }
   if (runStrategy != "none") {
     llvm::errs() << "partita: error: run --strategy needs --mesh\n";

@@ -39,6 +39,7 @@ struct DistributedOptions {
   /// --save-weights, and with --check compares losses and weights with the
   /// same steps on one device.
   DistributedTraining *training = nullptr;
+  PipelineRunOptions pipeline;
 };
 
 /// Whether this process is one rank started by an MPI launcher (mpirun).
@@ -50,6 +51,13 @@ bool underLauncher();
 /// Each rank sees underLauncher() true. Fault lines of crashed or stuck ranks
 /// are printed here, root cause first.
 int relaunchUnderMpirun(int64_t ranks, llvm::StringRef what);
+
+/// The schedule executor: each rank runs its stage of the model on the
+/// microbatches in its schedule's order (a mesh of the pipeline axis alone,
+/// inference). Called by runDistributedCommand when options.pipeline.axis
+/// is set.
+int runPipelinedCommand(mlir::MLIRContext &ctx, llvm::StringRef input,
+                        const DistributedOptions &options, const ModelLoader &load);
 
 int runDistributedCommand(mlir::MLIRContext &ctx, llvm::StringRef input,
                           const DistributedOptions &options, const ModelLoader &load);

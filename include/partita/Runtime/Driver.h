@@ -42,6 +42,15 @@ struct RunOptions {
   unsigned optLevel = 2;
 };
 
+/// `partita run --pipeline AXIS` (lib/Distributed/Pipelined.cpp).
+struct PipelineRunOptions {
+  std::string axis;                ///< the pipeline axis; empty: no pipeline
+  std::vector<std::string> stages; ///< boundary tensors (stages - 1 of them)
+  int64_t microbatches = 1;
+  std::string schedule = "1f1b";
+  std::string traceFile; ///< --trace FILE.json: the measured timeline
+};
+
 int runCompileCommand(mlir::MLIRContext &ctx, llvm::StringRef input,
                       llvm::StringRef output, const CompileOptions &options,
                       const ModelLoader &load);
