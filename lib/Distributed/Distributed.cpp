@@ -543,6 +543,36 @@ int checkTrainingOnOneDevice(const DistributedTraining &training, ModuleOp refer
 
 } // namespace
 
+int reportOutputs(const std::vector<TensorSpec> &specs, const std::vector<HostTensor> &outputs,
+                  const std::vector<HostTensor> *expected, const RunOptions &run) {
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    llvm::outs() << "output '" << specs[i].name << "': " << dtypeName(outputs[i].dtype) << " "
+                 << shapeString(outputs[i].shape) << "\n";
+    if (!run.outputDir.empty())
+      if (auto e = writeNpyFile(run.outputDir + "/output_" + std::to_string(i) + ".npy",
+                                outputs[i]))
+        return fail(llvm::toString(std::move(e)));
+  }
+  if (!expected)
+    return 0;
+  int bad = 0;
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    Comparison c =
+        compareTensors(outputs[i], (*expected)[i], defaultTolerance((*expected)[i].dtype));
+    llvm::outs() << "output '" << specs[i].name << "': ";
+    if (!c.structuralError.empty())
+      llvm::outs() << "MISMATCH: " << c.structuralError << "\n";
+    else
+      llvm::outs() << (c.ok ? "OK" : "MISMATCH") << " (max abs err " << c.maxAbsErr
+                   << ", max rel err " << c.maxRelErr << ")\n";
+    bad += !c.ok;
+  }
+  if (bad)
+    return fail(std::to_string(bad) + " of " + std::to_string(outputs.size()) +
+                " outputs do not match the expected values");
+  return 0;
+}
+
 int runDistributedCommand(MLIRContext &ctx, StringRef input, const DistributedOptions &opts,
                           const ModelLoader &load) {
   if (!opts.pipeline.axis.empty())
@@ -840,17 +870,8 @@ int runDistributedCommand(MLIRContext &ctx, StringRef input, const DistributedOp
   int rc = 0;
   if (rank == 0) {
     llvm::outs() << "partita: ran on " << ranks << " ranks (mesh " << mesh->str() << ")\n";
-    for (size_t i = 0; i < assembled.size(); ++i) {
-      llvm::outs() << "output '" << globalSig->outputs[i].name << "': "
-                   << dtypeName(assembled[i].dtype) << " " << shapeString(assembled[i].shape)
-                   << "\n";
-      if (!opts.run.outputDir.empty())
-        if (auto e = writeNpyFile(opts.run.outputDir + "/output_" + std::to_string(i) + ".npy",
-                                  assembled[i]))
-          return fail(llvm::toString(std::move(e)));
-    }
+    std::vector<HostTensor> expected;
     if (opts.run.check) {
-      std::vector<HostTensor> expected;
       if (reference) {
         auto refSig = getSignature(*reference);
         StageTimer t2;
@@ -867,22 +888,9 @@ int runDistributedCommand(MLIRContext &ctx, StringRef input, const DistributedOp
           return 1;
         expected = std::move(*read);
       }
-      int bad = 0;
-      for (size_t i = 0; i < assembled.size(); ++i) {
-        Comparison c = compareTensors(assembled[i], expected[i],
-                                      defaultTolerance(expected[i].dtype));
-        llvm::outs() << "output '" << globalSig->outputs[i].name << "': ";
-        if (!c.structuralError.empty())
-          llvm::outs() << "MISMATCH: " << c.structuralError << "\n";
-        else
-          llvm::outs() << (c.ok ? "OK" : "MISMATCH") << " (max abs err " << c.maxAbsErr
-                       << ", max rel err " << c.maxRelErr << ")\n";
-        bad += !c.ok;
-      }
-      if (bad)
-        rc = fail(std::to_string(bad) + " of " + std::to_string(assembled.size()) +
-                  " outputs do not match the expected values");
     }
+    rc = reportOutputs(globalSig->outputs, assembled, opts.run.check ? &expected : nullptr,
+                       opts.run);
   }
   partita_runtime_shutdown();
   return rc;

@@ -24,14 +24,14 @@
 #include "partita/InitAll.h"
 #include "partita/Pipeline/Schedule.h"
 #include "partita/Runtime/CollectivesABI.h"
-#include "partita/Runtime/Compare.h"
 #include "partita/Runtime/Executor.h"
-#include "partita/Runtime/Npy.h"
 #include "partita/Sharding/Annotations.h"
 #include "partita/Sharding/Spmd.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/Error.h"
+#include "llvm/Support/Format.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <mpi.h>
@@ -329,60 +329,36 @@ int runPipelinedCommand(MLIRContext &ctx, llvm::StringRef input, const Distribut
       llvm::outs() << "rank " << r << ": step " << llvm::format("%.2f", all[2 * r] * 1e3)
                    << " ms, waiting for its inputs " << llvm::format("%.2f", all[2 * r + 1] * 1e3)
                    << " ms\n";
-    for (size_t i = 0; i < assembled.size(); ++i) {
-      llvm::outs() << "output '" << stepSig.outputs[i].name << "': "
-                   << dtypeName(assembled[i].dtype) << " " << shapeString(assembled[i].shape)
-                   << "\n";
-      if (!opts.run.outputDir.empty())
-        if (auto e = writeNpyFile(opts.run.outputDir + "/output_" + std::to_string(i) + ".npy",
-                                  assembled[i]))
+    std::vector<HostTensor> expected;
+    if (opts.run.check && reference) {
+      // The unsplit model on one device, microbatch by microbatch.
+      auto refSig = getSignature(*reference);
+      StageTimer t2;
+      if (failed(refSig) || failed(lowerToLLVM(*reference, opts.run.compile, t2, &*refSig)))
+        return 1;
+      auto refExec = Executor::create(*reference, *refSig);
+      if (!refExec)
+        return 1;
+      std::vector<std::vector<HostTensor>> parts(refSig->outputs.size());
+      for (int64_t mb = 0; mb < m; ++mb) {
+        std::vector<HostTensor> in, out;
+        for (const HostTensor &t : *stepInputs)
+          in.push_back(microbatch(t, mb, m));
+        if (auto e = refExec->run(in, out))
           return fail(llvm::toString(std::move(e)));
-    }
-    if (opts.run.check) {
-      std::vector<HostTensor> expected;
-      if (reference) {
-        // The unsplit model on one device, microbatch by microbatch.
-        auto refSig = getSignature(*reference);
-        StageTimer t2;
-        if (failed(refSig) || failed(lowerToLLVM(*reference, opts.run.compile, t2, &*refSig)))
-          return 1;
-        auto refExec = Executor::create(*reference, *refSig);
-        if (!refExec)
-          return 1;
-        std::vector<std::vector<HostTensor>> parts(refSig->outputs.size());
-        for (int64_t mb = 0; mb < m; ++mb) {
-          std::vector<HostTensor> in, out;
-          for (const HostTensor &t : *stepInputs)
-            in.push_back(microbatch(t, mb, m));
-          if (auto e = refExec->run(in, out))
-            return fail(llvm::toString(std::move(e)));
-          for (size_t i = 0; i < out.size(); ++i)
-            parts[i].push_back(std::move(out[i]));
-        }
-        for (auto &p : parts)
-          expected.push_back(concatenate(p));
-      } else {
-        auto read = readExpected(ctx, stepSig, opts.run.expectedFiles);
-        if (!read)
-          return 1;
-        expected = std::move(*read);
+        for (size_t i = 0; i < out.size(); ++i)
+          parts[i].push_back(std::move(out[i]));
       }
-      int bad = 0;
-      for (size_t i = 0; i < assembled.size(); ++i) {
-        Comparison c =
-            compareTensors(assembled[i], expected[i], defaultTolerance(expected[i].dtype));
-        llvm::outs() << "output '" << stepSig.outputs[i].name << "': ";
-        if (!c.structuralError.empty())
-          llvm::outs() << "MISMATCH: " << c.structuralError << "\n";
-        else
-          llvm::outs() << (c.ok ? "OK" : "MISMATCH") << " (max abs err " << c.maxAbsErr
-                       << ", max rel err " << c.maxRelErr << ")\n";
-        bad += !c.ok;
-      }
-      if (bad)
-        rc = fail(std::to_string(bad) + " of " + std::to_string(assembled.size()) +
-                  " outputs do not match the expected values");
+      for (auto &p : parts)
+        expected.push_back(concatenate(p));
+    } else if (opts.run.check) {
+      auto read = readExpected(ctx, stepSig, opts.run.expectedFiles);
+      if (!read)
+        return 1;
+      expected = std::move(*read);
     }
+    rc = reportOutputs(stepSig.outputs, assembled, opts.run.check ? &expected : nullptr,
+                       opts.run);
     if (!pipe.traceFile.empty())
       llvm::outs() << "wrote " << pipe.traceFile << "\n";
   }

@@ -14,6 +14,7 @@
 #include "partita/Pipeline/Schedule.h"
 
 #include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/STLFunctionalExtras.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/JSON.h"
 
@@ -219,7 +220,7 @@ bool generateByList(Schedule &s, const StageCosts &costs, const std::vector<int>
   // Per rank: forwards whose input gradient has not run (at most
   // `limit`), and forwards whose weight gradient has not run (together
   // within `budget` by activationMemory).
-  std::vector<int> held(s.ranks, 0), holding(s.ranks, 0);
+  std::vector<int> beforeInput(s.ranks, 0), beforeWeight(s.ranks, 0);
   std::vector<std::vector<Work>> pending(s.ranks);
   for (Work w : allWork(s))
     pending[s.stageRank[std::get<2>(w)]].push_back(w);
@@ -244,8 +245,8 @@ bool generateByList(Schedule &s, const StageCosts &costs, const std::vector<int>
       for (size_t i = 0; i < pending[r].size(); ++i) {
         Work w = pending[r][i];
         if (std::get<0>(w) == Phase::Forward && s.training &&
-            (held[r] >= limit[r] ||
-             activationMemory(held[r] + 1, holding[r] + 1) > budget[r] + 1e-9))
+            (beforeInput[r] >= limit[r] ||
+             activationMemory(beforeInput[r] + 1, beforeWeight[r] + 1) > budget[r] + 1e-9))
           continue;
         double t = free[r];
         bool ok = true;
@@ -291,14 +292,42 @@ bool generateByList(Schedule &s, const StageCosts &costs, const std::vector<int>
     endTime[w] = end;
     free[bestRank] = end;
     if (a.phase == Phase::Forward)
-      ++held[bestRank], ++holding[bestRank];
+      ++beforeInput[bestRank], ++beforeWeight[bestRank];
     else if (a.phase == Phase::BackwardInput)
-      --held[bestRank];
+      --beforeInput[bestRank];
     else if (a.phase == Phase::BackwardWeight)
-      --holding[bestRank];
+      --beforeWeight[bestRank];
     s.actions[bestRank].push_back(a);
   }
   return true;
+}
+
+/// How a walk over the lists treats one action.
+enum class Step { Done, Blocked, Abort };
+
+/// Executes the ranks' lists in turn, each as far as it can go, until
+/// none moves: `visit` runs an action (Done), says it must wait (Blocked:
+/// a receive whose send has not been posted) or stops the walk (Abort).
+/// Returns each rank's next action (its list's size where it finished), or
+/// nullopt when aborted.
+std::optional<std::vector<size_t>>
+walkLists(const Schedule &s, llvm::function_ref<Step(int rank, const Action &a)> visit) {
+  std::vector<size_t> next(s.ranks, 0);
+  bool progress = true;
+  while (progress) {
+    progress = false;
+    for (int r = 0; r < s.ranks; ++r)
+      while (next[r] < s.actions[r].size()) {
+        Step step = visit(r, s.actions[r][next[r]]);
+        if (step == Step::Abort)
+          return std::nullopt;
+        if (step == Step::Blocked)
+          break;
+        ++next[r];
+        progress = true;
+      }
+  }
+  return next;
 }
 
 } // namespace
@@ -535,46 +564,40 @@ bool verifySchedule(const Schedule &s, std::string &error) {
       }
   }
   // Execute: sends are buffered, a receive waits for its send.
-  std::vector<size_t> next(s.ranks, 0);
   std::set<Work> done;
   std::set<Transfer> posted;
   std::vector<std::set<Work>> received(s.ranks);
-  bool progress = true;
-  while (progress) {
-    progress = false;
-    for (int r = 0; r < s.ranks; ++r)
-      while (next[r] < s.actions[r].size()) {
-        const Action &a = s.actions[r][next[r]];
-        if (a.kind == ActionKind::Recv) {
-          Transfer t{a.phase, a.microbatch, a.stage, a.peer, r};
-          if (!posted.count(t))
-            break;
-          received[r].insert(workOf(a));
-        } else if (a.kind == ActionKind::Send) {
-          if (!done.count(workOf(a))) {
-            error = at(r, a) + ": sends before " +
-                    formatAction(compute(a.phase, a.microbatch, a.stage)) + " has run";
-            return false;
-          }
-          posted.insert({a.phase, a.microbatch, a.stage, r, a.peer});
-        } else {
-          for (Work d : dependencies(s, workOf(a))) {
-            Action da = compute(std::get<0>(d), std::get<1>(d), std::get<2>(d));
-            if (s.stageRank[da.stage] == r ? !done.count(d) : !received[r].count(d)) {
-              error = at(r, a) + ": runs before " + formatAction(da) +
-                      (s.stageRank[da.stage] == r
-                           ? std::string(", which comes later on this rank")
-                           : ", which no earlier receive on this rank brings from rank " +
-                                 std::to_string(s.stageRank[da.stage]));
-              return false;
-            }
-          }
-          done.insert(workOf(a));
-        }
-        ++next[r];
-        progress = true;
+  auto walked = walkLists(s, [&](int r, const Action &a) {
+    if (a.kind == ActionKind::Recv) {
+      if (!posted.count({a.phase, a.microbatch, a.stage, a.peer, r}))
+        return Step::Blocked;
+      received[r].insert(workOf(a));
+    } else if (a.kind == ActionKind::Send) {
+      if (!done.count(workOf(a))) {
+        error = at(r, a) + ": sends before " +
+                formatAction(compute(a.phase, a.microbatch, a.stage)) + " has run";
+        return Step::Abort;
       }
-  }
+      posted.insert({a.phase, a.microbatch, a.stage, r, a.peer});
+    } else {
+      for (Work d : dependencies(s, workOf(a))) {
+        Action da = compute(std::get<0>(d), std::get<1>(d), std::get<2>(d));
+        if (s.stageRank[da.stage] == r ? !done.count(d) : !received[r].count(d)) {
+          error = at(r, a) + ": runs before " + formatAction(da) +
+                  (s.stageRank[da.stage] == r
+                       ? std::string(", which comes later on this rank")
+                       : ", which no earlier receive on this rank brings from rank " +
+                             std::to_string(s.stageRank[da.stage]));
+          return Step::Abort;
+        }
+      }
+      done.insert(workOf(a));
+    }
+    return Step::Done;
+  });
+  if (!walked)
+    return false;
+  std::vector<size_t> &next = *walked;
   for (int r = 0; r < s.ranks; ++r)
     if (next[r] < s.actions[r].size()) {
       error = "deadlock: " + at(r, s.actions[r][next[r]]) +
@@ -594,53 +617,47 @@ SimulationResult simulateSchedule(const Schedule &s, const StageCosts *givenCost
   res.peakInFlight.assign(s.ranks, 0);
   res.timeline.resize(s.ranks);
   std::vector<double> clock(s.ranks, 0);
-  std::vector<size_t> next(s.ranks, 0);
   std::vector<int> beforeInput(s.ranks, 0), beforeWeight(s.ranks, 0);
   std::vector<double> peak(s.ranks, 0);
   std::map<Work, double> finished;              // compute end times
   std::map<std::tuple<Work, int>, double> sent; // (what, to rank) -> time posted
-  bool progress = true;
-  while (progress) {
-    progress = false;
-    for (int r = 0; r < s.ranks; ++r)
-      while (next[r] < s.actions[r].size()) {
-        const Action &a = s.actions[r][next[r]];
-        if (a.kind == ActionKind::Recv) {
-          auto it = sent.find({workOf(a), r});
-          if (it == sent.end())
-            break;
-          double arrive = it->second + costs.transfer;
-          res.timeline[r].push_back({a, clock[r], std::max(clock[r], arrive)});
-          clock[r] = std::max(clock[r], arrive);
-        } else if (a.kind == ActionKind::Send) {
-          sent[{workOf(a), a.peer}] = clock[r];
-        } else {
-          double begin = clock[r];
-          for (Work d : dependencies(s, workOf(a)))
-            if (s.stageRank[std::get<2>(d)] == r)
-              begin = std::max(begin, finished[d]);
-          double end = begin + costOf(costs, a);
-          finished[workOf(a)] = end;
-          res.timeline[r].push_back({a, begin, end});
-          if (res.start[r] < 0)
-            res.start[r] = begin;
-          res.end[r] = end;
-          res.busy[r] += end - begin;
-          clock[r] = end;
-          if (s.training) {
-            if (a.phase == Phase::Forward)
-              ++beforeInput[r], ++beforeWeight[r];
-            if (a.phase == Phase::Backward || a.phase == Phase::BackwardInput)
-              --beforeInput[r];
-            if (a.phase == Phase::Backward || a.phase == Phase::BackwardWeight)
-              --beforeWeight[r];
-            peak[r] = std::max(peak[r], activationMemory(beforeInput[r], beforeWeight[r]));
-          }
-        }
-        ++next[r];
-        progress = true;
-      }
-  }
+  walkLists(s, [&](int r, const Action &a) {
+    if (a.kind == ActionKind::Recv) {
+      auto it = sent.find({workOf(a), r});
+      if (it == sent.end())
+        return Step::Blocked;
+      double arrive = std::max(clock[r], it->second + costs.transfer);
+      res.timeline[r].push_back({a, clock[r], arrive});
+      clock[r] = arrive;
+      return Step::Done;
+    }
+    if (a.kind == ActionKind::Send) {
+      sent[{workOf(a), a.peer}] = clock[r];
+      return Step::Done;
+    }
+    double begin = clock[r];
+    for (Work d : dependencies(s, workOf(a)))
+      if (s.stageRank[std::get<2>(d)] == r)
+        begin = std::max(begin, finished[d]);
+    double end = begin + costOf(costs, a);
+    finished[workOf(a)] = end;
+    res.timeline[r].push_back({a, begin, end});
+    if (res.start[r] < 0)
+      res.start[r] = begin;
+    res.end[r] = end;
+    res.busy[r] += end - begin;
+    clock[r] = end;
+    if (s.training) {
+      if (a.phase == Phase::Forward)
+        ++beforeInput[r], ++beforeWeight[r];
+      if (a.phase == Phase::Backward || a.phase == Phase::BackwardInput)
+        --beforeInput[r];
+      if (a.phase == Phase::Backward || a.phase == Phase::BackwardWeight)
+        --beforeWeight[r];
+      peak[r] = std::max(peak[r], activationMemory(beforeInput[r], beforeWeight[r]));
+    }
+    return Step::Done;
+  });
   for (int r = 0; r < s.ranks; ++r) {
     if (res.start[r] < 0)
       res.start[r] = 0;

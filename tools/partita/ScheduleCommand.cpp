@@ -62,9 +62,7 @@ int fail(const llvm::Twine &msg) {
 /// (REFERENCES.md "Pipeline schedules"), for comparison.
 std::string publishedBubble(const ScheduleSpec &spec, double f, double bi, double bw) {
   double p = spec.ranks, m = spec.microbatches;
-  if (!spec.training)
-    return "(p-1)/m = " + llvm::formatv("{0:F4}", (p - 1) / m).str();
-  if (spec.kind == "gpipe" || spec.kind == "1f1b")
+  if (!spec.training || spec.kind == "gpipe" || spec.kind == "1f1b")
     return "(p-1)/m = " + llvm::formatv("{0:F4}", (p - 1) / m).str();
   if (spec.kind == "interleaved")
     return "(p-1)/(v m) = " + llvm::formatv("{0:F4}", (p - 1) / (spec.chunks * m)).str();
@@ -85,6 +83,11 @@ int partita::tools::runSchedule() {
         parts[2].getAsDouble(bw) || f <= 0 || bi <= 0 || bw <= 0)
       return fail("--times '" + schTimes + "': expected F:I:W, three positive numbers");
   }
+  auto costsFor = [&](int stages) {
+    StageCosts c = StageCosts::uniform(stages, f, bi, bw);
+    c.transfer = schTransfer;
+    return c;
+  };
   std::string error;
   ScheduleSpec spec;
   std::optional<Schedule> schedule;
@@ -101,8 +104,7 @@ int partita::tools::runSchedule() {
     spec.ranks = schRanks;
     spec.microbatches = schMicrobatches;
     spec.training = !schInference;
-    StageCosts costs = StageCosts::uniform(schRanks * spec.chunks, f, bi, bw);
-    costs.transfer = schTransfer;
+    StageCosts costs = costsFor(schRanks * spec.chunks);
     schedule = generateSchedule(spec, error, &costs);
     if (!schedule)
       return fail(error);
@@ -128,8 +130,7 @@ int partita::tools::runSchedule() {
   }
   llvm::outs() << "verified: every send has its receive, every dependency comes first, "
                   "no deadlock\n";
-  StageCosts costs = StageCosts::uniform(s.numStages(), f, bi, bw);
-  costs.transfer = schTransfer;
+  StageCosts costs = costsFor(s.numStages());
   SimulationResult sim = simulateSchedule(s, &costs);
   llvm::outs() << "simulated (per stage and microbatch F " << llvm::format("%g", f) << ", I "
                << llvm::format("%g", bi) << ", W " << llvm::format("%g", bw) << ", transfer "

@@ -59,6 +59,12 @@ int relaunchUnderMpirun(int64_t ranks, llvm::StringRef what);
 int runPipelinedCommand(mlir::MLIRContext &ctx, llvm::StringRef input,
                         const DistributedOptions &options, const ModelLoader &load);
 
+/// Rank 0's end of a run: prints each output's type and shape, writes
+/// RUN.outputDir/output_K.npy, and with `expected` prints OK or MISMATCH
+/// (max errors) per output. Returns the exit code.
+int reportOutputs(const std::vector<TensorSpec> &specs, const std::vector<HostTensor> &outputs,
+                  const std::vector<HostTensor> *expected, const RunOptions &run);
+
 int runDistributedCommand(mlir::MLIRContext &ctx, llvm::StringRef input,
                           const DistributedOptions &options, const ModelLoader &load);
 
