@@ -14,6 +14,7 @@
 
 #include <climits>
 #include <cstring>
+#include <list>
 #include <map>
 
 namespace partita::runtime {
@@ -66,6 +67,8 @@ public:
     MPI_Finalized(&finalized);
     if (finalized)
       return;
+    for (PendingSend &p : pendingSends)
+      MPI_Wait(&p.request, MPI_STATUS_IGNORE);
     for (MPI_Comm c : comms)
       if (c != MPI_COMM_NULL)
         MPI_Comm_free(&c);
@@ -221,8 +224,17 @@ public:
     int64_t to = groupPosition(group) + shift;
     if (shift == 0 || to < 0 || to >= groupSize(group))
       return true;
-    return ok("send", MPI_Send(in, (int)(count * dtypeSize(t)), MPI_BYTE, (int)to,
-                               kPointToPointTag, comms[group]));
+    // Buffered: the data is copied and the send completes in the
+    // background, so two ranks may send to each other before either
+    // receives (a pipeline schedule's forward and backward transfers cross;
+    // the schedule verifier assumes exactly this).
+    reapSends();
+    const char *bytes = static_cast<const char *>(in);
+    pendingSends.push_back({std::vector<char>(bytes, bytes + count * dtypeSize(t)),
+                            MPI_REQUEST_NULL});
+    PendingSend &p = pendingSends.back();
+    return ok("send", MPI_Isend(p.data.data(), (int)p.data.size(), MPI_BYTE, (int)to,
+                                kPointToPointTag, comms[group], &p.request));
   }
 
   bool recvRaw(void *out, int64_t count, int64_t shift, DType t, int group) override {
@@ -247,6 +259,21 @@ public:
   }
 
 protected:
+  struct PendingSend {
+    std::vector<char> data;
+    MPI_Request request;
+  };
+  /// Sends in flight, oldest first; their buffers live until they complete.
+  std::list<PendingSend> pendingSends;
+
+  void reapSends() {
+    for (auto it = pendingSends.begin(); it != pendingSends.end();) {
+      int done = 0;
+      MPI_Test(&it->request, &done, MPI_STATUS_IGNORE);
+      it = done ? pendingSends.erase(it) : std::next(it);
+    }
+  }
+
   bool createGroup(int id, const Group &g) override {
     MPI_Comm c;
     if (!ok("MPI_Comm_split", MPI_Comm_split(MPI_COMM_WORLD, g.color, g.position, &c)))

@@ -493,8 +493,8 @@ int trainOnRanks(const DistributedTraining &training, Executor &exec,
   return 0;
 }
 
-/// --check on rank 0: the same steps on one device, every step's loss and
-/// the trained parameters compared with the ranks'.
+} // namespace
+
 int checkTrainingOnOneDevice(const DistributedTraining &training, ModuleOp reference,
                              const CompileOptions &compile, const std::vector<double> &losses,
                              const std::vector<HostTensor> &params) {
@@ -540,8 +540,6 @@ int checkTrainingOnOneDevice(const DistributedTraining &training, ModuleOp refer
                << " match one device)\n";
   return 0;
 }
-
-} // namespace
 
 int reportOutputs(const std::vector<TensorSpec> &specs, const std::vector<HostTensor> &outputs,
                   const std::vector<HostTensor> *expected, const RunOptions &run) {

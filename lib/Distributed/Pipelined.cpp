@@ -18,7 +18,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "partita/Distributed/Distributed.h"
+#include "PipelineSupport.h"
 
 #include "partita/Diagnostics.h"
 #include "partita/InitAll.h"
@@ -45,12 +45,7 @@ using namespace mlir;
 namespace partita {
 namespace {
 
-int fail(const llvm::Twine &msg) {
-  llvm::errs() << "partita: error: " << msg << "\n";
-  return 1;
-}
-
-constexpr int32_t kBytes = 9; // partita_dtype U8: transfers move raw bytes
+using namespace pipelined;
 
 /// Splits `module` at the stages and keeps stage `stage` as @main.
 LogicalResult keepStage(ModuleOp module, const std::vector<std::string> &stages, int stage) {
@@ -83,66 +78,19 @@ ModelSignature stepSignature(ModelSignature sig, int64_t m) {
   return sig;
 }
 
-/// Microbatch `i` of `m` of a step tensor (rows along dimension 0).
-HostTensor microbatch(const HostTensor &t, int64_t i, int64_t m) {
-  if (t.shape.empty())
-    return t;
-  std::vector<int64_t> shape = t.shape;
-  shape[0] /= m;
-  HostTensor out(t.dtype, shape);
-  std::memcpy(out.data.data(), t.data.data() + i * out.numBytes(), out.numBytes());
-  return out;
-}
-
-/// The m microbatches' tensors concatenated along dimension 0.
-HostTensor concatenate(const std::vector<HostTensor> &parts) {
-  std::vector<int64_t> shape = parts.front().shape;
-  if (!shape.empty())
-    shape[0] *= (int64_t)parts.size();
-  HostTensor out(parts.front().dtype, shape);
-  size_t at = 0;
-  for (const HostTensor &p : parts) {
-    std::memcpy(out.data.data() + at, p.data.data(), p.numBytes());
-    at += p.numBytes();
-  }
-  return out;
-}
-
 } // namespace
 
 int runPipelinedCommand(MLIRContext &ctx, llvm::StringRef input, const DistributedOptions &opts,
                         const ModelLoader &load) {
-  const PipelineRunOptions &pipe = opts.pipeline;
-  std::string err;
-  auto mesh = parseMeshFlag(opts.mesh, err);
-  if (failed(mesh))
-    return fail(err);
-  if (mesh->axes.size() != 1 || mesh->axes[0].first != pipe.axis)
-    return fail("--pipeline " + pipe.axis + ": a pipeline combined with other mesh axes is not "
-                "built yet; the mesh must be " + pipe.axis + "=N alone (docs/pipeline.md)");
-  int64_t ranks = mesh->axes[0].second;
   if (opts.training)
-    return fail("partita train --pipeline is not built yet (docs/pipeline.md)");
-  if (!opts.shardingsFile.empty())
-    return fail("--pipeline with --shardings is not built yet (docs/pipeline.md)");
-  if ((int64_t)pipe.stages.size() + 1 != ranks)
-    return fail("--pipeline " + pipe.axis + " has " + std::to_string(ranks) +
-                " ranks: --stages needs " + std::to_string(ranks - 1) +
-                " boundary tensors, got " + std::to_string(pipe.stages.size()));
-  if (pipe.microbatches < 1)
-    return fail("--microbatches must be at least 1");
-  pipeline::ScheduleSpec spec;
-  if (!pipeline::parseScheduleName(pipe.schedule, spec, err))
-    return fail(err);
-  if (spec.chunks != 1)
-    return fail("--schedule " + pipe.schedule +
-                " needs virtual stages, which --pipeline runs do not build yet");
-  spec.ranks = (int)ranks;
-  spec.microbatches = (int)pipe.microbatches;
-  spec.training = false;
-  auto schedule = pipeline::generateSchedule(spec, err);
-  if (!schedule || !pipeline::verifySchedule(*schedule, err))
-    return fail("schedule " + pipe.schedule + ": " + err);
+    return runPipelinedTraining(ctx, input, opts, load);
+  const PipelineRunOptions &pipe = opts.pipeline;
+  std::optional<PipelineSetup> setup = setUpPipeline(opts, /*training=*/false);
+  if (!setup)
+    return 1;
+  const MeshSpec *mesh = &setup->mesh;
+  int64_t ranks = setup->ranks;
+  const pipeline::Schedule *schedule = &setup->schedule;
   registerAllPasses();
 
   if (!underLauncher()) {
@@ -188,16 +136,11 @@ int runPipelinedCommand(MLIRContext &ctx, llvm::StringRef input, const Distribut
     reference = module->clone();
   if (failed(keepStage(*module, pipe.stages, rank)))
     return 1;
-  auto stageSig = getSignature(*module);
-  if (failed(stageSig))
-    return 1;
-  StageTimer timer;
-  timer.verbose = opts.run.compile.verbose;
-  if (failed(lowerToLLVM(*module, opts.run.compile, timer, &*stageSig)))
-    return 1;
-  auto exec = Executor::create(*module, *stageSig);
+  ModelSignature stageSigValue;
+  auto exec = compileFunction(*module, "main", opts.run.compile, stageSigValue);
   if (!exec)
     return 1;
+  const ModelSignature *stageSig = &stageSigValue;
   std::optional<std::vector<HostTensor>> stepInputs;
   if (rank == 0) {
     stepInputs = gatherInputs(ctx, input, stepSig, opts.run);
@@ -233,7 +176,7 @@ int runPipelinedCommand(MLIRContext &ctx, llvm::StringRef input, const Distribut
       std::vector<HostTensor> args;
       if (rank == 0)
         for (const HostTensor &t : *stepInputs)
-          args.push_back(microbatch(t, mb, m));
+          args.push_back(microbatch(t, mb, m, /*strided=*/false));
       else
         args = std::move(arrived[mb]), arrived.erase(mb);
       std::vector<HostTensor> results;
@@ -276,49 +219,11 @@ int runPipelinedCommand(MLIRContext &ctx, llvm::StringRef input, const Distribut
   }
 
   // Per rank: the step, and the time spent waiting in receives.
-  double waited = 0;
-  for (auto &slot : timeline)
-    if (slot.action.kind == pipeline::ActionKind::Recv)
-      waited += slot.end - slot.start;
   std::vector<double> all(rank == 0 ? 2 * ranks : 0);
-  double mine[2] = {stepSeconds, waited};
+  double mine[2] = {stepSeconds, secondsWaiting(timeline)};
   MPI_Gather(mine, 2, MPI_DOUBLE, all.data(), 2, MPI_DOUBLE, 0, MPI_COMM_WORLD);
-  if (!pipe.traceFile.empty()) {
-    // Every rank's slots to rank 0, as (kind, phase, microbatch, stage,
-    // start, end) rows.
-    std::vector<double> rows;
-    for (auto &s : timeline)
-      rows.insert(rows.end(), {(double)s.action.kind, (double)s.action.phase,
-                               (double)s.action.microbatch, (double)s.action.stage,
-                               (double)s.action.peer, s.start, s.end});
-    int count = (int)rows.size();
-    std::vector<int> counts(rank == 0 ? ranks : 0), offsets(rank == 0 ? ranks : 0);
-    MPI_Gather(&count, 1, MPI_INT, counts.data(), 1, MPI_INT, 0, MPI_COMM_WORLD);
-    std::vector<double> gathered;
-    if (rank == 0) {
-      int total = 0;
-      for (int r = 0; r < ranks; ++r)
-        offsets[r] = total, total += counts[r];
-      gathered.resize(total);
-    }
-    MPI_Gatherv(rows.data(), count, MPI_DOUBLE, gathered.data(), counts.data(),
-                offsets.data(), MPI_DOUBLE, 0, MPI_COMM_WORLD);
-    if (rank == 0) {
-      std::vector<std::vector<pipeline::SimulationResult::Slot>> lines(ranks);
-      for (int r = 0; r < ranks; ++r)
-        for (int k = offsets[r]; k + 7 <= offsets[r] + counts[r]; k += 7) {
-          pipeline::Action a{(pipeline::ActionKind)(int)gathered[k],
-                             (pipeline::Phase)(int)gathered[k + 1], (int)gathered[k + 2],
-                             (int)gathered[k + 3], (int)gathered[k + 4]};
-          lines[r].push_back({a, gathered[k + 5], gathered[k + 6]});
-        }
-      std::error_code ec;
-      llvm::raw_fd_ostream os(pipe.traceFile, ec);
-      if (ec)
-        return fail("cannot write '" + pipe.traceFile + "': " + ec.message());
-      pipeline::writeChromeTrace(lines, 1e6, os);
-    }
-  }
+  if (!pipe.traceFile.empty() && writeMeasuredTrace(timeline, rank, ranks, pipe.traceFile))
+    return 1;
 
   int rc = 0;
   if (rank == 0) {
@@ -332,18 +237,15 @@ int runPipelinedCommand(MLIRContext &ctx, llvm::StringRef input, const Distribut
     std::vector<HostTensor> expected;
     if (opts.run.check && reference) {
       // The unsplit model on one device, microbatch by microbatch.
-      auto refSig = getSignature(*reference);
-      StageTimer t2;
-      if (failed(refSig) || failed(lowerToLLVM(*reference, opts.run.compile, t2, &*refSig)))
-        return 1;
-      auto refExec = Executor::create(*reference, *refSig);
+      ModelSignature refSig;
+      auto refExec = compileFunction(*reference, "main", opts.run.compile, refSig);
       if (!refExec)
         return 1;
-      std::vector<std::vector<HostTensor>> parts(refSig->outputs.size());
+      std::vector<std::vector<HostTensor>> parts(refSig.outputs.size());
       for (int64_t mb = 0; mb < m; ++mb) {
         std::vector<HostTensor> in, out;
         for (const HostTensor &t : *stepInputs)
-          in.push_back(microbatch(t, mb, m));
+          in.push_back(microbatch(t, mb, m, /*strided=*/false));
         if (auto e = refExec->run(in, out))
           return fail(llvm::toString(std::move(e)));
         for (size_t i = 0; i < out.size(); ++i)

@@ -45,23 +45,6 @@ int fail(const Twine &msg) {
   return 1;
 }
 
-/// A parameter's initial value: a dense attribute, or a mapped or resource
-/// blob.
-std::optional<HostTensor> initialValue(ElementsAttr attr) {
-  if (auto dense = dyn_cast<DenseElementsAttr>(attr))
-    return tensorFromAttr(dense);
-  auto type = cast<RankedTensorType>(attr.getType());
-  std::optional<DType> dt = dtypeOf(type.getElementType());
-  std::optional<ArrayRef<char>> raw = graph::rawData(attr);
-  if (!dt || !raw)
-    return std::nullopt;
-  HostTensor t(*dt, std::vector<int64_t>(type.getShape()));
-  if (raw->size() != t.numBytes())
-    return std::nullopt;
-  std::memcpy(t.data.data(), raw->data(), raw->size());
-  return t;
-}
-
 HostTensor scalarF32(float v) {
   HostTensor t(DType::F32, {});
   std::memcpy(t.data.data(), &v, 4);
@@ -95,6 +78,21 @@ std::string fileName(StringRef dir, StringRef name) {
 }
 
 } // namespace
+
+std::optional<HostTensor> initialValue(ElementsAttr attr) {
+  if (auto dense = dyn_cast<DenseElementsAttr>(attr))
+    return tensorFromAttr(dense);
+  auto type = cast<RankedTensorType>(attr.getType());
+  std::optional<DType> dt = dtypeOf(type.getElementType());
+  std::optional<ArrayRef<char>> raw = graph::rawData(attr);
+  if (!dt || !raw)
+    return std::nullopt;
+  HostTensor t(*dt, std::vector<int64_t>(type.getShape()));
+  if (raw->size() != t.numBytes())
+    return std::nullopt;
+  std::memcpy(t.data.data(), raw->data(), raw->size());
+  return t;
+}
 
 void printGradientCoverage(MLIRContext &ctx, llvm::raw_ostream &os) {
   ctx.loadAllAvailableDialects();
@@ -133,18 +131,24 @@ func::FuncOp makeStepTheEntry(ModuleOp module) {
   return step;
 }
 
-std::string autodiffPipeline(const TrainOptions &o, bool returnGrads) {
+std::string lossAndOptimizerOptions(const TrainOptions &o) {
   std::string s;
   llvm::raw_string_ostream os(s);
-  os << "graph-autodiff{loss=" << o.loss << " optimizer=" << o.optimizer
-     << " ignore-index=" << o.ignoreIndex << " lr=" << llvm::format("%.17g", o.lr)
-     << " momentum=" << llvm::format("%.17g", o.momentum)
+  os << "loss=" << o.loss << " optimizer=" << o.optimizer << " ignore-index=" << o.ignoreIndex
+     << " lr=" << llvm::format("%.17g", o.lr) << " momentum=" << llvm::format("%.17g", o.momentum)
      << " weight-decay=" << llvm::format("%.17g", o.weightDecay)
-     << " clip-norm=" << llvm::format("%.17g", o.clipNorm)
      << " beta1=" << llvm::format("%.17g", o.beta1) << " beta2=" << llvm::format("%.17g", o.beta2)
      << " epsilon=" << llvm::format("%.17g", o.epsilon);
   if (!o.output.empty())
     os << " output=" << o.output;
+  return s;
+}
+
+std::string autodiffPipeline(const TrainOptions &o, bool returnGrads) {
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  os << "graph-autodiff{" << lossAndOptimizerOptions(o)
+     << " clip-norm=" << llvm::format("%.17g", o.clipNorm);
   if (o.microbatches > 1)
     os << " microbatches=" << o.microbatches;
   if (o.recompute != "none")

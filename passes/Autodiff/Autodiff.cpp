@@ -25,6 +25,41 @@ namespace partita::graph {
 #define GEN_PASS_DEF_GRAPHAUTODIFF
 #include "passes/Autodiff/Passes.h.inc"
 
+FailureOr<SmallVector<LiftedParameter>> liftTrainableInitializers(func::FuncOp f,
+                                                                  ArrayRef<StringRef> carry) {
+  Block &body = f.front();
+  OpBuilder b(f.getContext());
+  SmallVector<LiftedParameter> params;
+  for (auto c : llvm::make_early_inc_range(body.getOps<ConstantOp>())) {
+    if (!c.isTrainableInitializer())
+      continue;
+    StringRef name = c.getInitializerName();
+    SmallVector<NamedAttribute> attrs = {
+        b.getNamedAttr("graph.role", b.getStringAttr("parameter")),
+        b.getNamedAttr("graph.name", b.getStringAttr(name)),
+        b.getNamedAttr("graph.init", c.getValue())};
+    for (StringRef key : carry)
+      if (Attribute a = c->getAttr(key))
+        attrs.push_back(b.getNamedAttr(key, a));
+    unsigned idx = params.size();
+    if (failed(f.insertArgument(idx, c.getType(), b.getDictionaryAttr(attrs), c.getLoc())))
+      return failure();
+    params.push_back({name.str(), cast<ElementsAttr>(c.getValue()), body.getArgument(idx)});
+    c.replaceAllUsesWith(body.getArgument(idx));
+    c.erase();
+  }
+  return params;
+}
+
+void eraseDeadOps(Block &block) {
+  SmallVector<Operation *> ops;
+  for (Operation &op : block.without_terminator())
+    ops.push_back(&op);
+  for (Operation *op : llvm::reverse(ops))
+    if (isOpTriviallyDead(op))
+      op->erase();
+}
+
 namespace {
 
 std::string resultName(func::FuncOp f, unsigned i) {
@@ -104,27 +139,15 @@ LogicalResult GraphAutodiffPass::build(ModuleOp module) {
 
   // Every floating-point initializer of rank >= 1 is a candidate; those the
   // loss does not reach go back to constants below.
-  struct Param {
-    std::string name;
-    ElementsAttr init;
-    BlockArgument arg;
+  struct Param : LiftedParameter {
     SmallVector<BlockArgument> state;
   };
+  auto lifted = liftTrainableInitializers(step);
+  if (failed(lifted))
+    return failure();
   SmallVector<Param> params;
-  for (auto c : llvm::make_early_inc_range(body.getOps<ConstantOp>())) {
-    if (!c.isTrainableInitializer())
-      continue;
-    auto type = cast<RankedTensorType>(c.getType());
-    StringRef name = c.getInitializerName();
-    unsigned idx = params.size();
-    auto attrs = b.getDictionaryAttr(
-        {role("parameter"), named(name), b.getNamedAttr("graph.init", c.getValue())});
-    if (failed(step.insertArgument(idx, type, attrs, c.getLoc())))
-      return failure();
-    params.push_back({name.str(), cast<ElementsAttr>(c.getValue()), body.getArgument(idx), {}});
-    c.replaceAllUsesWith(body.getArgument(idx));
-    c.erase();
-  }
+  for (LiftedParameter &p : *lifted)
+    params.push_back({p, {}});
   if (params.empty())
     return main.emitError() << "the model has no floating-point initializers to train";
   // Optimizer state, after the parameters.
@@ -319,12 +342,7 @@ LogicalResult GraphAutodiffPass::build(ModuleOp module) {
   step.setAllResultAttrs(resultAttrs);
 
   // What only @main's other outputs needed goes.
-  SmallVector<Operation *> ops;
-  for (Operation &op : body.without_terminator())
-    ops.push_back(&op);
-  for (Operation *op : llvm::reverse(ops))
-    if (isOpTriviallyDead(op))
-      op->erase();
+  eraseDeadOps(body);
   return success();
 }
 

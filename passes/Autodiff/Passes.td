@@ -4,6 +4,7 @@
 #define PARTITA_PASSES_AUTODIFF_PASSES_TD
 
 include "mlir/Pass/PassBase.td"
+include "passes/Autodiff/TrainingOptions.td"
 
 def GraphAutodiff : Pass<"graph-autodiff", "::mlir::ModuleOp"> {
   let summary = "Build a training step from @main, a loss and an optimizer";
@@ -34,24 +35,7 @@ def GraphAutodiff : Pass<"graph-autodiff", "::mlir::ModuleOp"> {
     An op on the path to the loss without a gradient rule is an error at
     the op.
   }];
-  let options = [
-    Option<"loss", "loss", "std::string", "\"mean\"",
-           "mean | sum (of the output) | mse | cross_entropy">,
-    Option<"output", "output", "std::string", "\"\"",
-           "the output the loss is built on (default: the first)">,
-    Option<"ignoreIndex", "ignore-index", "int64_t", "-100",
-           "cross_entropy: labels with this value do not count">,
-    Option<"optimizer", "optimizer", "std::string", "\"sgd\"",
-           "none (gradients only) | sgd | adamw">,
-    Option<"lr", "lr", "double", "1e-3", "learning rate">,
-    Option<"momentum", "momentum", "double", "0.0", "sgd momentum">,
-    Option<"beta1", "beta1", "double", "0.9", "adamw">,
-    Option<"beta2", "beta2", "double", "0.999", "adamw">,
-    Option<"epsilon", "epsilon", "double", "1e-8", "adamw">,
-    Option<"weightDecay", "weight-decay", "double", "0.0",
-           "decoupled (adamw) or L2 (sgd) weight decay">,
-    Option<"clipNorm", "clip-norm", "double", "0.0",
-           "clip the gradients to this global L2 norm (0: no clipping)">,
+  let options = !listconcat(LossOptions, OptimizerOptions, [
     Option<"microbatches", "microbatches", "unsigned", "1",
            "gradient accumulation over this many microbatches of the "
            "model's batch (the step's inputs hold K of them: rows m, m+K, "
@@ -66,8 +50,8 @@ def GraphAutodiff : Pass<"graph-autodiff", "::mlir::ModuleOp"> {
            "normalizations, softmax and reductions in f32; f16 with a "
            "dynamic loss scale (state loss_scale, loss_scale.good_steps)">,
     Option<"returnGrads", "return-grads", "bool", "false",
-           "also return every parameter's gradient">,
-  ];
+           "also return every parameter's gradient">
+  ]);
   let dependentDialects = ["::partita::graph::GraphDialect"];
 }
 

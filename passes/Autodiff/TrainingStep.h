@@ -8,7 +8,9 @@
 #ifndef PARTITA_PASSES_AUTODIFF_TRAININGSTEP_H
 #define PARTITA_PASSES_AUTODIFF_TRAININGSTEP_H
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinAttributeInterfaces.h"
 #include "mlir/IR/Value.h"
 
 #include <string>
@@ -23,6 +25,24 @@ namespace partita::graph {
 /// at an op on the path that has no gradient rule.
 mlir::FailureOr<llvm::SmallVector<mlir::Value>>
 backpropagate(mlir::OpBuilder &b, mlir::Value loss, llvm::ArrayRef<mlir::Value> wrt);
+
+/// A trainable initializer made an argument of its function.
+struct LiftedParameter {
+  std::string name;
+  mlir::ElementsAttr init;
+  mlir::BlockArgument arg;
+};
+
+/// Makes every trainable initializer of `f` (graph.constant with a name,
+/// floating point, rank >= 1) an argument, in block order from argument 0:
+/// `graph.role = "parameter"`, `graph.name` its initializer's name,
+/// `graph.init` its value. Attributes named in `carry` on the constant
+/// become argument attributes.
+mlir::FailureOr<llvm::SmallVector<LiftedParameter>>
+liftTrainableInitializers(mlir::func::FuncOp f, llvm::ArrayRef<llvm::StringRef> carry = {});
+
+/// Erases the trivially dead ops of `block`, last first.
+void eraseDeadOps(mlir::Block &block);
 
 /// The loss kinds: mean, sum, mse, cross_entropy.
 struct LossSpec {

@@ -4,6 +4,7 @@
 #define PARTITA_PASSES_PIPELINE_PASSES_TD
 
 include "mlir/Pass/PassBase.td"
+include "passes/Autodiff/TrainingOptions.td"
 
 def PipelineSplit : Pass<"pipeline-split", "::mlir::ModuleOp"> {
   let summary = "Split @main into one function per pipeline stage";
@@ -36,6 +37,47 @@ def PipelineSplit : Pass<"pipeline-split", "::mlir::ModuleOp"> {
            "The function to split">,
   ];
   let dependentDialects = ["::mlir::func::FuncDialect"];
+}
+
+def PipelineStageTraining : Pass<"pipeline-stage-training", "::mlir::ModuleOp"> {
+  let summary = "Build each pipeline stage's forward, backward and update functions";
+  let description = [{
+    After pipeline-split, adds next to every stage function `@S` (stage k
+    of n) the functions a training schedule's actions run
+    (docs/pipeline.md):
+
+    - `@S_forward` (F): the stage with its weights as arguments.
+      Arguments: the parameters (`graph.role = "parameter"`, `graph.name`
+      the initializer's, `graph.init` its value, `pipeline.tied` where
+      another stage shares it), then the stage's inputs (`"input"`). Stage
+      n - 1 also takes the labels (`"label"`, for mse and cross_entropy)
+      and gives only the loss of one microbatch.
+    - `@S_backward` (B): the same arguments, then for stages before the
+      last the gradient of each floating-point result (`"output_grad"`).
+      It recomputes the forward (the schedule keeps only the stage's
+      inputs per microbatch) and gives the gradient of each
+      floating-point input (none for stage 0), then of each parameter
+      (`graph.gradient_of` = its argument).
+    - With `split-backward`, `@S_backward_input` (I, the input gradients)
+      and `@S_backward_weight` (W, the parameter gradients) instead, for
+      the zero-bubble schedules.
+    - `@S_update`: parameters, optimizer state (`"state"`, zeros
+      initially), gradients (`"gradient"`), the step (`"step"`, adamw) ->
+      updated parameters and state (`graph.updates`). Gradients arrive
+      summed over the step's microbatches and scaled; clipping to a
+      global norm spans every stage, so the executor does it
+      (`clip-norm` is refused here).
+
+    Weights a stage's results do not reach through differentiable ops stay
+    constants. An op on the path without a gradient rule is an error at
+    the op; so are a module without stage functions and an unknown loss
+    or optimizer.
+  }];
+  let options = !listconcat(LossOptions, OptimizerOptions, [
+    Option<"splitBackward", "split-backward", "bool", "false",
+           "build I and W functions (zero-bubble schedules) instead of B">
+  ]);
+  let dependentDialects = ["::partita::graph::GraphDialect"];
 }
 
 #endif // PARTITA_PASSES_PIPELINE_PASSES_TD

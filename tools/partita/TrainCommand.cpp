@@ -6,6 +6,8 @@
 //                 [--steps N] [--microbatches K] [--recompute none|selective|full]
 //                 [--precision f32|bf16|f16] [--dump-grads DIR]
 //                 [--save-weights DIR]
+//                 [--mesh pipe=P --pipeline pipe --stages T,... [--schedule S]
+//                  [--trace F] [--check]]
 //                 [--mesh AXES [--shardings FILE] [--zero 1|2|3]
 //                  [--strategy auto [--cluster C] [--memory-budget-gb G]]
 //                  [--check]]
@@ -141,6 +143,20 @@ static cl::opt<double> memoryBudget("memory-budget-gb", cl::desc("--strategy aut
 static cl::opt<double> solverTimeLimit("solver-time-limit", cl::desc("--strategy auto: seconds "
                                                                      "for the ILP"),
                                        cl::init(60), cl::sub(trainCmd));
+static cl::opt<std::string> pipelineAxis("pipeline", cl::desc("--mesh: the mesh axis whose ranks "
+                                                            "are pipeline stages; --microbatches "
+                                                            "then counts the schedule's "
+                                                            "microbatches (docs/pipeline.md)"),
+                                         cl::value_desc("axis"), cl::sub(trainCmd));
+static cl::list<std::string> stages("stages", cl::desc("--pipeline: the tensors after which a "
+                                                       "stage ends, in model order"),
+                                    cl::CommaSeparated, cl::sub(trainCmd));
+static cl::opt<std::string> schedule("schedule", cl::desc("--pipeline: gpipe, 1f1b, zb-h1 or "
+                                                          "zb-h2"),
+                                     cl::init("1f1b"), cl::sub(trainCmd));
+static cl::opt<std::string> trace("trace", cl::desc("--pipeline: write the last step's measured "
+                                                    "timeline of every rank as a Chrome trace"),
+                                  cl::value_desc("file"), cl::sub(trainCmd));
 static cl::opt<bool> verbose("v", cl::desc("Print diagnostic notes and pipeline stages"),
                              cl::sub(trainCmd));
 
@@ -304,11 +320,32 @@ int runTrain(MLIRContext &ctx) {
                 std::string(strategy == "auto" ? " (or 0: none)" : "") + ", got " +
                 std::to_string(zero));
   if (mesh.empty()) {
-    if (!shardings.empty() || check || zero >= 0 || strategy == "auto")
-      return fail("train --shardings, --check, --zero and --strategy need --mesh");
+    if (!shardings.empty() || check || zero >= 0 || strategy == "auto" || !pipelineAxis.empty())
+      return fail("train --shardings, --check, --zero, --strategy and --pipeline need --mesh");
     return runTrainCommand(ctx, input, o, load);
   }
 #ifdef PARTITA_HAVE_DISTRIBUTED
+  if (!pipelineAxis.empty()) {
+    if (strategy != "none")
+      return fail("train --pipeline with --strategy auto is not built yet (docs/pipeline.md)");
+    o.zeroStage = std::max<int>(zero, 0);
+    DistributedTraining training{o, {}};
+    DistributedOptions d;
+    d.run = o.run;
+    d.run.check = check;
+    d.mesh = mesh;
+    d.shardingsFile = shardings;
+    d.collectiveTimeout = collectiveTimeout;
+    d.reportFile = report;
+    d.training = &training;
+    d.pipeline.axis = pipelineAxis;
+    d.pipeline.stages.assign(stages.begin(), stages.end());
+    d.pipeline.microbatches = microbatches;
+    d.pipeline.schedule = schedule;
+    d.pipeline.traceFile = trace;
+    // The ranks split the forward model; the step is built per stage.
+    return runDistributedCommand(ctx, input, d, load);
+  }
   std::string shardingsFile = shardings;
   int stage = std::max<int>(zero, 0);
   llvm::SmallString<128> planFile; // the launcher's, removed at the end

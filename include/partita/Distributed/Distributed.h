@@ -65,6 +65,19 @@ int runPipelinedCommand(mlir::MLIRContext &ctx, llvm::StringRef input,
 int reportOutputs(const std::vector<TensorSpec> &specs, const std::vector<HostTensor> &outputs,
                   const std::vector<HostTensor> *expected, const RunOptions &run);
 
+/// --check of a training run on rank 0: the same steps of `training.step`
+/// (compiled from `reference`, the step module) on one device, every step's
+/// loss and the trained parameters (`params`, by step argument) compared
+/// with the ranks'. 0 when all match, else 1 after the mismatches.
+int checkTrainingOnOneDevice(const DistributedTraining &training, mlir::ModuleOp reference,
+                             const CompileOptions &compile, const std::vector<double> &losses,
+                             const std::vector<HostTensor> &params);
+
+/// `partita train --pipeline`: the training schedule executor
+/// (lib/Distributed/PipelinedTrain.cpp, docs/pipeline.md).
+int runPipelinedTraining(mlir::MLIRContext &ctx, llvm::StringRef input,
+                         const DistributedOptions &options, const ModelLoader &load);
+
 int runDistributedCommand(mlir::MLIRContext &ctx, llvm::StringRef input,
                           const DistributedOptions &options, const ModelLoader &load);
 

@@ -87,6 +87,10 @@ struct TrainingStep {
 mlir::LogicalResult prepareTrainingStep(mlir::MLIRContext &ctx, mlir::ModuleOp module,
                                         const TrainOptions &options, TrainingStep &step);
 
+/// A parameter's initial value (graph.init): a dense attribute, or a
+/// mapped or resource blob; nullopt when its type has no host dtype.
+std::optional<HostTensor> initialValue(mlir::ElementsAttr attr);
+
 /// Median of `v` (0 when empty).
 double medianOf(std::vector<double> v);
 
@@ -113,6 +117,10 @@ void printGradientCoverage(mlir::MLIRContext &ctx, llvm::raw_ostream &os);
 /// Replaces @main by the @train_step graph-autodiff added (the CPU pipeline
 /// and the executor compile @main); null when there is none.
 mlir::func::FuncOp makeStepTheEntry(mlir::ModuleOp module);
+
+/// The loss and optimizer options every training pass takes
+/// (passes/Autodiff/TrainingOptions.td), clip-norm aside: "loss=... lr=...".
+std::string lossAndOptimizerOptions(const TrainOptions &options);
 
 /// The graph-autodiff pipeline string for these options.
 std::string autodiffPipeline(const TrainOptions &options, bool returnGrads);

@@ -1,0 +1,163 @@
+//===- PipelineSupport.cpp - what the schedule executors share ------------===//
+
+#include "PipelineSupport.h"
+
+#include "partita/Sharding/Annotations.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <mpi.h>
+
+#include <cstring>
+
+using namespace mlir;
+
+namespace partita::pipelined {
+
+int fail(const llvm::Twine &msg) {
+  llvm::outs().flush();
+  llvm::errs() << "partita: error: " << msg << "\n";
+  return 1;
+}
+
+std::optional<PipelineSetup> setUpPipeline(const DistributedOptions &opts, bool training) {
+  const PipelineRunOptions &pipe = opts.pipeline;
+  std::string err;
+  auto mesh = parseMeshFlag(opts.mesh, err);
+  if (failed(mesh))
+    return fail(err), std::nullopt;
+  if (mesh->axes.size() != 1 || mesh->axes[0].first != pipe.axis)
+    return fail("--pipeline " + pipe.axis + ": a pipeline combined with other mesh axes is not "
+                "built yet; the mesh must be " + pipe.axis + "=N alone (docs/pipeline.md)"),
+           std::nullopt;
+  int64_t ranks = mesh->axes[0].second;
+  if (!opts.shardingsFile.empty())
+    return fail("--pipeline with --shardings is not built yet (docs/pipeline.md)"), std::nullopt;
+  if ((int64_t)pipe.stages.size() + 1 != ranks)
+    return fail("--pipeline " + pipe.axis + " has " + std::to_string(ranks) +
+                " ranks: --stages needs " + std::to_string(ranks - 1) +
+                " boundary tensors, got " + std::to_string(pipe.stages.size())),
+           std::nullopt;
+  if (training && ranks < 2)
+    return fail("train --pipeline needs at least 2 stages (--mesh " + pipe.axis + "=2 or more)"),
+           std::nullopt;
+  if (pipe.microbatches < 1)
+    return fail("--microbatches must be at least 1"), std::nullopt;
+  pipeline::ScheduleSpec spec;
+  if (!pipeline::parseScheduleName(pipe.schedule, spec, err))
+    return fail(err), std::nullopt;
+  if (spec.chunks != 1)
+    return fail("--schedule " + pipe.schedule +
+                " needs virtual stages, which --pipeline runs do not build yet"),
+           std::nullopt;
+  spec.ranks = (int)ranks;
+  spec.microbatches = (int)pipe.microbatches;
+  spec.training = training;
+  auto schedule = pipeline::generateSchedule(spec, err);
+  if (!schedule || !pipeline::verifySchedule(*schedule, err))
+    return fail("schedule " + pipe.schedule + ": " + err), std::nullopt;
+  return PipelineSetup{*mesh, ranks, std::move(*schedule)};
+}
+
+HostTensor microbatch(const HostTensor &t, int64_t i, int64_t m, bool strided) {
+  if (t.shape.empty())
+    return t;
+  std::vector<int64_t> shape = t.shape;
+  shape[0] /= m;
+  HostTensor out(t.dtype, shape);
+  if (!strided) {
+    std::memcpy(out.data.data(), t.data.data() + i * out.numBytes(), out.numBytes());
+    return out;
+  }
+  size_t row = shape[0] ? out.numBytes() / shape[0] : 0;
+  for (int64_t j = 0; j < shape[0]; ++j)
+    std::memcpy(out.data.data() + j * row, t.data.data() + (i + j * m) * row, row);
+  return out;
+}
+
+HostTensor concatenate(const std::vector<HostTensor> &parts) {
+  std::vector<int64_t> shape = parts.front().shape;
+  if (!shape.empty())
+    shape[0] *= (int64_t)parts.size();
+  HostTensor out(parts.front().dtype, shape);
+  size_t at = 0;
+  for (const HostTensor &p : parts) {
+    std::memcpy(out.data.data() + at, p.data.data(), p.numBytes());
+    at += p.numBytes();
+  }
+  return out;
+}
+
+std::unique_ptr<Executor> compileFunction(ModuleOp module, StringRef name,
+                                          const CompileOptions &options, ModelSignature &sig) {
+  OwningOpRef<ModuleOp> copy = module.clone();
+  for (auto f : llvm::make_early_inc_range(copy->getOps<func::FuncOp>()))
+    if (f.getSymName() != name)
+      f.erase();
+  auto f = copy->lookupSymbol<func::FuncOp>(name);
+  if (!f)
+    return emitError(module.getLoc()) << "no function @" << name << " to compile", nullptr;
+  f.setSymName("main");
+  for (unsigned i = 0; i < f.getNumArguments(); ++i)
+    f.removeArgAttr(i, "graph.init"); // (the values are the caller's)
+  auto s = getSignature(*copy);
+  if (failed(s))
+    return nullptr;
+  StageTimer timer;
+  timer.verbose = options.verbose;
+  if (failed(lowerToLLVM(*copy, options, timer, &*s)))
+    return nullptr;
+  sig = *s;
+  return Executor::create(*copy, *s);
+}
+
+int writeMeasuredTrace(const std::vector<pipeline::SimulationResult::Slot> &timeline, int rank,
+                       int64_t ranks, const std::string &file) {
+  // Every rank's slots to rank 0, as (kind, phase, microbatch, stage, peer,
+  // start, end) rows.
+  constexpr int kRow = 7;
+  std::vector<double> rows;
+  for (auto &s : timeline)
+    rows.insert(rows.end(), {(double)s.action.kind, (double)s.action.phase,
+                             (double)s.action.microbatch, (double)s.action.stage,
+                             (double)s.action.peer, s.start, s.end});
+  int count = (int)rows.size();
+  std::vector<int> counts(rank == 0 ? ranks : 0), offsets(rank == 0 ? ranks : 0);
+  MPI_Gather(&count, 1, MPI_INT, counts.data(), 1, MPI_INT, 0, MPI_COMM_WORLD);
+  std::vector<double> gathered;
+  if (rank == 0) {
+    int total = 0;
+    for (int r = 0; r < ranks; ++r)
+      offsets[r] = total, total += counts[r];
+    gathered.resize(total);
+  }
+  MPI_Gatherv(rows.data(), count, MPI_DOUBLE, gathered.data(), counts.data(), offsets.data(),
+              MPI_DOUBLE, 0, MPI_COMM_WORLD);
+  if (rank != 0)
+    return 0;
+  std::vector<std::vector<pipeline::SimulationResult::Slot>> lines(ranks);
+  for (int r = 0; r < ranks; ++r)
+    for (int k = offsets[r]; k + kRow <= offsets[r] + counts[r]; k += kRow) {
+      pipeline::Action a{(pipeline::ActionKind)(int)gathered[k],
+                         (pipeline::Phase)(int)gathered[k + 1], (int)gathered[k + 2],
+                         (int)gathered[k + 3], (int)gathered[k + 4]};
+      lines[r].push_back({a, gathered[k + 5], gathered[k + 6]});
+    }
+  std::error_code ec;
+  llvm::raw_fd_ostream os(file, ec);
+  if (ec)
+    return fail("cannot write '" + file + "': " + ec.message());
+  pipeline::writeChromeTrace(lines, 1e6, os);
+  return 0;
+}
+
+double secondsWaiting(const std::vector<pipeline::SimulationResult::Slot> &timeline) {
+  double waited = 0;
+  for (auto &slot : timeline)
+    if (slot.action.kind == pipeline::ActionKind::Recv)
+      waited += slot.end - slot.start;
+  return waited;
+}
+
+} // namespace partita::pipelined

@@ -1,0 +1,61 @@
+//===- PipelineSupport.h - what the schedule executors share ----*- C++ -*-===//
+//
+// Inference (Pipelined.cpp) and training (PipelinedTrain.cpp) run the same
+// kind of loop over a rank's action list; the setup, microbatching,
+// compilation of one function and the measured trace are here.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef PARTITA_LIB_DISTRIBUTED_PIPELINESUPPORT_H
+#define PARTITA_LIB_DISTRIBUTED_PIPELINESUPPORT_H
+
+#include "partita/Distributed/Distributed.h"
+#include "partita/Pipeline/Schedule.h"
+#include "partita/Runtime/Executor.h"
+#include "partita/Sharding/Annotations.h"
+
+#include <memory>
+#include <optional>
+
+namespace partita::pipelined {
+
+int fail(const llvm::Twine &msg);
+
+/// partita_dtype U8: transfers move raw bytes.
+constexpr int32_t kBytes = 9;
+
+/// The mesh, its pipeline size and the verified schedule the flags ask for;
+/// nullopt after a one-line message (flags that are not built yet are
+/// refused by name).
+struct PipelineSetup {
+  MeshSpec mesh;
+  int64_t ranks = 1;
+  pipeline::Schedule schedule;
+};
+std::optional<PipelineSetup> setUpPipeline(const DistributedOptions &opts, bool training);
+
+/// Microbatch `i` of `m` of a step tensor along dimension 0: rows
+/// i*b..(i+1)*b-1 (contiguous), or rows i, i+m, i+2m, ... (strided, as
+/// graph-autodiff's gradient accumulation takes them).
+HostTensor microbatch(const HostTensor &t, int64_t i, int64_t m, bool strided);
+
+/// The tensors concatenated along dimension 0.
+HostTensor concatenate(const std::vector<HostTensor> &parts);
+
+/// Compiles the function `name` of `module` (a clone of it, the function
+/// as @main) for the CPU; null after a diagnostic. `sig` gets its
+/// signature.
+std::unique_ptr<Executor> compileFunction(mlir::ModuleOp module, llvm::StringRef name,
+                                          const CompileOptions &options, ModelSignature &sig);
+
+/// Every rank's measured actions to rank 0, which writes them as a Chrome
+/// trace to `file` (seconds in the slots). A collective: all ranks call it.
+int writeMeasuredTrace(const std::vector<pipeline::SimulationResult::Slot> &timeline,
+                       int rank, int64_t ranks, const std::string &file);
+
+/// Seconds spent in the receives of `timeline`.
+double secondsWaiting(const std::vector<pipeline::SimulationResult::Slot> &timeline);
+
+} // namespace partita::pipelined
+
+#endif // PARTITA_LIB_DISTRIBUTED_PIPELINESUPPORT_H
