@@ -306,8 +306,8 @@ LogicalResult PipelineStageTrainingPass::buildStage(func::FuncOp stage, bool las
     weightHalf.set(numInputGrads, bwd.getNumResults());
     keepResults(bwd, inputHalf);
     keepResults(wfn, weightHalf);
-    add(wfn, "_backward_weight");
     add(bwd, "_backward_input");
+    add(wfn, "_backward_weight");
   } else {
     add(bwd, "_backward");
   }
