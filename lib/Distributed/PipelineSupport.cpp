@@ -2,6 +2,8 @@
 
 #include "PipelineSupport.h"
 
+#include "partita/Diagnostics.h"
+#include "partita/Runtime/CollectivesABI.h"
 #include "partita/Sharding/Annotations.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -58,6 +60,28 @@ std::optional<PipelineSetup> setUpPipeline(const DistributedOptions &opts, bool 
   if (!schedule || !pipeline::verifySchedule(*schedule, err))
     return fail("schedule " + pipe.schedule + ": " + err), std::nullopt;
   return PipelineSetup{*mesh, ranks, std::move(*schedule)};
+}
+
+int validateAndLaunch(MLIRContext &ctx, StringRef input, const DistributedOptions &opts,
+                      const ModelLoader &load, int64_t ranks,
+                      llvm::function_ref<LogicalResult(MLIRContext &, ModuleOp)> validate,
+                      StringRef what) {
+  MLIRContext checkCtx(ctx.getDialectRegistry());
+  OneLineDiagnostics diags(checkCtx, opts.run.compile.verbose);
+  OwningOpRef<ModuleOp> module = load(checkCtx, input);
+  if (!module || failed(validate(checkCtx, *module)))
+    return 1;
+  return relaunchUnderMpirun(ranks, what);
+}
+
+std::optional<int32_t> startPipelineRank(int64_t ranks, double collectiveTimeout) {
+  std::vector<int64_t> meshSizes = {ranks};
+  char initError[512];
+  if (partita_runtime_init(meshSizes.data(), 1, initError, sizeof initError))
+    return fail(initError), std::nullopt;
+  partita_runtime_set_collective_timeout(collectiveTimeout);
+  int32_t axis = 0;
+  return partita_runtime_add_group(&axis, 1);
 }
 
 HostTensor microbatch(const HostTensor &t, int64_t i, int64_t m, bool strided) {

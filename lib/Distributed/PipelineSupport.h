@@ -34,6 +34,19 @@ struct PipelineSetup {
 };
 std::optional<PipelineSetup> setUpPipeline(const DistributedOptions &opts, bool training);
 
+/// On the launcher: loads the model in a scratch context (one-line
+/// diagnostics), lets `validate` check it before any rank starts, and
+/// relaunches under mpirun on `ranks` ranks. Returns the exit status.
+int validateAndLaunch(mlir::MLIRContext &ctx, llvm::StringRef input,
+                      const DistributedOptions &opts, const ModelLoader &load, int64_t ranks,
+                      llvm::function_ref<mlir::LogicalResult(mlir::MLIRContext &, mlir::ModuleOp)>
+                          validate,
+                      llvm::StringRef what);
+
+/// On a rank: the runtime on a one-axis mesh of `ranks`, the collective
+/// timeout set; the group over the axis, or nullopt after a message.
+std::optional<int32_t> startPipelineRank(int64_t ranks, double collectiveTimeout);
+
 /// Microbatch `i` of `m` of a step tensor along dimension 0: rows
 /// i*b..(i+1)*b-1 (contiguous), or rows i, i+m, i+2m, ... (strided, as
 /// graph-autodiff's gradient accumulation takes them).

@@ -93,27 +93,24 @@ int runPipelinedCommand(MLIRContext &ctx, llvm::StringRef input, const Distribut
   const pipeline::Schedule *schedule = &setup->schedule;
   registerAllPasses();
 
-  if (!underLauncher()) {
+  if (!underLauncher())
     // The split, the inputs and the expected outputs checked here, in one
     // line, before any rank starts.
-    MLIRContext checkCtx(ctx.getDialectRegistry());
-    OneLineDiagnostics diags(checkCtx, opts.run.compile.verbose);
-    OwningOpRef<ModuleOp> module = load(checkCtx, input);
-    if (!module)
-      return 1;
-    auto sig = getSignature(*module);
-    if (failed(sig))
-      return 1;
-    ModelSignature step = stepSignature(*sig, pipe.microbatches);
-    if (!gatherInputs(checkCtx, input, step, opts.run))
-      return 1;
-    if (opts.run.check && !opts.run.expectedFiles.empty() &&
-        !readExpected(checkCtx, step, opts.run.expectedFiles))
-      return 1;
-    if (failed(keepStage(*module, pipe.stages, 0)))
-      return 1;
-    return relaunchUnderMpirun(ranks, "--pipeline");
-  }
+    return validateAndLaunch(
+        ctx, input, opts, load, ranks,
+        [&](MLIRContext &checkCtx, ModuleOp module) -> LogicalResult {
+          auto sig = getSignature(module);
+          if (failed(sig))
+            return failure();
+          ModelSignature step = stepSignature(*sig, pipe.microbatches);
+          if (!gatherInputs(checkCtx, input, step, opts.run))
+            return failure();
+          if (opts.run.check && !opts.run.expectedFiles.empty() &&
+              !readExpected(checkCtx, step, opts.run.expectedFiles))
+            return failure();
+          return keepStage(module, pipe.stages, 0);
+        },
+        "--pipeline");
 
   OwningOpRef<ModuleOp> module = load(ctx, input);
   if (!module)
@@ -122,14 +119,11 @@ int runPipelinedCommand(MLIRContext &ctx, llvm::StringRef input, const Distribut
   if (failed(modelSig))
     return 1;
   ModelSignature stepSig = stepSignature(*modelSig, pipe.microbatches);
-  std::vector<int64_t> meshSizes = {ranks};
-  char initError[512];
-  if (partita_runtime_init(meshSizes.data(), 1, initError, sizeof initError))
-    return fail(initError);
+  std::optional<int32_t> groupId = startPipelineRank(ranks, opts.collectiveTimeout);
+  if (!groupId)
+    return 1;
   int rank = partita_runtime_rank();
-  partita_runtime_set_collective_timeout(opts.collectiveTimeout);
-  int32_t axis = 0;
-  int32_t group = partita_runtime_add_group(&axis, 1);
+  int32_t group = *groupId;
 
   OwningOpRef<ModuleOp> reference;
   if (rank == 0 && opts.run.check && opts.run.expectedFiles.empty())

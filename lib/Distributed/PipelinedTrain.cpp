@@ -164,31 +164,26 @@ int runPipelinedTraining(MLIRContext &ctx, StringRef input, const DistributedOpt
   stepOptions.microbatches = (unsigned)m;
   registerAllPasses();
 
-  if (!underLauncher()) {
-    MLIRContext checkCtx(ctx.getDialectRegistry());
-    OneLineDiagnostics diags(checkCtx, opts.run.compile.verbose);
-    OwningOpRef<ModuleOp> module = load(checkCtx, input);
-    if (!module)
-      return 1;
-    OwningOpRef<ModuleOp> step = module->clone();
-    TrainingStep described;
-    if (failed(prepareTrainingStep(checkCtx, *step, stepOptions, described)) ||
-        failed(runPassPipeline(*module, passes)))
-      return 1;
-    return relaunchUnderMpirun(ranks, "train --pipeline");
-  }
+  if (!underLauncher())
+    return validateAndLaunch(
+        ctx, input, opts, load, ranks,
+        [&](MLIRContext &checkCtx, ModuleOp module) -> LogicalResult {
+          OwningOpRef<ModuleOp> step = module.clone();
+          TrainingStep described;
+          if (failed(prepareTrainingStep(checkCtx, *step, stepOptions, described)))
+            return failure();
+          return runPassPipeline(module, passes);
+        },
+        "train --pipeline");
 
   OwningOpRef<ModuleOp> module = load(ctx, input);
   if (!module)
     return 1;
-  std::vector<int64_t> meshSizes = {ranks};
-  char initError[512];
-  if (partita_runtime_init(meshSizes.data(), 1, initError, sizeof initError))
-    return fail(initError);
+  std::optional<int32_t> groupId = startPipelineRank(ranks, opts.collectiveTimeout);
+  if (!groupId)
+    return 1;
   int rank = partita_runtime_rank();
-  partita_runtime_set_collective_timeout(opts.collectiveTimeout);
-  int32_t axis = 0;
-  int32_t group = partita_runtime_add_group(&axis, 1);
+  int32_t group = *groupId;
   bool last = rank + 1 == ranks;
 
   // Rank 0: the step's batch (and the reference for --check).
