@@ -47,6 +47,12 @@ public:
   Lowering(ModuleOp module) : module(module), b(module.getContext()) {}
 
   LogicalResult run() {
+    // A table the host fixed beforehand keeps its numbers.
+    if (auto table = module->getAttrOfType<ArrayAttr>(kGroupsAttr))
+      for (Attribute g : table)
+        groups.push_back(cast<ArrayAttr>(g));
+    if (auto m = module->getAttrOfType<FlatSymbolRefAttr>(kGroupsMeshAttr))
+      mesh = m;
     SmallVector<Operation *> ops;
     module.walk([&](Operation *op) {
       if (isa<CollectivesDialect>(op->getDialect()))

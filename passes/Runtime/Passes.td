@@ -28,7 +28,10 @@ def ConvertCollectivesToRuntime
     use and recorded on the module as
     `partita.collective_groups = [["data"], ["model"], ...]` together with
     `partita.collective_mesh = @mesh`; the host registers the same table
-    with the runtime before calling @main. All collectives of a module must
+    with the runtime before calling @main. A table already on the module
+    (a host that registers one fixed set of groups on every rank, as the
+    pipeline executor does for stages with different collectives) keeps its
+    numbers; groups it lacks are appended. All collectives of a module must
     use one mesh.
   }];
   let dependentDialects = ["::mlir::arith::ArithDialect",

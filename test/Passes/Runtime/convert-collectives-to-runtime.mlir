@@ -101,3 +101,22 @@ func.func @axis_slice(%x: tensor<4x6xf32>) -> tensor<1x6xf32> {
 func.func @none(%x: tensor<4xf32>) -> tensor<4xf32> {
   return %x : tensor<4xf32>
 }
+
+// -----
+
+// A table the host fixed keeps its numbers: ["model"] is group 1 here, and
+// a group the table lacks is appended (2).
+// CHECK: module attributes {partita.collective_groups = {{\[}}["data"], ["model"], ["data", "model"]], partita.collective_mesh = @mesh}
+// CHECK-LABEL: func.func @preset
+// CHECK: %[[G1:.*]] = arith.constant 1 : i32
+// CHECK: call @partita_all_reduce({{.*}}, %[[G1]])
+// CHECK: %[[G2:.*]] = arith.constant 2 : i32
+// CHECK: call @partita_all_reduce({{.*}}, %[[G2]])
+module attributes {partita.collective_groups = [["data"], ["model"]], partita.collective_mesh = @mesh} {
+  sharding.mesh @mesh = <["data"=2, "model"=2]>
+  func.func @preset(%x: tensor<4x6xf32>) -> tensor<4x6xf32> {
+    %a = collectives.all_reduce %x on @mesh ["model"] {reduction = #collectives<reduction sum>} : tensor<4x6xf32>
+    %b = collectives.all_reduce %a on @mesh ["data", "model"] {reduction = #collectives<reduction sum>} : tensor<4x6xf32>
+    return %b : tensor<4x6xf32>
+  }
+}
