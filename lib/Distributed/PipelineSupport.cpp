@@ -23,26 +23,57 @@ int fail(const llvm::Twine &msg) {
   return 1;
 }
 
+int64_t PipelineSetup::subSize() const {
+  int64_t n = 1;
+  for (auto &[name, size] : sub.axes)
+    n *= size;
+  return n;
+}
+
 std::optional<PipelineSetup> setUpPipeline(const DistributedOptions &opts, bool training) {
   const PipelineRunOptions &pipe = opts.pipeline;
   std::string err;
   auto mesh = parseMeshFlag(opts.mesh, err);
   if (failed(mesh))
     return fail(err), std::nullopt;
-  if (mesh->axes.size() != 1 || mesh->axes[0].first != pipe.axis)
-    return fail("--pipeline " + pipe.axis + ": a pipeline combined with other mesh axes is not "
-                "built yet; the mesh must be " + pipe.axis + "=N alone (docs/pipeline.md)"),
+  PipelineSetup setup;
+  setup.mesh = *mesh;
+  setup.pipeAxis = -1;
+  for (auto [i, axis] : llvm::enumerate(mesh->axes)) {
+    if (axis.first == pipe.axis)
+      setup.pipeAxis = (int)i, setup.ranks = axis.second;
+    else
+      setup.sub.axes.push_back(axis);
+  }
+  if (setup.pipeAxis < 0)
+    return fail("--pipeline " + pipe.axis + ": the mesh " + mesh->str() + " has no such axis"),
            std::nullopt;
-  int64_t ranks = mesh->axes[0].second;
-  if (!opts.shardingsFile.empty())
-    return fail("--pipeline with --shardings is not built yet (docs/pipeline.md)"), std::nullopt;
+  int64_t ranks = setup.ranks;
+  if (training && !setup.sub.axes.empty())
+    return fail("train --pipeline " + pipe.axis + " combined with other mesh axes is not built "
+                "yet; the mesh must be " + pipe.axis + "=N alone (docs/pipeline.md)"),
+           std::nullopt;
+  if (!opts.shardingsFile.empty()) {
+    if (setup.sub.axes.empty())
+      return fail("--shardings: the mesh has no axis besides the pipeline's '" + pipe.axis +
+                  "' to shard over"),
+             std::nullopt;
+    auto specs = readShardingsFile(opts.shardingsFile, err);
+    if (failed(specs))
+      return fail(err), std::nullopt;
+    setup.specs = *specs;
+    setup.specsSource = opts.shardingsFile;
+    if (setup.specs.mesh) // the file may name the whole mesh or the other axes
+      llvm::erase_if(setup.specs.mesh->axes, [&](auto &a) { return a.first == pipe.axis; });
+  }
   if ((int64_t)pipe.stages.size() + 1 != ranks)
     return fail("--pipeline " + pipe.axis + " has " + std::to_string(ranks) +
                 " ranks: --stages needs " + std::to_string(ranks - 1) +
                 " boundary tensors, got " + std::to_string(pipe.stages.size())),
            std::nullopt;
-  if (training && ranks < 2)
-    return fail("train --pipeline needs at least 2 stages (--mesh " + pipe.axis + "=2 or more)"),
+  if ((training || !setup.sub.axes.empty()) && ranks < 2)
+    return fail(std::string(training ? "train --pipeline" : "--pipeline with other mesh axes") +
+                " needs at least 2 stages (--mesh " + pipe.axis + "=2 or more)"),
            std::nullopt;
   if (pipe.microbatches < 1)
     return fail("--microbatches must be at least 1"), std::nullopt;
@@ -59,7 +90,31 @@ std::optional<PipelineSetup> setUpPipeline(const DistributedOptions &opts, bool 
   auto schedule = pipeline::generateSchedule(spec, err);
   if (!schedule || !pipeline::verifySchedule(*schedule, err))
     return fail("schedule " + pipe.schedule + ": " + err), std::nullopt;
-  return PipelineSetup{*mesh, ranks, std::move(*schedule)};
+  setup.schedule = std::move(*schedule);
+  return setup;
+}
+
+PipelinePlace placeOf(int worldRank, const PipelineSetup &setup) {
+  std::vector<int64_t> c = blocks::coordsOf(worldRank, setup.mesh);
+  PipelinePlace p;
+  p.stage = (int)c[setup.pipeAxis];
+  for (size_t i = 0; i < c.size(); ++i)
+    if ((int)i != setup.pipeAxis)
+      p.subRank = p.subRank * (int)setup.mesh.axes[i].second + (int)c[i];
+  return p;
+}
+
+std::vector<std::vector<std::string>> stageGroupTable(const MeshSpec &sub) {
+  std::vector<std::vector<std::string>> table;
+  size_t n = sub.axes.size();
+  for (unsigned mask = 1; mask < (1u << n); ++mask) {
+    std::vector<std::string> axes;
+    for (size_t i = 0; i < n; ++i)
+      if (mask & (1u << i))
+        axes.push_back(sub.axes[i].first);
+    table.push_back(axes);
+  }
+  return table;
 }
 
 int validateAndLaunch(MLIRContext &ctx, StringRef input, const DistributedOptions &opts,
@@ -74,14 +129,29 @@ int validateAndLaunch(MLIRContext &ctx, StringRef input, const DistributedOption
   return relaunchUnderMpirun(ranks, what);
 }
 
-std::optional<int32_t> startPipelineRank(int64_t ranks, double collectiveTimeout) {
-  std::vector<int64_t> meshSizes = {ranks};
+std::optional<int32_t> startPipelineRank(const PipelineSetup &setup, double collectiveTimeout) {
+  std::vector<int64_t> meshSizes;
+  for (auto &[name, size] : setup.mesh.axes)
+    meshSizes.push_back(size);
   char initError[512];
-  if (partita_runtime_init(meshSizes.data(), 1, initError, sizeof initError))
+  if (partita_runtime_init(meshSizes.data(), (int32_t)meshSizes.size(), initError,
+                           sizeof initError))
     return fail(initError), std::nullopt;
   partita_runtime_set_collective_timeout(collectiveTimeout);
-  int32_t axis = 0;
-  return partita_runtime_add_group(&axis, 1);
+  auto indexOf = [&](const std::string &axis) {
+    for (auto [i, a] : llvm::enumerate(setup.mesh.axes))
+      if (a.first == axis)
+        return (int32_t)i;
+    return (int32_t)-1;
+  };
+  for (const auto &axes : stageGroupTable(setup.sub)) {
+    std::vector<int32_t> ids;
+    for (const std::string &a : axes)
+      ids.push_back(indexOf(a));
+    partita_runtime_add_group(ids.data(), (int32_t)ids.size());
+  }
+  int32_t pipeAxis = setup.pipeAxis;
+  return partita_runtime_add_group(&pipeAxis, 1);
 }
 
 HostTensor microbatch(const HostTensor &t, int64_t i, int64_t m, bool strided) {
@@ -117,7 +187,7 @@ std::unique_ptr<Executor> compileFunction(ModuleOp module, StringRef name,
                                           const CompileOptions &options, ModelSignature &sig) {
   OwningOpRef<ModuleOp> copy = module.clone();
   for (auto f : llvm::make_early_inc_range(copy->getOps<func::FuncOp>()))
-    if (f.getSymName() != name)
+    if (f.getSymName() != name && !f.isExternal()) // (runtime declarations stay)
       f.erase();
   auto f = copy->lookupSymbol<func::FuncOp>(name);
   if (!f)

@@ -9,6 +9,8 @@
 #ifndef PARTITA_LIB_DISTRIBUTED_PIPELINESUPPORT_H
 #define PARTITA_LIB_DISTRIBUTED_PIPELINESUPPORT_H
 
+#include "Blocks.h"
+
 #include "partita/Distributed/Distributed.h"
 #include "partita/Pipeline/Schedule.h"
 #include "partita/Runtime/Executor.h"
@@ -29,10 +31,43 @@ constexpr int32_t kBytes = 9;
 /// refused by name).
 struct PipelineSetup {
   MeshSpec mesh;
-  int64_t ranks = 1;
+  int64_t ranks = 1; ///< the pipeline axis's size: the stages
+  int pipeAxis = 0;  ///< its index in `mesh`
+  /// The other axes, over which each stage is its own SPMD program, and
+  /// the --shardings annotations for them (their mesh is `sub`).
+  MeshSpec sub;
+  ShardingSpecs specs;
+  std::string specsSource; ///< the --shardings file
+
   pipeline::Schedule schedule;
+  int64_t worldSize() const { return ranks * subSize(); }
+  int64_t subSize() const;
 };
 std::optional<PipelineSetup> setUpPipeline(const DistributedOptions &opts, bool training);
+
+/// Where a rank sits: its stage (the pipeline coordinate) and its rank in
+/// the stage's SPMD program over the other axes (row-major over `sub`).
+struct PipelinePlace {
+  int stage = 0;
+  int subRank = 0;
+};
+PipelinePlace placeOf(int worldRank, const PipelineSetup &setup);
+
+/// One rank's stage, compiled: the stage function (pipeline axis alone), or
+/// its SPMD program over the other axes -- the annotations propagated over
+/// the whole split model (so both sides of a boundary agree), the stage
+/// partitioned and its weights cut to `place.subRank`. Layouts are over
+/// `setup.sub` (whole when it has no axes).
+struct StageProgram {
+  std::unique_ptr<Executor> exec;
+  ModelSignature sig; ///< local types
+  std::vector<blocks::Layout> inLayouts, outLayouts;
+};
+/// Builds it from the model `module` (consumed); without `compile` stops
+/// after partitioning (the launcher's check). Failure after a diagnostic.
+mlir::LogicalResult buildStageProgram(mlir::ModuleOp module, const PipelineSetup &setup,
+                                      const PipelineRunOptions &pipe, PipelinePlace place,
+                                      const CompileOptions *compile, StageProgram &out);
 
 /// On the launcher: loads the model in a scratch context (one-line
 /// diagnostics), lets `validate` check it before any rank starts, and
@@ -43,9 +78,16 @@ int validateAndLaunch(mlir::MLIRContext &ctx, llvm::StringRef input,
                           validate,
                       llvm::StringRef what);
 
-/// On a rank: the runtime on a one-axis mesh of `ranks`, the collective
-/// timeout set; the group over the axis, or nullopt after a message.
-std::optional<int32_t> startPipelineRank(int64_t ranks, double collectiveTimeout);
+/// On a rank: the runtime on the whole mesh with the collective timeout
+/// set, and the groups every rank registers in one order -- each nonempty
+/// subset of the other axes (the stages' SPMD collectives, numbered as
+/// stageGroupTable says), then the pipeline axis, whose id is returned
+/// (nullopt after a message).
+std::optional<int32_t> startPipelineRank(const PipelineSetup &setup, double collectiveTimeout);
+
+/// The group table every stage's collectives are numbered by: the nonempty
+/// subsets of the other axes, in mesh order.
+std::vector<std::vector<std::string>> stageGroupTable(const MeshSpec &sub);
 
 /// Microbatch `i` of `m` of a step tensor along dimension 0: rows
 /// i*b..(i+1)*b-1 (contiguous), or rows i, i+m, i+2m, ... (strided, as

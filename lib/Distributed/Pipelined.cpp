@@ -27,6 +27,7 @@
 #include "partita/Runtime/Executor.h"
 #include "partita/Sharding/Annotations.h"
 #include "partita/Sharding/Spmd.h"
+#include "runtime/Runtime.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "llvm/ADT/StringExtras.h"
@@ -46,25 +47,6 @@ namespace partita {
 namespace {
 
 using namespace pipelined;
-
-/// Splits `module` at the stages and keeps stage `stage` as @main.
-LogicalResult keepStage(ModuleOp module, const std::vector<std::string> &stages, int stage) {
-  if (stages.empty())
-    return success(); // one stage: the model itself
-  std::string spec = "pipeline-split{stages=" + llvm::join(stages, ",") + "}";
-  if (failed(runPassPipeline(module, spec)))
-    return failure();
-  std::string keep = "main_stage" + std::to_string(stage);
-  for (auto f : llvm::make_early_inc_range(module.getOps<func::FuncOp>()))
-    if (f.getSymName() != keep)
-      f.erase();
-  auto f = module.lookupSymbol<func::FuncOp>(keep);
-  if (!f)
-    return module.emitError() << "pipeline-split made no stage " << stage;
-  f.setSymName("main");
-  f->removeAttr("pipeline.stage");
-  return success();
-}
 
 /// The model's signature with dimension 0 of every input and output
 /// multiplied by `m` (what one step of m microbatches takes and gives).
@@ -88,16 +70,16 @@ int runPipelinedCommand(MLIRContext &ctx, llvm::StringRef input, const Distribut
   std::optional<PipelineSetup> setup = setUpPipeline(opts, /*training=*/false);
   if (!setup)
     return 1;
-  const MeshSpec *mesh = &setup->mesh;
-  int64_t ranks = setup->ranks;
-  const pipeline::Schedule *schedule = &setup->schedule;
+  const pipeline::Schedule &schedule = setup->schedule;
+  int64_t stages = setup->ranks;
   registerAllPasses();
 
   if (!underLauncher())
-    // The split, the inputs and the expected outputs checked here, in one
-    // line, before any rank starts.
+    // The inputs, the expected outputs, the split and (with other axes)
+    // the annotations and the partitioning of stage 0, checked here in one
+    // line before any rank starts.
     return validateAndLaunch(
-        ctx, input, opts, load, ranks,
+        ctx, input, opts, load, setup->worldSize(),
         [&](MLIRContext &checkCtx, ModuleOp module) -> LogicalResult {
           auto sig = getSignature(module);
           if (failed(sig))
@@ -108,7 +90,8 @@ int runPipelinedCommand(MLIRContext &ctx, llvm::StringRef input, const Distribut
           if (opts.run.check && !opts.run.expectedFiles.empty() &&
               !readExpected(checkCtx, step, opts.run.expectedFiles))
             return failure();
-          return keepStage(module, pipe.stages, 0);
+          StageProgram unused;
+          return buildStageProgram(module, *setup, pipe, PipelinePlace{}, nullptr, unused);
         },
         "--pipeline");
 
@@ -119,47 +102,56 @@ int runPipelinedCommand(MLIRContext &ctx, llvm::StringRef input, const Distribut
   if (failed(modelSig))
     return 1;
   ModelSignature stepSig = stepSignature(*modelSig, pipe.microbatches);
-  std::optional<int32_t> groupId = startPipelineRank(ranks, opts.collectiveTimeout);
+  std::optional<int32_t> groupId = startPipelineRank(*setup, opts.collectiveTimeout);
   if (!groupId)
     return 1;
   int rank = partita_runtime_rank();
   int32_t group = *groupId;
+  PipelinePlace place = placeOf(rank, *setup);
+  bool first = place.stage == 0, last = place.stage + 1 == stages;
 
   OwningOpRef<ModuleOp> reference;
   if (rank == 0 && opts.run.check && opts.run.expectedFiles.empty())
     reference = module->clone();
-  if (failed(keepStage(*module, pipe.stages, rank)))
+  StageProgram program;
+  if (failed(buildStageProgram(*module, *setup, pipe, place, &opts.run.compile, program)))
     return 1;
-  ModelSignature stageSigValue;
-  auto exec = compileFunction(*module, "main", opts.run.compile, stageSigValue);
-  if (!exec)
-    return 1;
-  const ModelSignature *stageSig = &stageSigValue;
+  const ModelSignature &stageSig = program.sig;
+  // The first stage's ranks read (or generate) the whole step and cut their
+  // blocks of each microbatch.
   std::optional<std::vector<HostTensor>> stepInputs;
-  if (rank == 0) {
+  if (first) {
     stepInputs = gatherInputs(ctx, input, stepSig, opts.run);
     if (!stepInputs)
       return 1;
   }
+  int64_t m = pipe.microbatches;
+  auto blockOf = [&](HostTensor global, size_t i) {
+    HostTensor block(stageSig.inputs[i].dtype, stageSig.inputs[i].shape);
+    blocks::copyBlock(global, block,
+              blocks::blockOffsets(program.inLayouts[i], block.shape, place.subRank,
+                                   setup->sub),
+              /*toBlock=*/true);
+    return block;
+  };
 
   // One step: walk the action list. Received arguments and produced
   // results are kept per microbatch only until they are used.
-  int64_t m = pipe.microbatches;
   std::map<int, std::vector<HostTensor>> arrived, produced;
-  std::vector<std::vector<HostTensor>> outputs(stageSig->outputs.size());
+  std::vector<std::vector<HostTensor>> outputs(stageSig.outputs.size());
   std::vector<pipeline::SimulationResult::Slot> timeline;
   MPI_Barrier(MPI_COMM_WORLD); // the step starts together (compile times differ)
   auto t0 = std::chrono::steady_clock::now();
   auto now = [&] {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   };
-  for (const pipeline::Action &a : schedule->actions[rank]) {
+  for (const pipeline::Action &a : schedule.actions[place.stage]) {
     double start = now();
     int mb = a.microbatch;
     switch (a.kind) {
     case pipeline::ActionKind::Recv: {
       std::vector<HostTensor> &args = arrived[mb];
-      for (const TensorSpec &in : stageSig->inputs) {
+      for (const TensorSpec &in : stageSig.inputs) {
         HostTensor t(in.dtype, in.shape);
         partita_recv(t.data.data(), (int64_t)t.numBytes(), 1, kBytes, group);
         args.push_back(std::move(t));
@@ -168,15 +160,15 @@ int runPipelinedCommand(MLIRContext &ctx, llvm::StringRef input, const Distribut
     }
     case pipeline::ActionKind::Compute: {
       std::vector<HostTensor> args;
-      if (rank == 0)
-        for (const HostTensor &t : *stepInputs)
-          args.push_back(microbatch(t, mb, m, /*strided=*/false));
+      if (first)
+        for (auto [i, t] : llvm::enumerate(*stepInputs))
+          args.push_back(blockOf(microbatch(t, mb, m, /*strided=*/false), i));
       else
         args = std::move(arrived[mb]), arrived.erase(mb);
       std::vector<HostTensor> results;
-      if (auto e = exec->run(args, results))
+      if (auto e = program.exec->run(args, results))
         return fail("rank " + std::to_string(rank) + ": " + llvm::toString(std::move(e)));
-      if (rank + 1 == ranks)
+      if (last)
         for (size_t i = 0; i < results.size(); ++i)
           outputs[i].push_back(std::move(results[i]));
       else
@@ -193,38 +185,63 @@ int runPipelinedCommand(MLIRContext &ctx, llvm::StringRef input, const Distribut
   }
   double stepSeconds = now();
 
-  // The last stage's outputs to rank 0.
+  // The last stage's blocks to rank 0, which assembles every microbatch's
+  // outputs: per block its shape and offsets, then its bytes.
   std::vector<HostTensor> assembled;
-  if (rank + 1 == ranks)
-    for (auto &parts : outputs)
-      assembled.push_back(concatenate(parts));
-  if (ranks > 1) {
-    int64_t shift = -(ranks - 1); // from the last position to the first
-    for (size_t i = 0; i < stepSig.outputs.size(); ++i) {
-      if (rank + 1 == ranks) {
-        partita_send(assembled[i].data.data(), (int64_t)assembled[i].numBytes(), shift, kBytes,
-                     group);
-      } else if (rank == 0) {
-        HostTensor t(stepSig.outputs[i].dtype, stepSig.outputs[i].shape);
-        partita_recv(t.data.data(), (int64_t)t.numBytes(), shift, kBytes, group);
-        assembled.push_back(std::move(t));
+  {
+    runtime::CollectiveScope scope("gather_outputs", -1);
+    constexpr int kTag = 17, kMaxRank = 8, kHeader = 1 + 2 * kMaxRank;
+    if (last) {
+      for (int64_t mb = 0; mb < m; ++mb)
+        for (size_t i = 0; i < outputs.size(); ++i) {
+          const HostTensor &t = outputs[i][mb];
+          std::vector<int64_t> off =
+              blocks::blockOffsets(program.outLayouts[i], t.shape, place.subRank, setup->sub);
+          int64_t header[kHeader] = {(int64_t)t.shape.size()};
+          for (size_t d = 0; d < t.shape.size() && d < kMaxRank; ++d)
+            header[1 + d] = t.shape[d], header[1 + kMaxRank + d] = off[d];
+          MPI_Send(header, kHeader, MPI_INT64_T, 0, kTag, MPI_COMM_WORLD);
+          MPI_Send(t.data.data(), (int)t.numBytes(), MPI_BYTE, 0, kTag, MPI_COMM_WORLD);
+        }
+    } else if (rank == 0) {
+      std::vector<std::vector<HostTensor>> parts(modelSig->outputs.size());
+      for (int64_t mb = 0; mb < m; ++mb)
+        for (size_t i = 0; i < parts.size(); ++i)
+          parts[i].push_back(HostTensor(modelSig->outputs[i].dtype, modelSig->outputs[i].shape));
+      for (int r = 0; r < setup->worldSize(); ++r) {
+        if (placeOf(r, *setup).stage + 1 != stages)
+          continue;
+        for (int64_t mb = 0; mb < m; ++mb)
+          for (size_t i = 0; i < parts.size(); ++i) {
+            int64_t header[kHeader];
+            MPI_Recv(header, kHeader, MPI_INT64_T, r, kTag, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+            std::vector<int64_t> shape(header + 1, header + 1 + header[0]),
+                off(header + 1 + kMaxRank, header + 1 + kMaxRank + header[0]);
+            HostTensor block(parts[i][mb].dtype, shape);
+            MPI_Recv(block.data.data(), (int)block.numBytes(), MPI_BYTE, r, kTag,
+                     MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+            blocks::copyBlock(parts[i][mb], block, off, /*toBlock=*/false);
+          }
       }
+      for (auto &p : parts)
+        assembled.push_back(concatenate(p));
     }
   }
 
   // Per rank: the step, and the time spent waiting in receives.
-  std::vector<double> all(rank == 0 ? 2 * ranks : 0);
+  int64_t world = setup->worldSize();
+  std::vector<double> all(rank == 0 ? 2 * world : 0);
   double mine[2] = {stepSeconds, secondsWaiting(timeline)};
   MPI_Gather(mine, 2, MPI_DOUBLE, all.data(), 2, MPI_DOUBLE, 0, MPI_COMM_WORLD);
-  if (!pipe.traceFile.empty() && writeMeasuredTrace(timeline, rank, ranks, pipe.traceFile))
+  if (!pipe.traceFile.empty() && writeMeasuredTrace(timeline, rank, world, pipe.traceFile))
     return 1;
 
   int rc = 0;
   if (rank == 0) {
-    llvm::outs() << "partita: ran " << m << " microbatches on " << ranks
-                 << " pipeline stages (mesh " << mesh->str() << ", schedule " << schedule->name
-                 << ")\n";
-    for (int64_t r = 0; r < ranks; ++r)
+    llvm::outs() << "partita: ran " << m << " microbatches on " << stages
+                 << " pipeline stages (mesh " << setup->mesh.str() << ", schedule "
+                 << schedule.name << ")\n";
+    for (int64_t r = 0; r < world; ++r)
       llvm::outs() << "rank " << r << ": step " << llvm::format("%.2f", all[2 * r] * 1e3)
                    << " ms, waiting for its inputs " << llvm::format("%.2f", all[2 * r + 1] * 1e3)
                    << " ms\n";

@@ -179,7 +179,7 @@ int runPipelinedTraining(MLIRContext &ctx, StringRef input, const DistributedOpt
   OwningOpRef<ModuleOp> module = load(ctx, input);
   if (!module)
     return 1;
-  std::optional<int32_t> groupId = startPipelineRank(ranks, opts.collectiveTimeout);
+  std::optional<int32_t> groupId = startPipelineRank(*setup, opts.collectiveTimeout);
   if (!groupId)
     return 1;
   int rank = partita_runtime_rank();
