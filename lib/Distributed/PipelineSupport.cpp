@@ -3,10 +3,14 @@
 #include "PipelineSupport.h"
 
 #include "partita/Diagnostics.h"
+#include "partita/Pipeline/Balance.h"
+#include "partita/Planner/Cluster.h"
+#include "partita/Planner/CostModel.h"
 #include "partita/Runtime/CollectivesABI.h"
 #include "partita/Sharding/Annotations.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <mpi.h>
@@ -92,6 +96,78 @@ std::optional<PipelineSetup> setUpPipeline(const DistributedOptions &opts, bool 
     return fail("schedule " + pipe.schedule + ": " + err), std::nullopt;
   setup.schedule = std::move(*schedule);
   return setup;
+}
+
+std::optional<DistributedOptions> resolveStages(MLIRContext &ctx, StringRef input,
+                                                const DistributedOptions &opts,
+                                                const ModelLoader &load, bool print) {
+  DistributedOptions out = opts;
+  std::vector<std::string> &stages = out.pipeline.stages;
+  if (stages.size() != 1 || stages[0] != "auto")
+    return out;
+  std::string err;
+  auto mesh = parseMeshFlag(opts.mesh, err);
+  if (failed(mesh))
+    return fail(err), std::nullopt;
+  int64_t count = 0;
+  for (auto &[name, size] : mesh->axes)
+    if (name == opts.pipeline.axis)
+      count = size;
+  if (count == 0)
+    return fail("--pipeline " + opts.pipeline.axis + ": the mesh " + mesh->str() +
+                " has no such axis"),
+           std::nullopt;
+  MLIRContext scratch(ctx.getDialectRegistry());
+  OneLineDiagnostics diags(scratch, opts.run.compile.verbose);
+  OwningOpRef<ModuleOp> module = load(scratch, input);
+  if (!module)
+    return std::nullopt;
+  std::string origin;
+  auto cluster = planner::loadClusterOrLocal("", err, origin);
+  if (failed(cluster))
+    return fail(err), std::nullopt;
+  auto cost = planner::estimateCost(*module, *cluster, err);
+  if (failed(cost))
+    return fail("--stages auto: " + err), std::nullopt;
+  // The layers: runs of one layer group, each ending at a named tensor.
+  std::vector<double> times, bytes;
+  std::vector<std::string> ends, names;
+  for (const planner::OpCost &op : cost->ops) {
+    if (!op.collective.empty())
+      continue;
+    if (names.empty() || names.back() != op.layer) {
+      names.push_back(op.layer);
+      times.push_back(0), bytes.push_back(0), ends.push_back("");
+    }
+    times.back() += op.computeTime;
+    if (!op.name.empty())
+      ends.back() = op.name;
+  }
+  // A run with no named tensor joins the next one.
+  for (size_t i = 0; i + 1 < ends.size();)
+    if (ends[i].empty()) {
+      times[i + 1] += times[i];
+      for (auto *v : {&times, &bytes})
+        v->erase(v->begin() + i);
+      ends.erase(ends.begin() + i), names.erase(names.begin() + i);
+    } else {
+      ++i;
+    }
+  auto split = pipeline::balanceStages(times, bytes, (int)count, 0, err);
+  if (!split)
+    return fail("--stages auto: " + err), std::nullopt;
+  stages.clear();
+  for (size_t u : split->lastUnits)
+    stages.push_back(ends[u]);
+  if (print) {
+    llvm::outs() << "stages auto: " << llvm::join(stages, ",") << " (" << names.size()
+                 << " layers; per stage";
+    for (double t : split->stageTimes)
+      llvm::outs() << " " << planner::formatSeconds(t);
+    llvm::outs() << " on " << cluster->name << ")\n";
+    llvm::outs().flush();
+  }
+  return out;
 }
 
 PipelinePlace placeOf(int worldRank, const PipelineSetup &setup) {

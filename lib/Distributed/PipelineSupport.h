@@ -45,6 +45,17 @@ struct PipelineSetup {
 };
 std::optional<PipelineSetup> setUpPipeline(const DistributedOptions &opts, bool training);
 
+/// `opts` with `--stages auto` resolved (unchanged otherwise): the model's
+/// layers -- runs of ops of one layer group in program order, as the cost
+/// model names them, the embedding and head included -- balanced over the
+/// pipeline axis's size by balanceStages on their compute time on this
+/// machine's cluster model; each stage ends at the last named tensor of its
+/// last layer. The launcher (`print`) prints the choice. nullopt after a
+/// one-line message.
+std::optional<DistributedOptions> resolveStages(mlir::MLIRContext &ctx, llvm::StringRef input,
+                                                const DistributedOptions &opts,
+                                                const ModelLoader &load, bool print);
+
 /// Where a rank sits: its stage (the pipeline coordinate) and its rank in
 /// the stage's SPMD program over the other axes (row-major over `sub`).
 struct PipelinePlace {

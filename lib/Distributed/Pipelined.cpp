@@ -62,10 +62,25 @@ ModelSignature stepSignature(ModelSignature sig, int64_t m) {
 
 } // namespace
 
+namespace {
+int runResolved(MLIRContext &ctx, llvm::StringRef input, const DistributedOptions &opts,
+                const ModelLoader &load);
+} // namespace
+
 int runPipelinedCommand(MLIRContext &ctx, llvm::StringRef input, const DistributedOptions &opts,
                         const ModelLoader &load) {
   if (opts.training)
     return runPipelinedTraining(ctx, input, opts, load);
+  std::optional<DistributedOptions> resolved =
+      resolveStages(ctx, input, opts, load, /*print=*/!underLauncher());
+  if (!resolved)
+    return 1;
+  return runResolved(ctx, input, *resolved, load);
+}
+
+namespace {
+int runResolved(MLIRContext &ctx, llvm::StringRef input, const DistributedOptions &opts,
+                const ModelLoader &load) {
   const PipelineRunOptions &pipe = opts.pipeline;
   std::optional<PipelineSetup> setup = setUpPipeline(opts, /*training=*/false);
   if (!setup)
@@ -279,4 +294,5 @@ int runPipelinedCommand(MLIRContext &ctx, llvm::StringRef input, const Distribut
   return rc;
 }
 
+} // namespace
 } // namespace partita

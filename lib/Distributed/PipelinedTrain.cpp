@@ -138,8 +138,23 @@ std::vector<HostTensor> recvAll(llvm::ArrayRef<TensorSpec> specs, int64_t shift,
 
 } // namespace
 
+namespace {
+int trainResolved(MLIRContext &ctx, StringRef input, const DistributedOptions &opts,
+                  const ModelLoader &load);
+} // namespace
+
 int runPipelinedTraining(MLIRContext &ctx, StringRef input, const DistributedOptions &opts,
                          const ModelLoader &load) {
+  std::optional<DistributedOptions> resolved =
+      resolveStages(ctx, input, opts, load, /*print=*/!underLauncher());
+  if (!resolved)
+    return 1;
+  return trainResolved(ctx, input, *resolved, load);
+}
+
+namespace {
+int trainResolved(MLIRContext &ctx, StringRef input, const DistributedOptions &opts,
+                  const ModelLoader &load) {
   const PipelineRunOptions &pipe = opts.pipeline;
   const TrainOptions &o = opts.training->options;
   std::optional<PipelineSetup> setup = setUpPipeline(opts, /*training=*/true);
@@ -495,4 +510,5 @@ int runPipelinedTraining(MLIRContext &ctx, StringRef input, const DistributedOpt
   return rc;
 }
 
+} // namespace
 } // namespace partita
