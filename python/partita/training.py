@@ -126,7 +126,7 @@ def _spec_json(spec) -> list:
     return out
 
 
-def _mesh_flags(loss, optimizer, options, zero, strategy, cluster, check):
+def _mesh_flags(loss, optimizer, options, zero, strategy, cluster, check, pipeline=None):
     flags = ["--loss", loss, "--optimizer", optimizer, "--lr", repr(options["lr"]),
              "--momentum", repr(options["momentum"]),
              "--weight-decay", repr(options["weight_decay"]),
@@ -142,6 +142,10 @@ def _mesh_flags(loss, optimizer, options, zero, strategy, cluster, check):
         flags += ["--strategy", "auto"] + (["--cluster", cluster] if cluster else [])
     if check:
         flags.append("--check")
+    if pipeline:
+        axis, stages, schedule = pipeline
+        flags += ["--pipeline", axis, "--stages", ",".join(stages) if stages else "auto",
+                  "--schedule", schedule]
     return flags
 
 
@@ -151,7 +155,8 @@ def train(model, loss: str = "mean", optimizer: str = "sgd", *, lr: float = 1e-3
           beta2: float = 0.999, epsilon: float = 1e-8, microbatches: int = 1,
           recompute: str = "none", precision: str = "f32", mesh=None,
           shardings: dict | None = None, zero: int = 0, strategy: str = "none",
-          cluster: str | None = None, check: bool = False) -> Trainer:
+          cluster: str | None = None, check: bool = False, pipeline: str | None = None,
+          stages=None, schedule: str = "1f1b") -> Trainer:
     """Builds and compiles the training step of ``model`` (a Graph or a
     loaded Model, e.g. from_torch): the floating-point initializers the loss
     reaches are trained. ``loss``: mean | sum (of the output) | mse |
@@ -173,7 +178,11 @@ def train(model, loss: str = "mean", optimizer: str = "sgd", *, lr: float = 1e-3
     (with a Graph's own annotations), ``zero`` is the ZeRO stage over the
     ``data`` axis, ``strategy="auto"`` lets the planner choose the rest for
     ``cluster``, ``check`` compares every loss and trained weight with one
-    device."""
+    device. ``pipeline`` names the mesh axis whose ranks are pipeline stages
+    (docs/pipeline.md): ``stages`` lists the tensors after which a stage
+    ends (default: chosen by the cost model), ``schedule`` is gpipe, 1f1b,
+    zb-h1 or zb-h2, and ``microbatches`` counts the schedule's
+    microbatches."""
     if loss not in LOSSES:
         raise ValueError(f"unknown loss {loss!r} (expected one of {', '.join(LOSSES)})")
     if optimizer not in OPTIMIZERS:
@@ -197,9 +206,13 @@ def train(model, loss: str = "mean", optimizer: str = "sgd", *, lr: float = 1e-3
         options["output"] = output
     if strategy not in ("none", "auto"):
         raise ValueError(f"unknown strategy {strategy!r} (expected 'none' or 'auto')")
-    if mesh is None and (shardings or zero or strategy == "auto" or check):
-        raise ValueError("shardings, zero, strategy and check train on a mesh: "
+    if mesh is None and (shardings or zero or strategy == "auto" or check or pipeline):
+        raise ValueError("shardings, zero, strategy, check and pipeline train on a mesh: "
                          "train(..., mesh=Mesh({...}))")
+    if pipeline is not None and pipeline not in as_mesh(mesh).axes:
+        raise ValueError(f"pipeline={pipeline!r} is not an axis of the mesh {as_mesh(mesh).flag()}")
+    if stages is not None and isinstance(stages, str):
+        stages = [stages]
     try:
         t = _core().Trainer(kind, source, name, input_shapes, options)
     except CompileError as e:
@@ -219,5 +232,6 @@ def train(model, loss: str = "mean", optimizer: str = "sgd", *, lr: float = 1e-3
     specs = dict(getattr(model, "annotations", {}))
     specs.update(shardings or {})
     as_json = {n: _spec_json(spec) for n, spec in specs.items()}
-    flags = _mesh_flags(loss, optimizer, options, zero, strategy, cluster, check)
+    flags = _mesh_flags(loss, optimizer, options, zero, strategy, cluster, check,
+                        (pipeline, list(stages or []), schedule) if pipeline else None)
     return MeshTrainer(model, t, keep, loss, mesh, model_file, flags, as_json)

@@ -139,6 +139,27 @@ def test_mesh_training_matches_one_device():
         pt.train(mlp(), loss="mse", zero=1)
 
 
+def test_pipeline_training_matches_one_device():
+    # Two pipeline stages (cut after tanh_2) on 2 MPI ranks, 4 microbatches
+    # under ZB-H1: the same losses and weights as accumulating the same 4
+    # microbatches on one device.
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((32, 6)).astype(np.float32)
+    y = rng.standard_normal((32, 4)).astype(np.float32)
+    one = pt.train(mlp(), loss="mse", optimizer="adamw", lr=0.05, microbatches=4)
+    want = one.fit({"x": x}, y, steps=2)
+    t = pt.train(mlp(), loss="mse", optimizer="adamw", lr=0.05, microbatches=4,
+                 mesh=pt.Mesh({"pipe": 2}), pipeline="pipe", stages="tanh_2",
+                 schedule="zb-h1", check=True)
+    got = t.fit({"x": x}, y, steps=2)
+    assert got == pytest.approx(want, rel=1e-5)
+    for k, v in one.parameters().items():
+        np.testing.assert_allclose(t.parameters()[k], v, rtol=1e-5, atol=1e-6)
+    assert "schedule zb-h1" in t.report and "parameters: OK" in t.report
+    with pytest.raises(ValueError, match="not an axis of the mesh"):
+        pt.train(mlp(), loss="mse", mesh=pt.Mesh({"data": 2}), pipeline="pipe")
+
+
 def test_compile_with_a_loss_is_the_training_step():
     t = pt.compile(mlp(), loss="mse", optimizer="sgd", lr=0.1)
     assert isinstance(t, pt.Trainer) and t.takes_labels
