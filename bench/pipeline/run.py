@@ -72,21 +72,22 @@ def measured(trace_path, ranks):
 
 
 def simulate(partita, schedule, ranks, m, times, training):
-    f = times["F"]
+    # In milliseconds: the simulator prints two decimals.
+    f = times["F"] * 1e3
     if "I" in times:
-        i, w = times["I"], times["W"]
+        i, w = times["I"] * 1e3, times["W"] * 1e3
     else:
-        i, w = times.get("B", f), 0.0
+        i, w = times.get("B", times["F"]) * 1e3, 0.0
     cmd = [partita, "schedule", "--schedule", schedule, "--ranks", str(ranks),
            "--microbatches", str(m), "--times", "%.9g:%.9g:%.9g" % (f, i, max(w, 1e-12))]
     if not training:
         cmd.append("--inference")
     out = sh(cmd)
     sim = re.search(r"step ([0-9.e+-]+), ideal [0-9.e+-]+, bubble ([0-9.]+) "
-                    r"\(published: (?:.*= )?([0-9.]+)\)", out)
+                    r"\(published: (?:.*= )?(-?[0-9.]+)\)", out)
     if not sim:
         sys.exit("bench: no simulation in:\n" + out[-2000:])
-    return float(sim.group(1)), float(sim.group(2)), float(sim.group(3))
+    return float(sim.group(1)) * 1e-3, float(sim.group(2)), float(sim.group(3))
 
 
 def main():
