@@ -60,27 +60,9 @@ ModelSignature stepSignature(ModelSignature sig, int64_t m) {
   return sig;
 }
 
-} // namespace
-
-namespace {
-int runResolved(MLIRContext &ctx, llvm::StringRef input, const DistributedOptions &opts,
-                const ModelLoader &load);
-} // namespace
-
-int runPipelinedCommand(MLIRContext &ctx, llvm::StringRef input, const DistributedOptions &opts,
-                        const ModelLoader &load) {
-  if (opts.training)
-    return runPipelinedTraining(ctx, input, opts, load);
-  std::optional<DistributedOptions> resolved =
-      resolveStages(ctx, input, opts, load, /*print=*/!underLauncher());
-  if (!resolved)
-    return 1;
-  return runResolved(ctx, input, *resolved, load);
-}
-
-namespace {
-int runResolved(MLIRContext &ctx, llvm::StringRef input, const DistributedOptions &opts,
-                const ModelLoader &load) {
+/// The schedule executor for inference, the stages resolved.
+int runInference(MLIRContext &ctx, llvm::StringRef input, const DistributedOptions &opts,
+                 const ModelLoader &load) {
   const PipelineRunOptions &pipe = opts.pipeline;
   std::optional<PipelineSetup> setup = setUpPipeline(opts, /*training=*/false);
   if (!setup)
@@ -295,4 +277,17 @@ int runResolved(MLIRContext &ctx, llvm::StringRef input, const DistributedOption
 }
 
 } // namespace
+
+int runPipelinedCommand(MLIRContext &ctx, llvm::StringRef input, const DistributedOptions &opts,
+                        const ModelLoader &load) {
+  // --stages auto is resolved once, for inference and training alike.
+  std::optional<DistributedOptions> resolved =
+      resolveStages(ctx, input, opts, load, /*print=*/!underLauncher());
+  if (!resolved)
+    return 1;
+  if (resolved->training)
+    return runPipelinedTraining(ctx, input, *resolved, load);
+  return runInference(ctx, input, *resolved, load);
+}
+
 } // namespace partita

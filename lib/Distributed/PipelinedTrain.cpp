@@ -138,23 +138,8 @@ std::vector<HostTensor> recvAll(llvm::ArrayRef<TensorSpec> specs, int64_t shift,
 
 } // namespace
 
-namespace {
-int trainResolved(MLIRContext &ctx, StringRef input, const DistributedOptions &opts,
-                  const ModelLoader &load);
-} // namespace
-
 int runPipelinedTraining(MLIRContext &ctx, StringRef input, const DistributedOptions &opts,
                          const ModelLoader &load) {
-  std::optional<DistributedOptions> resolved =
-      resolveStages(ctx, input, opts, load, /*print=*/!underLauncher());
-  if (!resolved)
-    return 1;
-  return trainResolved(ctx, input, *resolved, load);
-}
-
-namespace {
-int trainResolved(MLIRContext &ctx, StringRef input, const DistributedOptions &opts,
-                  const ModelLoader &load) {
   const PipelineRunOptions &pipe = opts.pipeline;
   const TrainOptions &o = opts.training->options;
   std::optional<PipelineSetup> setup = setUpPipeline(opts, /*training=*/true);
@@ -234,26 +219,26 @@ int trainResolved(MLIRContext &ctx, StringRef input, const DistributedOptions &o
 
   // This rank's functions.
   std::string base = "main_stage" + std::to_string(rank);
-  ModelSignature fwdSig, bwdSig, inSig, wSig, updSig;
+  // (bwdSig: the backward's, or with the split its input half's; the weight
+  // half takes the same arguments.)
+  ModelSignature fwdSig, bwdSig, weightSig, updSig;
   std::unique_ptr<Executor> forward, backward, backwardInput, backwardWeight, update;
   forward = compileFunction(*module, base + "_forward", opts.run.compile, fwdSig);
   if (!forward)
     return 1;
+  std::string bwdName = base + (schedule.splitBackward ? "_backward_input" : "_backward");
   if (schedule.splitBackward) {
-    backwardInput = compileFunction(*module, base + "_backward_input", opts.run.compile, inSig);
+    backwardInput = compileFunction(*module, bwdName, opts.run.compile, bwdSig);
     backwardWeight =
-        compileFunction(*module, base + "_backward_weight", opts.run.compile, wSig);
+        compileFunction(*module, base + "_backward_weight", opts.run.compile, weightSig);
     if (!backwardInput || !backwardWeight)
       return 1;
-    bwdSig = inSig;
-  } else {
-    backward = compileFunction(*module, base + "_backward", opts.run.compile, bwdSig);
-    if (!backward)
-      return 1;
+  } else if (!(backward = compileFunction(*module, bwdName, opts.run.compile, bwdSig))) {
+    return 1;
   }
-  bool hasUpdate = (bool)module->lookupSymbol<func::FuncOp>(base + "_update");
-  if (hasUpdate && !(update = compileFunction(*module, base + "_update", opts.run.compile,
-                                              updSig)))
+  auto updateFn = module->lookupSymbol<func::FuncOp>(base + "_update");
+  if (updateFn && !(update = compileFunction(*module, base + "_update", opts.run.compile,
+                                             updSig)))
     return 1;
 
   StageParameters &mine = stageParams[rank];
@@ -264,8 +249,7 @@ int trainResolved(MLIRContext &ctx, StringRef input, const DistributedOptions &o
   size_t numInputs = 0;
   std::vector<TensorSpec> outputGradSpecs;
   {
-    auto bwdFn = module->lookupSymbol<func::FuncOp>(
-        base + (schedule.splitBackward ? "_backward_input" : "_backward"));
+    auto bwdFn = module->lookupSymbol<func::FuncOp>(bwdName);
     for (unsigned i = numParams; i < bwdFn.getNumArguments(); ++i) {
       auto role = bwdFn.getArgAttrOfType<StringAttr>(i, "graph.role");
       StringRef r = role ? role.getValue() : "";
@@ -281,9 +265,9 @@ int trainResolved(MLIRContext &ctx, StringRef input, const DistributedOptions &o
   // Trained weights (those with a gradient) are the first ones: the pass
   // keeps only those as arguments.
   size_t numStates = 0;
-  if (auto u = module->lookupSymbol<func::FuncOp>(base + "_update"))
-    for (unsigned i = 0; i < u.getNumArguments(); ++i)
-      if (auto role = u.getArgAttrOfType<StringAttr>(i, "graph.role"))
+  if (updateFn)
+    for (unsigned i = 0; i < updateFn.getNumArguments(); ++i)
+      if (auto role = updateFn.getArgAttrOfType<StringAttr>(i, "graph.role"))
         numStates += role.getValue() == "state";
   numStates /= std::max<size_t>(numParams, 1); // per parameter
   std::vector<HostTensor> state;
@@ -302,14 +286,15 @@ int trainResolved(MLIRContext &ctx, StringRef input, const DistributedOptions &o
       if (reference.step.roles[i] == "label")
         labels = reference.step.values[i];
     }
-  if (rank == 0 && labels && !last)
+  // (Rank 0 is never the last stage: there are at least two.)
+  if (rank == 0 && labels)
     partita_send(labels->data.data(), (int64_t)labels->numBytes(), ranks - 1, kBytes, group);
   auto fwdFn = module->lookupSymbol<func::FuncOp>(base + "_forward");
   auto lastRole = fwdFn.getNumArguments()
                       ? fwdFn.getArgAttrOfType<StringAttr>(fwdFn.getNumArguments() - 1,
                                                            "graph.role")
                       : StringAttr();
-  if (last && rank != 0 && lastRole && lastRole.getValue() == "label") {
+  if (last && lastRole && lastRole.getValue() == "label") {
     TensorSpec spec = fwdSig.inputs.back();
     spec.shape[0] *= m;
     labels = HostTensor(spec.dtype, spec.shape);
@@ -510,5 +495,4 @@ int trainResolved(MLIRContext &ctx, StringRef input, const DistributedOptions &o
   return rc;
 }
 
-} // namespace
 } // namespace partita

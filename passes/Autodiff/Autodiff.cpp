@@ -51,6 +51,24 @@ FailureOr<SmallVector<LiftedParameter>> liftTrainableInitializers(func::FuncOp f
   return params;
 }
 
+std::string resultName(func::FuncOp f, unsigned i) {
+  if (auto n = f.getResultAttrOfType<StringAttr>(i, "graph.name"))
+    return n.getValue().str();
+  return "#" + std::to_string(i);
+}
+
+std::optional<unsigned> findResult(func::FuncOp f, StringRef name, std::string &names) {
+  if (name.empty())
+    return 0;
+  names.clear();
+  for (unsigned i = 0; i < f.getNumResults(); ++i) {
+    if (resultName(f, i) == name)
+      return i;
+    names += (i ? ", " : "") + resultName(f, i);
+  }
+  return std::nullopt;
+}
+
 void eraseDeadOps(Block &block) {
   SmallVector<Operation *> ops;
   for (Operation &op : block.without_terminator())
@@ -61,12 +79,6 @@ void eraseDeadOps(Block &block) {
 }
 
 namespace {
-
-std::string resultName(func::FuncOp f, unsigned i) {
-  if (auto n = f.getResultAttrOfType<StringAttr>(i, "graph.name"))
-    return n.getValue().str();
-  return "#" + std::to_string(i);
-}
 
 struct GraphAutodiffPass : impl::GraphAutodiffBase<GraphAutodiffPass> {
   using Base::Base;
@@ -100,20 +112,13 @@ LogicalResult GraphAutodiffPass::build(ModuleOp module) {
                               << "' (none, selective, full)";
 
   // Which output the loss is built on.
-  unsigned outIdx = 0;
   if (main.getNumResults() == 0)
     return main.emitError() << "@main has no output to build a loss on";
-  if (!output.empty()) {
-    std::string names;
-    bool found = false;
-    for (unsigned i = 0; i < main.getNumResults() && !found; ++i) {
-      found = resultName(main, i) == output;
-      outIdx = found ? i : outIdx;
-      names += (i ? ", " : "") + resultName(main, i);
-    }
-    if (!found)
-      return main.emitError() << "no output named '" << output << "' (outputs: " << names << ")";
-  }
+  std::string names;
+  std::optional<unsigned> found = findResult(main, output, names);
+  if (!found)
+    return main.emitError() << "no output named '" << output << "' (outputs: " << names << ")";
+  unsigned outIdx = *found;
   std::string outName = resultName(main, outIdx);
   LossSpec lossSpec{loss, ignoreIndex};
   std::string why;

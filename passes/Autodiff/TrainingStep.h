@@ -13,6 +13,7 @@
 #include "mlir/IR/BuiltinAttributeInterfaces.h"
 #include "mlir/IR/Value.h"
 
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -40,6 +41,14 @@ struct LiftedParameter {
 /// become argument attributes.
 mlir::FailureOr<llvm::SmallVector<LiftedParameter>>
 liftTrainableInitializers(mlir::func::FuncOp f, llvm::ArrayRef<llvm::StringRef> carry = {});
+
+/// The name of `f`'s result `i` (its graph.name, else "#i").
+std::string resultName(mlir::func::FuncOp f, unsigned i);
+
+/// The index of `f`'s result named `name` (0 when `name` is empty);
+/// nullopt when none is, with `names` listing them all.
+std::optional<unsigned> findResult(mlir::func::FuncOp f, llvm::StringRef name,
+                                   std::string &names);
 
 /// Erases the trivially dead ops of `block`, last first.
 void eraseDeadOps(mlir::Block &block);

@@ -31,6 +31,7 @@ namespace partita::pipeline {
 namespace {
 
 using graph::LiftedParameter;
+using graph::resultName;
 
 bool isFloatTensor(Type t) {
   auto r = dyn_cast<RankedTensorType>(t);
@@ -39,12 +40,6 @@ bool isFloatTensor(Type t) {
 
 StringAttr nameOf(func::FuncOp f, unsigned arg) {
   return f.getArgAttrOfType<StringAttr>(arg, "graph.name");
-}
-
-std::string resultName(func::FuncOp f, unsigned i) {
-  if (auto n = f.getResultAttrOfType<StringAttr>(i, "graph.name"))
-    return n.getValue().str();
-  return "#" + std::to_string(i);
 }
 
 /// Replaces `f`'s results by `results` named `attrs`, then drops what they
@@ -164,20 +159,14 @@ LogicalResult PipelineStageTrainingPass::buildStage(func::FuncOp stage, bool las
   Type labelTy;
   if (last) {
     Operation *ret = fwd.front().getTerminator();
-    if (!output.empty()) {
-      bool found = false;
-      std::string names;
-      for (unsigned i = 0; i < ret->getNumOperands() && !found; ++i) {
-        found = resultName(fwd, i) == output;
-        outIdx = found ? i : outIdx;
-        names += (i ? ", " : "") + resultName(fwd, i);
-      }
-      if (!found)
-        return stage.emitError() << "pipeline-stage-training: no output named '" << output
-                                 << "' in the last stage (outputs: " << names << ")";
-    }
     if (ret->getNumOperands() == 0)
       return stage.emitError() << "pipeline-stage-training: the last stage has no output";
+    std::string names;
+    std::optional<unsigned> found = graph::findResult(fwd, output, names);
+    if (!found)
+      return stage.emitError() << "pipeline-stage-training: no output named '" << output
+                               << "' in the last stage (outputs: " << names << ")";
+    outIdx = *found;
     std::string why;
     labelTy = graph::labelType(lossSpec, ret->getOperand(outIdx), why);
     if (!why.empty())

@@ -74,7 +74,8 @@ int checkTrainingOnOneDevice(const DistributedTraining &training, mlir::ModuleOp
                              const std::vector<HostTensor> &params);
 
 /// `partita train --pipeline`: the training schedule executor
-/// (lib/Distributed/PipelinedTrain.cpp, docs/pipeline.md).
+/// (lib/Distributed/PipelinedTrain.cpp, docs/pipeline.md); runPipelinedCommand
+/// calls it with `--stages auto` resolved.
 int runPipelinedTraining(mlir::MLIRContext &ctx, llvm::StringRef input,
                          const DistributedOptions &options, const ModelLoader &load);
 
