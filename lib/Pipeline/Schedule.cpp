@@ -441,6 +441,66 @@ std::optional<Schedule> generateSchedule(const ScheduleSpec &spec, std::string &
   return s;
 }
 
+namespace {
+
+using Channel = std::pair<int, int>; // (src, dst)
+
+/// Per channel, the transfers in the order the source sends them.
+std::map<Channel, std::vector<Action>> sendOrders(const Schedule &s) {
+  std::map<Channel, std::vector<Action>> orders;
+  for (int r = 0; r < s.ranks; ++r)
+    for (const Action &a : s.actions[r])
+      if (a.kind == ActionKind::Send)
+        orders[{r, a.peer}].push_back(a);
+  return orders;
+}
+
+Action asReceive(Action send, int src) {
+  send.kind = ActionKind::Recv;
+  send.peer = src;
+  return send;
+}
+
+/// Moves receives earlier so that each rank takes the transfers from one
+/// peer in the order that peer sends them: MPI matches the messages of one
+/// tag between two ranks in order, so a receiver taking them in another
+/// order would get the wrong tensor. Receiving a transfer sent before the
+/// one a rank waits for costs no extra wait and cannot deadlock: it is
+/// posted before the awaited one.
+void receiveInSendOrder(Schedule &s) {
+  std::map<Channel, std::vector<Action>> orders = sendOrders(s);
+  for (int r = 0; r < s.ranks; ++r) {
+    std::map<int, size_t> cursor; // per source, the next transfer in order
+    std::vector<Action> out;
+    std::set<std::tuple<Phase, int, int, int>> taken;
+    for (const Action &a : s.actions[r]) {
+      if (a.kind != ActionKind::Recv) {
+        out.push_back(a);
+        continue;
+      }
+      if (taken.count({a.phase, a.microbatch, a.stage, a.peer}))
+        continue;
+      const std::vector<Action> &order = orders[{a.peer, r}];
+      size_t &c = cursor[a.peer];
+      size_t until = c;
+      while (until < order.size() && !(asReceive(order[until], a.peer) == a))
+        ++until;
+      if (until == order.size()) { // no such send: the verifier names it
+        out.push_back(a);
+        continue;
+      }
+      for (; c <= until; ++c) {
+        Action recv = asReceive(order[c], a.peer);
+        taken.insert({recv.phase, recv.microbatch, recv.stage, recv.peer});
+        out.push_back(recv);
+      }
+    }
+    s.actions[r] = std::move(out);
+  }
+}
+
+} // namespace
+
 void insertTransfers(Schedule &s) {
   using Transfer = std::tuple<ActionKind, Phase, int, int, int>;
   auto key = [](const Action &a) {
@@ -473,6 +533,7 @@ void insertTransfers(Schedule &s) {
     }
     s.actions[r] = std::move(out);
   }
+  receiveInSendOrder(s);
 }
 
 bool verifySchedule(const Schedule &s, std::string &error) {
@@ -562,6 +623,25 @@ bool verifySchedule(const Schedule &s, std::string &error) {
                                          " on rank " + std::to_string(pass ? src : dst));
         return false;
       }
+  }
+  // Transfers between two ranks arrive in the order they are sent.
+  {
+    std::map<Channel, std::vector<Action>> orders = sendOrders(s);
+    for (int r = 0; r < s.ranks; ++r) {
+      std::map<int, size_t> cursor;
+      for (const Action &a : s.actions[r]) {
+        if (a.kind != ActionKind::Recv)
+          continue;
+        Action first = asReceive(orders[{a.peer, r}][cursor[a.peer]++], a.peer);
+        if (!(first == a)) {
+          Action send{ActionKind::Send, first.phase, first.microbatch, first.stage, r};
+          error = at(r, a) + ": rank " + std::to_string(a.peer) + " sends " +
+                  formatAction(send) +
+                  " to it first; transfers between two ranks arrive in the order they are sent";
+          return false;
+        }
+      }
+    }
   }
   // Execute: sends are buffered, a receive waits for its send.
   std::set<Work> done;

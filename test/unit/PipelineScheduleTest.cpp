@@ -152,8 +152,37 @@ TEST(PipelineSchedule, VerifierDiagnostics) {
   check(R"({"stage_ranks": [0, 1], "microbatches": 1,
             "ranks": [["F0", "sendF0@0>1"], ["recvF0@0<0", "F0", "B0"]]})",
         "rank 0: B0@0 (microbatch 0) never runs");
+  // Rank 1 takes microbatch 1's activation before microbatch 0's.
+  check(R"({"stage_ranks": [0, 1], "microbatches": 2,
+            "ranks": [["F0", "sendF0@0>1", "F1", "sendF1@0>1"],
+                      ["recvF1@0<0", "recvF0@0<0", "F0", "F1"]]})",
+        "rank 1: recvF1@0<0 (microbatch 1): rank 0 sends sendF0@0>1 to it first");
   check(R"({"stage_ranks": [0, 1], "microbatches": 1, "ranks": [["F0", "X0"], ["F0"]]})",
         "ranks[0][1] 'X0': expected F, B, I or W");
   check(R"({"stage_ranks": [0, 0], "microbatches": 1, "ranks": [["F0"]]})",
         "say which stage with '@STAGE'");
+}
+
+// Every generated schedule receives each peer's transfers in the order the
+// peer sends them (the executor relies on it: MPI matches in order). ZB-V's
+// ranks exchange activations and gradients of two stage pairs both ways.
+TEST(PipelineSchedule, ReceivesInSendOrder) {
+  for (const char *name : {"gpipe", "1f1b", "interleaved:2", "interleaved:3", "zb-h1", "zb-h2",
+                           "zb-v"})
+    for (int p : {2, 3, 4})
+      for (int m : {p, 2 * p, 4 * p}) {
+        Schedule s = make(name, p, m);
+        std::vector<std::vector<std::vector<Action>>> sent(p, std::vector<std::vector<Action>>(p)),
+            got(p, std::vector<std::vector<Action>>(p));
+        for (int r = 0; r < p; ++r)
+          for (Action a : s.actions[r]) {
+            if (a.kind == ActionKind::Compute)
+              continue;
+            bool send = a.kind == ActionKind::Send;
+            int peer = a.peer;
+            a.kind = ActionKind::Compute, a.peer = -1;
+            (send ? sent[r][peer] : got[peer][r]).push_back(a);
+          }
+        EXPECT_EQ(sent, got) << name << " p=" << p << " m=" << m;
+      }
 }
