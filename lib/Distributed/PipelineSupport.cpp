@@ -70,23 +70,24 @@ std::optional<PipelineSetup> setUpPipeline(const DistributedOptions &opts, bool 
     if (setup.specs.mesh) // the file may name the whole mesh or the other axes
       llvm::erase_if(setup.specs.mesh->axes, [&](auto &a) { return a.first == pipe.axis; });
   }
-  if ((int64_t)pipe.stages.size() + 1 != ranks)
-    return fail("--pipeline " + pipe.axis + " has " + std::to_string(ranks) +
-                " ranks: --stages needs " + std::to_string(ranks - 1) +
-                " boundary tensors, got " + std::to_string(pipe.stages.size())),
-           std::nullopt;
-  if ((training || !setup.sub.axes.empty()) && ranks < 2)
-    return fail(std::string(training ? "train --pipeline" : "--pipeline with other mesh axes") +
-                " needs at least 2 stages (--mesh " + pipe.axis + "=2 or more)"),
-           std::nullopt;
   if (pipe.microbatches < 1)
     return fail("--microbatches must be at least 1"), std::nullopt;
   pipeline::ScheduleSpec spec;
   if (!pipeline::parseScheduleName(pipe.schedule, spec, err))
     return fail(err), std::nullopt;
-  if (spec.chunks != 1)
-    return fail("--schedule " + pipe.schedule +
-                " needs virtual stages, which --pipeline runs do not build yet"),
+  // Virtual stages: interleaved:V and zb-v place several on each rank.
+  int64_t stages = ranks * spec.chunks;
+  if ((int64_t)pipe.stages.size() + 1 != stages)
+    return fail("--pipeline " + pipe.axis + " has " + std::to_string(ranks) + " ranks" +
+                (spec.chunks > 1 ? " and --schedule " + pipe.schedule + " places " +
+                                       std::to_string(spec.chunks) + " stages on each"
+                                 : std::string()) +
+                ": --stages needs " + std::to_string(stages - 1) + " boundary tensors, got " +
+                std::to_string(pipe.stages.size())),
+           std::nullopt;
+  if ((training || !setup.sub.axes.empty()) && stages < 2)
+    return fail(std::string(training ? "train --pipeline" : "--pipeline with other mesh axes") +
+                " needs at least 2 stages (--mesh " + pipe.axis + "=2 or more)"),
            std::nullopt;
   spec.ranks = (int)ranks;
   spec.microbatches = (int)pipe.microbatches;
@@ -113,6 +114,11 @@ std::optional<DistributedOptions> resolveStages(MLIRContext &ctx, StringRef inpu
   for (auto &[name, size] : mesh->axes)
     if (name == opts.pipeline.axis)
       count = size;
+  // As many stages as the schedule places: v per rank with virtual stages
+  // (a bad --schedule is named by setUpPipeline).
+  pipeline::ScheduleSpec spec;
+  if (pipeline::parseScheduleName(opts.pipeline.schedule, spec, err))
+    count *= spec.chunks;
   if (count == 0)
     return fail("--pipeline " + opts.pipeline.axis + ": the mesh " + mesh->str() +
                 " has no such axis"),
@@ -173,11 +179,16 @@ std::optional<DistributedOptions> resolveStages(MLIRContext &ctx, StringRef inpu
 PipelinePlace placeOf(int worldRank, const PipelineSetup &setup) {
   std::vector<int64_t> c = blocks::coordsOf(worldRank, setup.mesh);
   PipelinePlace p;
-  p.stage = (int)c[setup.pipeAxis];
+  p.pipeRank = (int)c[setup.pipeAxis];
   for (size_t i = 0; i < c.size(); ++i)
     if ((int)i != setup.pipeAxis)
       p.subRank = p.subRank * (int)setup.mesh.axes[i].second + (int)c[i];
   return p;
+}
+
+std::string perRank(const PipelineSetup &setup) {
+  int v = setup.schedule.numStages() / std::max(setup.schedule.ranks, 1);
+  return v > 1 ? ", " + std::to_string(v) + " per rank" : "";
 }
 
 std::vector<std::vector<std::string>> stageGroupTable(const MeshSpec &sub) {

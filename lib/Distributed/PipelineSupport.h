@@ -31,7 +31,7 @@ constexpr int32_t kBytes = 9;
 /// refused by name).
 struct PipelineSetup {
   MeshSpec mesh;
-  int64_t ranks = 1; ///< the pipeline axis's size: the stages
+  int64_t ranks = 1; ///< the pipeline axis's size (schedule.numStages() stages)
   int pipeAxis = 0;  ///< its index in `mesh`
   /// The other axes, over which each stage is its own SPMD program, and
   /// the --shardings annotations for them (their mesh is `sub`).
@@ -56,10 +56,11 @@ std::optional<DistributedOptions> resolveStages(mlir::MLIRContext &ctx, llvm::St
                                                 const DistributedOptions &opts,
                                                 const ModelLoader &load, bool print);
 
-/// Where a rank sits: its stage (the pipeline coordinate) and its rank in
-/// the stage's SPMD program over the other axes (row-major over `sub`).
+/// Where a rank sits: its pipeline coordinate (the rank in the schedule,
+/// holding schedule.stagesOf(pipeRank)) and its rank in the stages' SPMD
+/// programs over the other axes (row-major over `sub`).
 struct PipelinePlace {
-  int stage = 0;
+  int pipeRank = 0;
   int subRank = 0;
 };
 PipelinePlace placeOf(int worldRank, const PipelineSetup &setup);
@@ -74,11 +75,13 @@ struct StageProgram {
   ModelSignature sig; ///< local types
   std::vector<blocks::Layout> inLayouts, outLayouts;
 };
-/// Builds it from the model `module` (consumed); without `compile` stops
-/// after partitioning (the launcher's check). Failure after a diagnostic.
+/// Builds (virtual) stage `stage` from the model `module` (consumed);
+/// without `compile` stops after partitioning (the launcher's check).
+/// Failure after a diagnostic.
 mlir::LogicalResult buildStageProgram(mlir::ModuleOp module, const PipelineSetup &setup,
-                                      const PipelineRunOptions &pipe, PipelinePlace place,
-                                      const CompileOptions *compile, StageProgram &out);
+                                      const PipelineRunOptions &pipe, int stage,
+                                      PipelinePlace place, const CompileOptions *compile,
+                                      StageProgram &out);
 
 /// On the launcher: loads the model in a scratch context (one-line
 /// diagnostics), lets `validate` check it before any rank starts, and
@@ -95,6 +98,10 @@ int validateAndLaunch(mlir::MLIRContext &ctx, llvm::StringRef input,
 /// stageGroupTable says), then the pipeline axis, whose id is returned
 /// (nullopt after a message).
 std::optional<int32_t> startPipelineRank(const PipelineSetup &setup, double collectiveTimeout);
+
+/// ", V per rank" with virtual stages, else nothing (the executors' summary
+/// line).
+std::string perRank(const PipelineSetup &setup);
 
 /// The group table every stage's collectives are numbered by: the nonempty
 /// subsets of the other axes, in mesh order.

@@ -68,7 +68,7 @@ int runInference(MLIRContext &ctx, llvm::StringRef input, const DistributedOptio
   if (!setup)
     return 1;
   const pipeline::Schedule &schedule = setup->schedule;
-  int64_t stages = setup->ranks;
+  int stages = schedule.numStages();
   registerAllPasses();
 
   if (!underLauncher())
@@ -88,7 +88,7 @@ int runInference(MLIRContext &ctx, llvm::StringRef input, const DistributedOptio
               !readExpected(checkCtx, step, opts.run.expectedFiles))
             return failure();
           StageProgram unused;
-          return buildStageProgram(module, *setup, pipe, PipelinePlace{}, nullptr, unused);
+          return buildStageProgram(module, *setup, pipe, 0, PipelinePlace{}, nullptr, unused);
         },
         "--pipeline");
 
@@ -105,15 +105,22 @@ int runInference(MLIRContext &ctx, llvm::StringRef input, const DistributedOptio
   int rank = partita_runtime_rank();
   int32_t group = *groupId;
   PipelinePlace place = placeOf(rank, *setup);
-  bool first = place.stage == 0, last = place.stage + 1 == stages;
+  int lastStage = stages - 1;
+  std::vector<int> held = schedule.stagesOf(place.pipeRank);
+  bool first = held.front() == 0, last = held.back() == lastStage;
 
   OwningOpRef<ModuleOp> reference;
   if (rank == 0 && opts.run.check && opts.run.expectedFiles.empty())
     reference = module->clone();
-  StageProgram program;
-  if (failed(buildStageProgram(*module, *setup, pipe, place, &opts.run.compile, program)))
-    return 1;
-  const ModelSignature &stageSig = program.sig;
+  // The rank's stages (several with virtual stages), each from its own
+  // copy of the model.
+  std::map<int, StageProgram> programs;
+  for (int st : held) {
+    OwningOpRef<ModuleOp> copy = st == held.back() ? std::move(module) : module->clone();
+    if (failed(buildStageProgram(*copy, *setup, pipe, st, place, &opts.run.compile,
+                                 programs[st])))
+      return 1;
+  }
   // The first stage's ranks read (or generate) the whole step and cut their
   // blocks of each microbatch.
   std::optional<std::vector<HostTensor>> stepInputs;
@@ -124,58 +131,67 @@ int runInference(MLIRContext &ctx, llvm::StringRef input, const DistributedOptio
   }
   int64_t m = pipe.microbatches;
   auto blockOf = [&](HostTensor global, size_t i) {
-    HostTensor block(stageSig.inputs[i].dtype, stageSig.inputs[i].shape);
+    const StageProgram &p0 = programs[0];
+    HostTensor block(p0.sig.inputs[i].dtype, p0.sig.inputs[i].shape);
     blocks::copyBlock(global, block,
-              blocks::blockOffsets(program.inLayouts[i], block.shape, place.subRank,
+              blocks::blockOffsets(p0.inLayouts[i], block.shape, place.subRank,
                                    setup->sub),
               /*toBlock=*/true);
     return block;
   };
 
-  // One step: walk the action list. Received arguments and produced
-  // results are kept per microbatch only until they are used.
-  std::map<int, std::vector<HostTensor>> arrived, produced;
-  std::vector<std::vector<HostTensor>> outputs(stageSig.outputs.size());
+  // One step: walk the action list. Arguments (received, or handed over by
+  // the previous stage on this rank) and results are kept per stage and
+  // microbatch only until they are used.
+  using Key = std::pair<int, int>; // (stage, microbatch)
+  std::map<Key, std::vector<HostTensor>> arrived, produced;
+  std::vector<std::vector<HostTensor>> outputs(last ? programs[lastStage].sig.outputs.size() : 0);
   std::vector<pipeline::SimulationResult::Slot> timeline;
   MPI_Barrier(MPI_COMM_WORLD); // the step starts together (compile times differ)
   auto t0 = std::chrono::steady_clock::now();
   auto now = [&] {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   };
-  for (const pipeline::Action &a : schedule.actions[place.stage]) {
+  for (const pipeline::Action &a : schedule.actions[place.pipeRank]) {
     double start = now();
-    int mb = a.microbatch;
+    int mb = a.microbatch, st = a.stage;
     switch (a.kind) {
     case pipeline::ActionKind::Recv: {
-      std::vector<HostTensor> &args = arrived[mb];
-      for (const TensorSpec &in : stageSig.inputs) {
+      // Stage st's results, the arguments of stage st + 1 here.
+      std::vector<HostTensor> &args = arrived[{st + 1, mb}];
+      for (const TensorSpec &in : programs[st + 1].sig.inputs) {
         HostTensor t(in.dtype, in.shape);
-        partita_recv(t.data.data(), (int64_t)t.numBytes(), 1, kBytes, group);
+        partita_recv(t.data.data(), (int64_t)t.numBytes(), place.pipeRank - a.peer, kBytes,
+                     group);
         args.push_back(std::move(t));
       }
       break;
     }
     case pipeline::ActionKind::Compute: {
       std::vector<HostTensor> args;
-      if (first)
+      if (st == 0) {
         for (auto [i, t] : llvm::enumerate(*stepInputs))
           args.push_back(blockOf(microbatch(t, mb, m, /*strided=*/false), i));
-      else
-        args = std::move(arrived[mb]), arrived.erase(mb);
+      } else if (auto it = arrived.find({st, mb}); it != arrived.end()) {
+        args = std::move(it->second), arrived.erase(it);
+      } else { // the previous stage ran on this rank
+        args = std::move(produced[{st - 1, mb}]), produced.erase({st - 1, mb});
+      }
       std::vector<HostTensor> results;
-      if (auto e = program.exec->run(args, results))
+      if (auto e = programs[st].exec->run(args, results))
         return fail("rank " + std::to_string(rank) + ": " + llvm::toString(std::move(e)));
-      if (last)
+      if (st == lastStage)
         for (size_t i = 0; i < results.size(); ++i)
           outputs[i].push_back(std::move(results[i]));
       else
-        produced[mb] = std::move(results);
+        produced[{st, mb}] = std::move(results);
       break;
     }
     case pipeline::ActionKind::Send:
-      for (const HostTensor &t : produced[mb])
-        partita_send(t.data.data(), (int64_t)t.numBytes(), 1, kBytes, group);
-      produced.erase(mb);
+      for (const HostTensor &t : produced[{st, mb}])
+        partita_send(t.data.data(), (int64_t)t.numBytes(), a.peer - place.pipeRank, kBytes,
+                     group);
+      produced.erase({st, mb});
       break;
     }
     timeline.push_back({a, start, now()});
@@ -183,30 +199,43 @@ int runInference(MLIRContext &ctx, llvm::StringRef input, const DistributedOptio
   double stepSeconds = now();
 
   // The last stage's blocks to rank 0, which assembles every microbatch's
-  // outputs: per block its shape and offsets, then its bytes.
+  // outputs: per block its shape and offsets, then its bytes (rank 0 may
+  // hold some of them itself).
   std::vector<HostTensor> assembled;
   {
     runtime::CollectiveScope scope("gather_outputs", -1);
     constexpr int kTag = 17, kMaxRank = 8, kHeader = 1 + 2 * kMaxRank;
-    if (last) {
+    std::vector<std::vector<HostTensor>> parts;
+    if (rank == 0)
+      for (size_t i = 0; i < modelSig->outputs.size(); ++i) {
+        parts.emplace_back();
+        for (int64_t mb = 0; mb < m; ++mb)
+          parts[i].push_back(HostTensor(modelSig->outputs[i].dtype, modelSig->outputs[i].shape));
+      }
+    if (last && rank == 0) {
+      for (int64_t mb = 0; mb < m; ++mb)
+        for (size_t i = 0; i < outputs.size(); ++i)
+          blocks::copyBlock(parts[i][mb], outputs[i][mb],
+                            blocks::blockOffsets(programs[lastStage].outLayouts[i],
+                                                 outputs[i][mb].shape, place.subRank,
+                                                 setup->sub),
+                            /*toBlock=*/false);
+    } else if (last) {
       for (int64_t mb = 0; mb < m; ++mb)
         for (size_t i = 0; i < outputs.size(); ++i) {
           const HostTensor &t = outputs[i][mb];
-          std::vector<int64_t> off =
-              blocks::blockOffsets(program.outLayouts[i], t.shape, place.subRank, setup->sub);
+          std::vector<int64_t> off = blocks::blockOffsets(programs[lastStage].outLayouts[i],
+                                                          t.shape, place.subRank, setup->sub);
           int64_t header[kHeader] = {(int64_t)t.shape.size()};
           for (size_t d = 0; d < t.shape.size() && d < kMaxRank; ++d)
             header[1 + d] = t.shape[d], header[1 + kMaxRank + d] = off[d];
           MPI_Send(header, kHeader, MPI_INT64_T, 0, kTag, MPI_COMM_WORLD);
           MPI_Send(t.data.data(), (int)t.numBytes(), MPI_BYTE, 0, kTag, MPI_COMM_WORLD);
         }
-    } else if (rank == 0) {
-      std::vector<std::vector<HostTensor>> parts(modelSig->outputs.size());
-      for (int64_t mb = 0; mb < m; ++mb)
-        for (size_t i = 0; i < parts.size(); ++i)
-          parts[i].push_back(HostTensor(modelSig->outputs[i].dtype, modelSig->outputs[i].shape));
-      for (int r = 0; r < setup->worldSize(); ++r) {
-        if (placeOf(r, *setup).stage + 1 != stages)
+    }
+    if (rank == 0) {
+      for (int r = 1; r < setup->worldSize(); ++r) {
+        if (placeOf(r, *setup).pipeRank != schedule.stageRank[lastStage])
           continue;
         for (int64_t mb = 0; mb < m; ++mb)
           for (size_t i = 0; i < parts.size(); ++i) {
@@ -235,8 +264,8 @@ int runInference(MLIRContext &ctx, llvm::StringRef input, const DistributedOptio
 
   int rc = 0;
   if (rank == 0) {
-    llvm::outs() << "partita: ran " << m << " microbatches on " << stages
-                 << " pipeline stages (mesh " << setup->mesh.str() << ", schedule "
+    llvm::outs() << "partita: ran " << m << " microbatches on " << stages << " pipeline stages"
+                 << perRank(*setup) << " (mesh " << setup->mesh.str() << ", schedule "
                  << schedule.name << ")\n";
     for (int64_t r = 0; r < world; ++r)
       llvm::outs() << "rank " << r << ": step " << llvm::format("%.2f", all[2 * r] * 1e3)

@@ -136,6 +136,83 @@ std::vector<HostTensor> recvAll(llvm::ArrayRef<TensorSpec> specs, int64_t shift,
   return out;
 }
 
+/// One (virtual) stage held by this rank: its compiled training functions,
+/// the signatures that say what they take, and its weights, optimizer
+/// state and the step's gradient sums.
+struct StageRun {
+  int stage = 0;
+  bool last = false; ///< the last stage: its forward gives the loss
+  bool takesLabels = false;
+  ModelSignature fwdSig, bwdSig, weightSig, updSig;
+  std::unique_ptr<Executor> forward, backward, backwardInput, backwardWeight, update;
+  std::vector<HostTensor> weights, state, grads;
+  size_t numInputGrads = 0;
+  std::vector<TensorSpec> inputSpecs, outputGradSpecs;
+};
+
+/// Compiles stage `stage`'s functions of the module pipeline-stage-training
+/// made and sets its weights to `params`' initial values; failure after a
+/// diagnostic.
+LogicalResult buildStageRun(ModuleOp module, int stage, int stages, bool split,
+                            const StageParameters &params, const CompileOptions &compile,
+                            StageRun &run) {
+  std::string base = "main_stage" + std::to_string(stage);
+  run.stage = stage;
+  run.last = stage + 1 == stages;
+  // (bwdSig: the backward's, or with the split its input half's; the
+  // weight half takes the same arguments.)
+  run.forward = compileFunction(module, base + "_forward", compile, run.fwdSig);
+  if (!run.forward)
+    return failure();
+  std::string bwdName = base + (split ? "_backward_input" : "_backward");
+  if (split) {
+    run.backwardInput = compileFunction(module, bwdName, compile, run.bwdSig);
+    run.backwardWeight = compileFunction(module, base + "_backward_weight", compile,
+                                         run.weightSig);
+    if (!run.backwardInput || !run.backwardWeight)
+      return failure();
+  } else if (!(run.backward = compileFunction(module, bwdName, compile, run.bwdSig))) {
+    return failure();
+  }
+  auto updateFn = module.lookupSymbol<func::FuncOp>(base + "_update");
+  if (updateFn && !(run.update = compileFunction(module, base + "_update", compile, run.updSig)))
+    return failure();
+
+  size_t numParams = params.names.size();
+  run.weights = params.initial;
+  // Counted from the backward's signature: parameters, inputs, then
+  // output gradients (or the labels).
+  size_t numInputs = 0;
+  auto bwdFn = module.lookupSymbol<func::FuncOp>(bwdName);
+  for (unsigned i = numParams; i < bwdFn.getNumArguments(); ++i) {
+    auto role = bwdFn.getArgAttrOfType<StringAttr>(i, "graph.role");
+    StringRef r = role ? role.getValue() : "";
+    if (r == "input")
+      ++numInputs;
+    else if (r == "output_grad")
+      run.outputGradSpecs.push_back(run.bwdSig.inputs[i]);
+  }
+  run.inputSpecs.assign(run.fwdSig.inputs.begin() + numParams,
+                        run.fwdSig.inputs.begin() + numParams + numInputs);
+  run.numInputGrads = run.bwdSig.outputs.size() - (split ? 0 : numParams);
+  // The optimizer's state, per trained weight (the pass keeps only weights
+  // with a gradient as arguments).
+  size_t numStates = 0;
+  if (updateFn)
+    for (unsigned i = 0; i < updateFn.getNumArguments(); ++i)
+      if (auto role = updateFn.getArgAttrOfType<StringAttr>(i, "graph.role"))
+        numStates += role.getValue() == "state";
+  numStates /= std::max<size_t>(numParams, 1);
+  for (size_t i = 0; i < numParams; ++i)
+    for (size_t k = 0; k < numStates; ++k)
+      run.state.push_back(HostTensor(DType::F32, params.specs[i].shape));
+  auto fwdFn = module.lookupSymbol<func::FuncOp>(base + "_forward");
+  unsigned n = fwdFn.getNumArguments();
+  auto lastRole = n ? fwdFn.getArgAttrOfType<StringAttr>(n - 1, "graph.role") : StringAttr();
+  run.takesLabels = run.last && lastRole && lastRole.getValue() == "label";
+  return success();
+}
+
 } // namespace
 
 int runPipelinedTraining(MLIRContext &ctx, StringRef input, const DistributedOptions &opts,
@@ -157,6 +234,7 @@ int runPipelinedTraining(MLIRContext &ctx, StringRef input, const DistributedOpt
     return fail("train --pipeline with --dump-grads is not built yet (docs/pipeline.md)");
   const pipeline::Schedule &schedule = setup->schedule;
   int64_t ranks = setup->ranks, m = pipe.microbatches;
+  int stages = schedule.numStages(), lastStage = stages - 1;
   std::string passes = stagePipeline(o, pipe, schedule.splitBackward);
   // The one-device step of M accumulated microbatches: its batch and labels
   // are the pipeline's, and --check runs it.
@@ -184,7 +262,8 @@ int runPipelinedTraining(MLIRContext &ctx, StringRef input, const DistributedOpt
     return 1;
   int rank = partita_runtime_rank();
   int32_t group = *groupId;
-  bool last = rank + 1 == ranks;
+  std::vector<int> held = schedule.stagesOf(rank);
+  int labelRank = schedule.stageRank[lastStage];
 
   // Rank 0: the step's batch (and the reference for --check).
   DistributedTraining reference{stepOptions, {}};
@@ -201,8 +280,8 @@ int runPipelinedTraining(MLIRContext &ctx, StringRef input, const DistributedOpt
   // ones, in one order on every rank.
   std::vector<StageParameters> stageParams;
   std::map<std::string, TensorSpec> tiedSpecs;
-  std::map<std::string, int> tiedFirstOwner;
-  for (int64_t s = 0; s < ranks; ++s) {
+  std::map<std::string, int> tiedFirstOwner; // the first stage holding it
+  for (int s = 0; s < stages; ++s) {
     auto fwd = module->lookupSymbol<func::FuncOp>("main_stage" + std::to_string(s) + "_forward");
     if (!fwd)
       return fail("pipeline-stage-training made no forward for stage " + std::to_string(s));
@@ -212,71 +291,21 @@ int runPipelinedTraining(MLIRContext &ctx, StringRef input, const DistributedOpt
     for (size_t i = 0; i < p->names.size(); ++i)
       if (p->tied[i]) {
         tiedSpecs.emplace(p->names[i], p->specs[i]);
-        tiedFirstOwner.emplace(p->names[i], (int)s);
+        tiedFirstOwner.emplace(p->names[i], s);
       }
     stageParams.push_back(std::move(*p));
   }
 
-  // This rank's functions.
-  std::string base = "main_stage" + std::to_string(rank);
-  // (bwdSig: the backward's, or with the split its input half's; the weight
-  // half takes the same arguments.)
-  ModelSignature fwdSig, bwdSig, weightSig, updSig;
-  std::unique_ptr<Executor> forward, backward, backwardInput, backwardWeight, update;
-  forward = compileFunction(*module, base + "_forward", opts.run.compile, fwdSig);
-  if (!forward)
-    return 1;
-  std::string bwdName = base + (schedule.splitBackward ? "_backward_input" : "_backward");
-  if (schedule.splitBackward) {
-    backwardInput = compileFunction(*module, bwdName, opts.run.compile, bwdSig);
-    backwardWeight =
-        compileFunction(*module, base + "_backward_weight", opts.run.compile, weightSig);
-    if (!backwardInput || !backwardWeight)
+  // This rank's stages (several with virtual stages).
+  std::map<int, StageRun> runs;
+  for (int st : held)
+    if (failed(buildStageRun(*module, st, stages, schedule.splitBackward, stageParams[st],
+                             opts.run.compile, runs[st])))
       return 1;
-  } else if (!(backward = compileFunction(*module, bwdName, opts.run.compile, bwdSig))) {
-    return 1;
-  }
-  auto updateFn = module->lookupSymbol<func::FuncOp>(base + "_update");
-  if (updateFn && !(update = compileFunction(*module, base + "_update", opts.run.compile,
-                                             updSig)))
-    return 1;
 
-  StageParameters &mine = stageParams[rank];
-  size_t numParams = mine.names.size();
-  std::vector<HostTensor> params = mine.initial;
-  // Counted from the backward's signature: parameters, inputs, then
-  // output gradients (or the labels).
-  size_t numInputs = 0;
-  std::vector<TensorSpec> outputGradSpecs;
-  {
-    auto bwdFn = module->lookupSymbol<func::FuncOp>(bwdName);
-    for (unsigned i = numParams; i < bwdFn.getNumArguments(); ++i) {
-      auto role = bwdFn.getArgAttrOfType<StringAttr>(i, "graph.role");
-      StringRef r = role ? role.getValue() : "";
-      if (r == "input")
-        ++numInputs;
-      else if (r == "output_grad")
-        outputGradSpecs.push_back(bwdSig.inputs[i]);
-    }
-  }
-  std::vector<TensorSpec> inputSpecs(fwdSig.inputs.begin() + numParams,
-                                     fwdSig.inputs.begin() + numParams + numInputs);
-  size_t numInputGrads = bwdSig.outputs.size() - (schedule.splitBackward ? 0 : numParams);
-  // Trained weights (those with a gradient) are the first ones: the pass
-  // keeps only those as arguments.
-  size_t numStates = 0;
-  if (updateFn)
-    for (unsigned i = 0; i < updateFn.getNumArguments(); ++i)
-      if (auto role = updateFn.getArgAttrOfType<StringAttr>(i, "graph.role"))
-        numStates += role.getValue() == "state";
-  numStates /= std::max<size_t>(numParams, 1); // per parameter
-  std::vector<HostTensor> state;
-  for (size_t i = 0; i < numParams; ++i)
-    for (size_t k = 0; k < numStates; ++k)
-      state.push_back(HostTensor(DType::F32, mine.specs[i].shape));
-
-  // The batch: rank 0 holds the inputs and sends the labels to the last
-  // stage, whose forward takes a microbatch of them (the step holds M).
+  // The batch: rank 0 holds the inputs and sends the labels to the rank of
+  // the last stage, whose forward takes a microbatch of them (the step
+  // holds M).
   std::vector<HostTensor> stepInputs;
   std::optional<HostTensor> labels;
   if (rank == 0)
@@ -286,155 +315,184 @@ int runPipelinedTraining(MLIRContext &ctx, StringRef input, const DistributedOpt
       if (reference.step.roles[i] == "label")
         labels = reference.step.values[i];
     }
-  // (Rank 0 is never the last stage: there are at least two.)
-  if (rank == 0 && labels)
-    partita_send(labels->data.data(), (int64_t)labels->numBytes(), ranks - 1, kBytes, group);
-  auto fwdFn = module->lookupSymbol<func::FuncOp>(base + "_forward");
-  auto lastRole = fwdFn.getNumArguments()
-                      ? fwdFn.getArgAttrOfType<StringAttr>(fwdFn.getNumArguments() - 1,
-                                                           "graph.role")
-                      : StringAttr();
-  if (last && lastRole && lastRole.getValue() == "label") {
-    TensorSpec spec = fwdSig.inputs.back();
+  if (labelRank != 0 && rank == 0 && labels)
+    partita_send(labels->data.data(), (int64_t)labels->numBytes(), labelRank, kBytes, group);
+  if (labelRank != 0 && rank == labelRank && runs[lastStage].takesLabels) {
+    TensorSpec spec = runs[lastStage].fwdSig.inputs.back();
     spec.shape[0] *= m;
     labels = HostTensor(spec.dtype, spec.shape);
-    partita_recv(labels->data.data(), (int64_t)labels->numBytes(), ranks - 1, kBytes, group);
+    partita_recv(labels->data.data(), (int64_t)labels->numBytes(), labelRank, kBytes, group);
   }
 
   std::vector<double> losses, times;
   std::vector<pipeline::SimulationResult::Slot> timeline;
   double inverse = o.loss == "sum" ? 1.0 : 1.0 / (double)m;
-  for (unsigned s = 1; s <= o.steps; ++s) {
-    std::vector<HostTensor> grads;
-    for (size_t i = 0; i < numParams; ++i)
-      grads.push_back(HostTensor(DType::F32, mine.specs[i].shape));
+  using Key = std::pair<int, int>; // (stage, microbatch)
+  for (unsigned step = 1; step <= o.steps; ++step) {
+    for (auto &[st, r] : runs) {
+      r.grads.clear();
+      for (const TensorSpec &spec : stageParams[st].specs)
+        r.grads.push_back(HostTensor(DType::F32, spec.shape));
+    }
     double lossSum = 0;
-    std::map<int, std::vector<HostTensor>> saved, results, outputGrads, inputGrads;
+    // A stage's inputs per microbatch (kept until its B/W: the backward
+    // recomputes from them), results until sent or taken by the next
+    // stage on this rank, output gradients until B/W, input gradients
+    // until sent or taken by the previous stage on this rank.
+    std::map<Key, std::vector<HostTensor>> saved, results, outputGrads, inputGrads;
     timeline.clear();
     MPI_Barrier(MPI_COMM_WORLD); // the step starts together (compile times differ)
     auto t0 = std::chrono::steady_clock::now();
     auto now = [&] {
       return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     };
-    auto run = [&](Executor &e, int mb, bool withGrads, std::vector<HostTensor> &outs) {
-      std::vector<HostTensor> args = params;
-      args.insert(args.end(), saved[mb].begin(), saved[mb].end());
-      if (last && labels)
+    // What (stage, mb) computes from: handed over by a neighbouring stage
+    // on this rank when no receive brought it.
+    auto take = [](std::map<Key, std::vector<HostTensor>> &got,
+                   std::map<Key, std::vector<HostTensor>> &local, Key k, Key from) {
+      if (!got.count(k) && local.count(from))
+        got[k] = std::move(local[from]), local.erase(from);
+    };
+    auto run = [&](StageRun &r, Executor &e, int mb, bool withGrads,
+                   std::vector<HostTensor> &outs) {
+      std::vector<HostTensor> args = r.weights;
+      std::vector<HostTensor> &in = saved[{r.stage, mb}];
+      args.insert(args.end(), in.begin(), in.end());
+      if (r.takesLabels)
         args.push_back(microbatch(*labels, mb, m, /*strided=*/true));
-      else if (!last && withGrads)
-        args.insert(args.end(), outputGrads[mb].begin(), outputGrads[mb].end());
+      else if (!r.last && withGrads)
+        args.insert(args.end(), outputGrads[{r.stage, mb}].begin(),
+                    outputGrads[{r.stage, mb}].end());
       if (auto err = e.run(args, outs))
         return fail("rank " + std::to_string(rank) + ": " + llvm::toString(std::move(err)));
       return 0;
     };
+    auto finish = [&](int st, int mb) { saved.erase({st, mb}), outputGrads.erase({st, mb}); };
     for (const pipeline::Action &a : schedule.actions[rank]) {
       double start = now();
-      int mb = a.microbatch;
+      int mb = a.microbatch, st = a.stage;
       bool fwdPhase = a.phase == Phase::Forward;
       std::vector<HostTensor> outs;
       switch (a.kind) {
-      case ActionKind::Recv:
+      case ActionKind::Recv: // what stage st sent: stage st + 1's inputs, or st - 1's gradients
         if (fwdPhase)
-          saved[mb] = recvAll(inputSpecs, 1, group);
+          saved[{st + 1, mb}] = recvAll(runs[st + 1].inputSpecs, rank - a.peer, group);
         else
-          outputGrads[mb] = recvAll(outputGradSpecs, -1, group);
+          outputGrads[{st - 1, mb}] = recvAll(runs[st - 1].outputGradSpecs, rank - a.peer, group);
         break;
       case ActionKind::Send:
         if (fwdPhase)
-          sendAll(results[mb], 1, group), results.erase(mb);
+          sendAll(results[{st, mb}], a.peer - rank, group), results.erase({st, mb});
         else
-          sendAll(inputGrads[mb], -1, group), inputGrads.erase(mb);
+          sendAll(inputGrads[{st, mb}], a.peer - rank, group), inputGrads.erase({st, mb});
         break;
-      case ActionKind::Compute:
+      case ActionKind::Compute: {
+        StageRun &r = runs[st];
         switch (a.phase) {
         case Phase::Forward:
-          if (rank == 0)
+          if (st == 0)
             for (const HostTensor &t : stepInputs)
-              saved[mb].push_back(microbatch(t, mb, m, /*strided=*/true));
-          if (run(*forward, mb, false, outs))
+              saved[{st, mb}].push_back(microbatch(t, mb, m, /*strided=*/true));
+          else
+            take(saved, results, {st, mb}, {st - 1, mb});
+          if (run(r, *r.forward, mb, false, outs))
             return 1;
-          if (last)
+          if (r.last)
             lossSum += outs[0].getDouble(0);
           else
-            results[mb] = std::move(outs);
+            results[{st, mb}] = std::move(outs);
           break;
         case Phase::Backward:
         case Phase::BackwardInput: {
-          Executor &e = a.phase == Phase::Backward ? *backward : *backwardInput;
-          if (run(e, mb, true, outs))
+          if (!r.last)
+            take(outputGrads, inputGrads, {st, mb}, {st + 1, mb});
+          Executor &e = a.phase == Phase::Backward ? *r.backward : *r.backwardInput;
+          if (run(r, e, mb, true, outs))
             return 1;
-          inputGrads[mb].assign(std::make_move_iterator(outs.begin()),
-                                std::make_move_iterator(outs.begin() + numInputGrads));
+          if (st > 0)
+            inputGrads[{st, mb}].assign(std::make_move_iterator(outs.begin()),
+                                        std::make_move_iterator(outs.begin() + r.numInputGrads));
           if (a.phase == Phase::Backward) {
-            for (size_t i = 0; i < numParams; ++i)
-              addInto(grads[i], outs[numInputGrads + i]);
-            saved.erase(mb), outputGrads.erase(mb);
+            for (size_t i = 0; i < r.grads.size(); ++i)
+              addInto(r.grads[i], outs[r.numInputGrads + i]);
+            finish(st, mb);
           }
           break;
         }
         case Phase::BackwardWeight:
-          if (run(*backwardWeight, mb, true, outs))
+          if (run(r, *r.backwardWeight, mb, true, outs))
             return 1;
-          for (size_t i = 0; i < numParams; ++i)
-            addInto(grads[i], outs[i]);
-          saved.erase(mb), outputGrads.erase(mb);
+          for (size_t i = 0; i < r.grads.size(); ++i)
+            addInto(r.grads[i], outs[i]);
+          finish(st, mb);
           break;
         }
         break;
       }
+      }
       timeline.push_back({a, start, now()});
     }
 
-    // Tied weights: each owner's sum over its microbatches, summed over
-    // the owners (the others add zeros), in one order everywhere.
+    // Tied weights: each owner's sum over its microbatches (a rank adds up
+    // the copies of its stages), summed over the pipeline ranks (the others
+    // add zeros), in one order everywhere.
     for (auto &[name, spec] : tiedSpecs) {
       HostTensor buf(DType::F32, spec.shape), sum(DType::F32, spec.shape);
-      auto it = llvm::find(mine.names, name);
-      size_t i = it - mine.names.begin();
-      if (it != mine.names.end())
-        buf = grads[i];
+      std::vector<HostTensor *> copies;
+      for (auto &[st, r] : runs)
+        if (auto it = llvm::find(stageParams[st].names, name); it != stageParams[st].names.end())
+          copies.push_back(&r.grads[it - stageParams[st].names.begin()]);
+      for (HostTensor *g : copies)
+        addInto(buf, *g);
       partita_all_reduce(buf.data.data(), sum.data.data(), buf.numElements(), kF32, kSum, group);
-      if (it != mine.names.end())
-        grads[i] = std::move(sum);
+      for (HostTensor *g : copies)
+        *g = sum;
     }
-    for (HostTensor &g : grads)
-      scaleBy(g, (float)inverse);
+    for (auto &[st, r] : runs)
+      for (HostTensor &g : r.grads)
+        scaleBy(g, (float)inverse);
     // The loss of the step, on every rank (the last stage's; zeros add).
-    float lossValue = last ? (float)(lossSum * inverse) : 0.f, loss = 0;
+    float lossValue = rank == labelRank ? (float)(lossSum * inverse) : 0.f, loss = 0;
     partita_all_reduce(&lossValue, &loss, 1, kF32, kSum, group);
     // Clipping to the norm over every stage's weights (a tied weight
     // counted once, on its first owner).
     if (o.clipNorm > 0) {
       float sq = 0, total = 0;
-      for (size_t i = 0; i < numParams; ++i) {
-        if (mine.tied[i] && tiedFirstOwner[mine.names[i]] != rank)
-          continue;
-        const float *g = floats(grads[i]);
-        for (int64_t k = 0, n = grads[i].numElements(); k < n; ++k)
-          sq += g[k] * g[k];
-      }
+      for (auto &[st, r] : runs)
+        for (size_t i = 0; i < r.grads.size(); ++i) {
+          const StageParameters &p = stageParams[st];
+          if (p.tied[i] && tiedFirstOwner[p.names[i]] != st)
+            continue;
+          const float *g = floats(r.grads[i]);
+          for (int64_t k = 0, n = r.grads[i].numElements(); k < n; ++k)
+            sq += g[k] * g[k];
+        }
       partita_all_reduce(&sq, &total, 1, kF32, kSum, group);
       float norm = std::sqrt(total);
       float c = std::min<float>((float)o.clipNorm / (norm + 1e-6f), 1.f);
-      for (HostTensor &g : grads)
-        scaleBy(g, c);
+      for (auto &[st, r] : runs)
+        for (HostTensor &g : r.grads)
+          scaleBy(g, c);
     }
-    if (update) {
-      std::vector<HostTensor> args = params, outs;
-      args.insert(args.end(), state.begin(), state.end());
-      args.insert(args.end(), grads.begin(), grads.end());
-      if (updSig.inputs.size() > args.size())
-        args.push_back(TrainingStep::stepValue(s));
-      if (auto err = update->run(args, outs))
+    for (auto &[st, r] : runs) {
+      if (!r.update)
+        continue;
+      std::vector<HostTensor> args = r.weights, outs;
+      args.insert(args.end(), r.state.begin(), r.state.end());
+      args.insert(args.end(), r.grads.begin(), r.grads.end());
+      if (r.updSig.inputs.size() > args.size())
+        args.push_back(TrainingStep::stepValue(step));
+      if (auto err = r.update->run(args, outs))
         return fail("rank " + std::to_string(rank) + ": " + llvm::toString(std::move(err)));
-      for (size_t i = 0; i < numParams; ++i)
-        params[i] = std::move(outs[i]);
-      for (size_t k = 0; k < state.size(); ++k)
-        state[k] = std::move(outs[numParams + k]);
+      size_t n = r.weights.size();
+      for (size_t i = 0; i < n; ++i)
+        r.weights[i] = std::move(outs[i]);
+      for (size_t k = 0; k < r.state.size(); ++k)
+        r.state[k] = std::move(outs[n + k]);
     }
     times.push_back(now());
     losses.push_back(loss);
-    if (rank == 0 && !reportLoss(s, scalarF32(loss)))
+    if (rank == 0 && !reportLoss(step, scalarF32(loss)))
       return 1;
     if (!std::isfinite(loss))
       return 1;
@@ -456,27 +514,28 @@ int runPipelinedTraining(MLIRContext &ctx, StringRef input, const DistributedOpt
   std::vector<HostTensor> trained;
   if (rank == 0)
     trained.assign(reference.step.roles.size(), HostTensor());
-  for (int64_t r = 0; r < ranks; ++r) {
+  for (int st = 0; st < stages; ++st) {
+    int owner = schedule.stageRank[st];
     std::vector<HostTensor> got;
-    if (r == 0 && rank == 0)
-      got = params;
-    else if (rank == r)
-      sendAll(params, -r, group);
+    if (owner == 0 && rank == 0)
+      got = runs[st].weights;
+    else if (rank == owner)
+      sendAll(runs[st].weights, -owner, group);
     else if (rank == 0)
-      got = recvAll(stageParams[r].specs, -r, group);
+      got = recvAll(stageParams[st].specs, -owner, group);
     if (rank != 0)
       continue;
     for (size_t i = 0; i < got.size(); ++i)
       for (size_t a = 0; a < reference.step.names.size(); ++a)
         if (reference.step.roles[a] == "parameter" &&
-            reference.step.names[a] == stageParams[r].names[i] && trained[a].data.empty())
+            reference.step.names[a] == stageParams[st].names[i] && trained[a].data.empty())
           trained[a] = got[i];
   }
 
   int rc = 0;
   if (rank == 0) {
-    llvm::outs() << "partita: trained " << m << " microbatches per step on " << ranks
-                 << " pipeline stages (mesh " << setup->mesh.str() << ", schedule "
+    llvm::outs() << "partita: trained " << m << " microbatches per step on " << stages
+                 << " pipeline stages" << perRank(*setup) << " (mesh " << setup->mesh.str() << ", schedule "
                  << schedule.name << ")\n";
     for (int64_t r = 0; r < ranks; ++r)
       llvm::outs() << "rank " << r << ": median step " << llvm::format("%.2f", all[2 * r] * 1e3)

@@ -30,8 +30,9 @@ using namespace mlir;
 namespace partita::pipelined {
 
 LogicalResult buildStageProgram(ModuleOp module, const PipelineSetup &setup,
-                                const PipelineRunOptions &pipe, PipelinePlace place,
-                                const CompileOptions *compile, StageProgram &out) {
+                                const PipelineRunOptions &pipe, int stage,
+                                PipelinePlace place, const CompileOptions *compile,
+                                StageProgram &out) {
   bool spmd = !setup.sub.axes.empty();
   std::string passes;
   if (spmd) {
@@ -56,7 +57,7 @@ LogicalResult buildStageProgram(ModuleOp module, const PipelineSetup &setup,
                                                  : "main_stage" + std::to_string(k));
   };
   if (spmd)
-    for (int k = 0; k + 1 < setup.ranks; ++k) {
+    for (int k = 0; k + 1 < setup.schedule.numStages(); ++k) {
       func::FuncOp from = stageFn(k), to = stageFn(k + 1);
       for (unsigned i = 0; i < from.getNumResults(); ++i)
         if (Attribute a = to.getArgAttr(i, sharding::kShardingAttr))
@@ -64,9 +65,9 @@ LogicalResult buildStageProgram(ModuleOp module, const PipelineSetup &setup,
     }
 
   // This rank's stage becomes @main.
-  func::FuncOp keep = stageFn(place.stage);
+  func::FuncOp keep = stageFn(stage);
   if (!keep)
-    return module.emitError() << "pipeline-split made no stage " << place.stage;
+    return module.emitError() << "pipeline-split made no stage " << stage;
   for (auto f : llvm::make_early_inc_range(module.getOps<func::FuncOp>()))
     if (f != keep)
       f.erase();
@@ -106,7 +107,7 @@ LogicalResult buildStageProgram(ModuleOp module, const PipelineSetup &setup,
       return failure();
     auto after = module->getAttrOfType<ArrayAttr>(collectives::kGroupsAttr);
     if (after.size() != groups.size())
-      return module.emitError() << "stage " << place.stage << " uses a group of mesh axes ("
+      return module.emitError() << "stage " << stage << " uses a group of mesh axes ("
                                 << after[groups.size()] << ") outside the registered table";
     func::FuncOp main = module.lookupSymbol<func::FuncOp>("main");
     for (unsigned i = 0; i < main.getNumArguments(); ++i) {
