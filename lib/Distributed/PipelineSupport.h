@@ -16,6 +16,8 @@
 #include "partita/Runtime/Executor.h"
 #include "partita/Sharding/Annotations.h"
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+
 #include <memory>
 #include <optional>
 
@@ -75,6 +77,28 @@ struct StageProgram {
   ModelSignature sig; ///< local types
   std::vector<blocks::Layout> inLayouts, outLayouts;
 };
+/// What every rank does to the model first: with other axes the
+/// annotations attached; the split at --stages; with other axes the
+/// propagation over the split module and each stage's results given the
+/// next stage's argument shardings. Failure after a diagnostic.
+mlir::LogicalResult splitAndPropagate(mlir::ModuleOp module, const PipelineSetup &setup,
+                                      const PipelineRunOptions &pipe);
+
+/// Stage `stage`'s function after pipeline-split (@main without --stages).
+mlir::func::FuncOp stageFunction(mlir::ModuleOp module, const PipelineRunOptions &pipe,
+                                 int stage);
+
+/// The function `name` of `module` (consumed) as this rank's program: kept
+/// as @main; with other axes (propagated first with `propagate`: its
+/// arguments' and results' shardings pinned by the caller) partitioned,
+/// its constants cut to `place.subRank`, its collectives numbered by
+/// stageGroupTable and its layouts read; compiled with `compile` (without:
+/// stops after partitioning). Failure after a diagnostic.
+mlir::LogicalResult buildRankProgram(mlir::ModuleOp module, llvm::StringRef name,
+                                     const PipelineSetup &setup, PipelinePlace place,
+                                     bool propagate, const CompileOptions *compile,
+                                     StageProgram &out);
+
 /// Builds (virtual) stage `stage` from the model `module` (consumed);
 /// without `compile` stops after partitioning (the launcher's check).
 /// Failure after a diagnostic.

@@ -29,10 +29,8 @@ using namespace mlir;
 
 namespace partita::pipelined {
 
-LogicalResult buildStageProgram(ModuleOp module, const PipelineSetup &setup,
-                                const PipelineRunOptions &pipe, int stage,
-                                PipelinePlace place, const CompileOptions *compile,
-                                StageProgram &out) {
+LogicalResult splitAndPropagate(ModuleOp module, const PipelineSetup &setup,
+                                const PipelineRunOptions &pipe) {
   bool spmd = !setup.sub.axes.empty();
   std::string passes;
   if (spmd) {
@@ -51,28 +49,50 @@ LogicalResult buildStageProgram(ModuleOp module, const PipelineSetup &setup,
     if (failed(runPassPipeline(module, passes)))
       return failure();
   }
-  auto stageFn = [&](int k) {
-    return module.lookupSymbol<func::FuncOp>(pipe.stages.empty()
-                                                 ? std::string("main")
-                                                 : "main_stage" + std::to_string(k));
-  };
   if (spmd)
     for (int k = 0; k + 1 < setup.schedule.numStages(); ++k) {
-      func::FuncOp from = stageFn(k), to = stageFn(k + 1);
+      func::FuncOp from = stageFunction(module, pipe, k), to = stageFunction(module, pipe, k + 1);
       for (unsigned i = 0; i < from.getNumResults(); ++i)
         if (Attribute a = to.getArgAttr(i, sharding::kShardingAttr))
           from.setResultAttr(i, sharding::kShardingAttr, a);
     }
+  return success();
+}
 
-  // This rank's stage becomes @main.
-  func::FuncOp keep = stageFn(stage);
+func::FuncOp stageFunction(ModuleOp module, const PipelineRunOptions &pipe, int stage) {
+  return module.lookupSymbol<func::FuncOp>(
+      pipe.stages.empty() ? std::string("main") : "main_stage" + std::to_string(stage));
+}
+
+LogicalResult buildStageProgram(ModuleOp module, const PipelineSetup &setup,
+                                const PipelineRunOptions &pipe, int stage,
+                                PipelinePlace place, const CompileOptions *compile,
+                                StageProgram &out) {
+  if (failed(splitAndPropagate(module, setup, pipe)))
+    return failure();
+  func::FuncOp keep = stageFunction(module, pipe, stage);
   if (!keep)
     return module.emitError() << "pipeline-split made no stage " << stage;
+  return buildRankProgram(module, keep.getSymName(), setup, place, /*propagate=*/false, compile,
+                          out);
+}
+
+LogicalResult buildRankProgram(ModuleOp module, StringRef name, const PipelineSetup &setup,
+                               PipelinePlace place, bool propagate,
+                               const CompileOptions *compile, StageProgram &out) {
+  bool spmd = !setup.sub.axes.empty();
+  // The function becomes @main (runtime declarations stay).
+  func::FuncOp keep = module.lookupSymbol<func::FuncOp>(name);
+  if (!keep)
+    return module.emitError() << "no function @" << name;
+  std::string what = name.str();
   for (auto f : llvm::make_early_inc_range(module.getOps<func::FuncOp>()))
-    if (f != keep)
+    if (f != keep && !f.isExternal())
       f.erase();
   keep.setSymName("main");
   keep->removeAttr("pipeline.stage");
+  for (unsigned i = 0; i < keep.getNumArguments(); ++i)
+    keep.removeArgAttr(i, "graph.init"); // (the values are the caller's)
 
   out.inLayouts.clear();
   out.outLayouts.clear();
@@ -81,7 +101,8 @@ LogicalResult buildStageProgram(ModuleOp module, const PipelineSetup &setup,
     return r ? (size_t)r.getRank() : 0;
   };
   if (spmd) {
-    if (failed(runPassPipeline(module, "sharding-partition,collectives-simplify")))
+    if (failed(runPassPipeline(module, std::string(propagate ? "sharding-propagate," : "") +
+                                           "sharding-partition,collectives-simplify")))
       return failure();
     if (!compile)
       return success();
@@ -107,7 +128,7 @@ LogicalResult buildStageProgram(ModuleOp module, const PipelineSetup &setup,
       return failure();
     auto after = module->getAttrOfType<ArrayAttr>(collectives::kGroupsAttr);
     if (after.size() != groups.size())
-      return module.emitError() << "stage " << stage << " uses a group of mesh axes ("
+      return module.emitError() << "@" << what << " uses a group of mesh axes ("
                                 << after[groups.size()] << ") outside the registered table";
     func::FuncOp main = module.lookupSymbol<func::FuncOp>("main");
     for (unsigned i = 0; i < main.getNumArguments(); ++i) {

@@ -181,8 +181,9 @@ def train(model, loss: str = "mean", optimizer: str = "sgd", *, lr: float = 1e-3
     device. ``pipeline`` names the mesh axis whose ranks are pipeline stages
     (docs/pipeline.md): ``stages`` lists the tensors after which a stage
     ends (default: chosen by the cost model), ``schedule`` is gpipe, 1f1b,
-    zb-h1 or zb-h2, and ``microbatches`` counts the schedule's
-    microbatches."""
+    interleaved:V, zb-h1, zb-h2 or zb-v (these two place V stages on each
+    rank -- 2 for zb-v -- so ``stages`` names V * ranks - 1 boundaries),
+    and ``microbatches`` counts the schedule's microbatches."""
     if loss not in LOSSES:
         raise ValueError(f"unknown loss {loss!r} (expected one of {', '.join(LOSSES)})")
     if optimizer not in OPTIMIZERS:

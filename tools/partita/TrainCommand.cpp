@@ -151,8 +151,8 @@ static cl::opt<std::string> pipelineAxis("pipeline", cl::desc("--mesh: the mesh 
 static cl::list<std::string> stages("stages", cl::desc("--pipeline: the tensors after which a "
                                                        "stage ends, in model order"),
                                     cl::CommaSeparated, cl::sub(trainCmd));
-static cl::opt<std::string> schedule("schedule", cl::desc("--pipeline: gpipe, 1f1b, zb-h1 or "
-                                                          "zb-h2"),
+static cl::opt<std::string> schedule("schedule", cl::desc("--pipeline: gpipe, 1f1b, "
+                                                          "interleaved:V, zb-h1, zb-h2 or zb-v"),
                                      cl::init("1f1b"), cl::sub(trainCmd));
 static cl::opt<std::string> trace("trace", cl::desc("--pipeline: write the last step's measured "
                                                     "timeline of every rank as a Chrome trace"),

@@ -59,7 +59,7 @@ static cl::opt<bool> runConservative("conservative", cl::desc("run --mesh: conse
 static cl::opt<std::string> runPipeline("pipeline", cl::desc("run --mesh: the mesh axis whose ranks are pipeline stages (docs/pipeline.md)"), cl::value_desc("axis"), cl::sub(runCmd));
 static cl::list<std::string> runStages("stages", cl::desc("run --pipeline: the tensors after which a stage ends, in model order"), cl::CommaSeparated, cl::sub(runCmd));
 static cl::opt<int64_t> runMicrobatches("microbatches", cl::desc("run --pipeline: microbatches per step (the model defines one; the inputs hold all of them along dimension 0)"), cl::init(1), cl::sub(runCmd));
-static cl::opt<std::string> runSchedule("schedule", cl::desc("run --pipeline: gpipe, 1f1b, zb-h1, zb-h2 (inference runs forwards only)"), cl::init("1f1b"), cl::sub(runCmd));
+static cl::opt<std::string> runSchedule("schedule", cl::desc("run --pipeline: gpipe, 1f1b, interleaved:V, zb-h1, zb-h2 (inference runs forwards only)"), cl::init("1f1b"), cl::sub(runCmd));
 static cl::opt<std::string> runTrace("trace", cl::desc("run --pipeline: write the measured timeline of every rank as a Chrome trace"), cl::value_desc("file"), cl::sub(runCmd));
 static cl::opt<std::string> runReport("report", cl::desc("run --mesh: write the collectives of the partitioned program as JSON"), cl::value_desc("file"), cl::sub(runCmd));
 
