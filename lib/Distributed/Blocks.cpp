@@ -4,6 +4,8 @@
 
 #include "dialects/Sharding/IR/ShardingOps.h"
 
+#include <mpi.h>
+
 #include <algorithm>
 #include <cstring>
 
@@ -77,6 +79,40 @@ void copyBlock(HostTensor &global, HostTensor &block, const std::vector<int64_t>
     else
       std::memcpy(gp, bp, row * es);
   }
+}
+
+int64_t copiesOf(const Layout &l, const MeshSpec &mesh) {
+  int64_t n = 1;
+  for (auto &[name, size] : mesh.axes)
+    n *= size;
+  for (const std::vector<int> &axes : l)
+    for (int a : axes)
+      n /= mesh.axes[a].second;
+  return n;
+}
+
+namespace {
+constexpr int kMaxRank = 8, kHeader = 1 + 2 * kMaxRank;
+} // namespace
+
+void sendBlock(const HostTensor &block, const std::vector<int64_t> &off, int dest, int tag) {
+  int64_t header[kHeader] = {(int64_t)block.shape.size()};
+  for (size_t d = 0; d < block.shape.size() && d < kMaxRank; ++d)
+    header[1 + d] = block.shape[d], header[1 + kMaxRank + d] = off[d];
+  MPI_Send(header, kHeader, MPI_INT64_T, dest, tag, MPI_COMM_WORLD);
+  MPI_Send(block.data.data(), (int)block.numBytes(), MPI_BYTE, dest, tag, MPI_COMM_WORLD);
+}
+
+void recvBlockInto(HostTensor &global, int src, int tag) {
+  int64_t header[kHeader];
+  MPI_Recv(header, kHeader, MPI_INT64_T, src, tag, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+  int64_t rank = std::min<int64_t>(header[0], kMaxRank);
+  std::vector<int64_t> shape(header + 1, header + 1 + rank),
+      off(header + 1 + kMaxRank, header + 1 + kMaxRank + rank);
+  HostTensor block(global.dtype, shape);
+  MPI_Recv(block.data.data(), (int)block.numBytes(), MPI_BYTE, src, tag, MPI_COMM_WORLD,
+           MPI_STATUS_IGNORE);
+  copyBlock(global, block, off, /*toBlock=*/false);
 }
 
 } // namespace partita::blocks

@@ -39,6 +39,19 @@ std::vector<int64_t> blockOffsets(const Layout &l, const std::vector<int64_t> &l
 void copyBlock(HostTensor &global, HostTensor &block, const std::vector<int64_t> &off,
                bool toBlock);
 
+/// How many ranks of `mesh` hold each block of layout `l`: the mesh size
+/// over the product of the axes splitting it.
+int64_t copiesOf(const Layout &l, const MeshSpec &mesh);
+
+/// Sends `block` and its offsets `off` in the global tensor to world rank
+/// `dest` (MPI_COMM_WORLD, `tag`): a header of its shape and offsets, then
+/// its bytes.
+void sendBlock(const HostTensor &block, const std::vector<int64_t> &off, int dest, int tag);
+
+/// Receives what sendBlock sent from world rank `src` into its place in
+/// `global`.
+void recvBlockInto(HostTensor &global, int src, int tag);
+
 } // namespace partita::blocks
 
 #endif // PARTITA_LIB_DISTRIBUTED_BLOCKS_H

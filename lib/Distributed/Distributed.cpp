@@ -458,8 +458,12 @@ int checkTrainingOnOneDevice(const DistributedTraining &training, ModuleOp refer
   for (auto [arg, tensor] : step.parameters(params)) {
     Comparison c = compareTensors(*tensor, values[arg], defaultTolerance(values[arg].dtype));
     if (!c.ok || !c.structuralError.empty()) {
-      llvm::outs() << "parameter '" << step.names[arg] << "': MISMATCH (max abs err "
-                   << c.maxAbsErr << ", max rel err " << c.maxRelErr << ")\n";
+      if (!c.structuralError.empty())
+        llvm::outs() << "parameter '" << step.names[arg] << "': MISMATCH: " << c.structuralError
+                     << "\n";
+      else
+        llvm::outs() << "parameter '" << step.names[arg] << "': MISMATCH (max abs err "
+                     << c.maxAbsErr << ", max rel err " << c.maxRelErr << ")\n";
       ++bad;
     }
   }

@@ -53,10 +53,6 @@ std::optional<PipelineSetup> setUpPipeline(const DistributedOptions &opts, bool 
     return fail("--pipeline " + pipe.axis + ": the mesh " + mesh->str() + " has no such axis"),
            std::nullopt;
   int64_t ranks = setup.ranks;
-  if (training && !setup.sub.axes.empty())
-    return fail("train --pipeline " + pipe.axis + " combined with other mesh axes is not built "
-                "yet; the mesh must be " + pipe.axis + "=N alone (docs/pipeline.md)"),
-           std::nullopt;
   if (!opts.shardingsFile.empty()) {
     if (setup.sub.axes.empty())
       return fail("--shardings: the mesh has no axis besides the pipeline's '" + pipe.axis +

@@ -78,11 +78,13 @@ struct StageProgram {
   std::vector<blocks::Layout> inLayouts, outLayouts;
 };
 /// What every rank does to the model first: with other axes the
-/// annotations attached; the split at --stages; with other axes the
+/// annotations attached (and with `composites` attention and the other
+/// composites recognized: inference only, as training differentiates the
+/// model as written); the split at --stages; with other axes the
 /// propagation over the split module and each stage's results given the
 /// next stage's argument shardings. Failure after a diagnostic.
 mlir::LogicalResult splitAndPropagate(mlir::ModuleOp module, const PipelineSetup &setup,
-                                      const PipelineRunOptions &pipe);
+                                      const PipelineRunOptions &pipe, bool composites);
 
 /// Stage `stage`'s function after pipeline-split (@main without --stages).
 mlir::func::FuncOp stageFunction(mlir::ModuleOp module, const PipelineRunOptions &pipe,

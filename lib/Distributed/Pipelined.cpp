@@ -204,7 +204,7 @@ int runInference(MLIRContext &ctx, llvm::StringRef input, const DistributedOptio
   std::vector<HostTensor> assembled;
   {
     runtime::CollectiveScope scope("gather_outputs", -1);
-    constexpr int kTag = 17, kMaxRank = 8, kHeader = 1 + 2 * kMaxRank;
+    constexpr int kTag = 17;
     std::vector<std::vector<HostTensor>> parts;
     if (rank == 0)
       for (size_t i = 0; i < modelSig->outputs.size(); ++i) {
@@ -222,32 +222,20 @@ int runInference(MLIRContext &ctx, llvm::StringRef input, const DistributedOptio
                             /*toBlock=*/false);
     } else if (last) {
       for (int64_t mb = 0; mb < m; ++mb)
-        for (size_t i = 0; i < outputs.size(); ++i) {
-          const HostTensor &t = outputs[i][mb];
-          std::vector<int64_t> off = blocks::blockOffsets(programs[lastStage].outLayouts[i],
-                                                          t.shape, place.subRank, setup->sub);
-          int64_t header[kHeader] = {(int64_t)t.shape.size()};
-          for (size_t d = 0; d < t.shape.size() && d < kMaxRank; ++d)
-            header[1 + d] = t.shape[d], header[1 + kMaxRank + d] = off[d];
-          MPI_Send(header, kHeader, MPI_INT64_T, 0, kTag, MPI_COMM_WORLD);
-          MPI_Send(t.data.data(), (int)t.numBytes(), MPI_BYTE, 0, kTag, MPI_COMM_WORLD);
-        }
+        for (size_t i = 0; i < outputs.size(); ++i)
+          blocks::sendBlock(outputs[i][mb],
+                            blocks::blockOffsets(programs[lastStage].outLayouts[i],
+                                                 outputs[i][mb].shape, place.subRank,
+                                                 setup->sub),
+                            0, kTag);
     }
     if (rank == 0) {
       for (int r = 1; r < setup->worldSize(); ++r) {
         if (placeOf(r, *setup).pipeRank != schedule.stageRank[lastStage])
           continue;
         for (int64_t mb = 0; mb < m; ++mb)
-          for (size_t i = 0; i < parts.size(); ++i) {
-            int64_t header[kHeader];
-            MPI_Recv(header, kHeader, MPI_INT64_T, r, kTag, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
-            std::vector<int64_t> shape(header + 1, header + 1 + header[0]),
-                off(header + 1 + kMaxRank, header + 1 + kMaxRank + header[0]);
-            HostTensor block(parts[i][mb].dtype, shape);
-            MPI_Recv(block.data.data(), (int)block.numBytes(), MPI_BYTE, r, kTag,
-                     MPI_COMM_WORLD, MPI_STATUS_IGNORE);
-            blocks::copyBlock(parts[i][mb], block, off, /*toBlock=*/false);
-          }
+          for (size_t i = 0; i < parts.size(); ++i)
+            blocks::recvBlockInto(parts[i][mb], r, kTag);
       }
       for (auto &p : parts)
         assembled.push_back(concatenate(p));

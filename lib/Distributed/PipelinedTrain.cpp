@@ -37,7 +37,12 @@
 #include "partita/InitAll.h"
 #include "partita/Runtime/CollectivesABI.h"
 #include "partita/Sharding/Spmd.h"
+#include "passes/Autodiff/TrainingStep.h"
 #include "passes/Pipeline/Passes.h"
+#include "runtime/Runtime.h"
+
+#include "dialects/Graph/IR/GraphOps.h"
+#include "dialects/Sharding/IR/ShardingOps.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "llvm/ADT/StringExtras.h"
@@ -63,12 +68,78 @@ using pipeline::Phase;
 
 constexpr int32_t kF32 = 0, kSum = 0; // partita_dtype F32, partita_reduction SUM
 
-/// The pass pipeline that builds the stages' training functions.
-std::string stagePipeline(const TrainOptions &o, const PipelineRunOptions &pipe,
-                          bool splitBackward) {
-  return "pipeline-split{stages=" + llvm::join(pipe.stages, ",") +
-         "},pipeline-stage-training{" + lossAndOptimizerOptions(o) +
+/// The pass that adds the stages' training functions.
+std::string stageTrainingPass(const TrainOptions &o, bool splitBackward) {
+  return "pipeline-stage-training{" + lossAndOptimizerOptions(o) +
          (splitBackward ? " split-backward=true" : "") + "}";
+}
+
+/// With other mesh axes: every training function's arguments and results
+/// get the sharding of what they stand for -- a weight's (and so its
+/// gradient's, optimizer state's and update's), a stage input's or
+/// output's (and their gradients') -- so that each function, propagated
+/// and partitioned on its own, lays them out as the stage function and the
+/// neighbouring stages do. The labels are left to propagation.
+void pinTrainingShardings(ModuleOp module, const PipelineRunOptions &pipe, int stages) {
+  for (int k = 0; k < stages; ++k) {
+    func::FuncOp stage = stageFunction(module, pipe, k);
+    std::map<std::string, Attribute> of; // name -> sharding
+    std::vector<std::string> weights;
+    stage.walk([&](graph::ConstantOp c) {
+      auto list = c->getAttrOfType<ArrayAttr>(sharding::kShardingsAttr);
+      if (c.isTrainableInitializer() && list && list.size() == 1) {
+        of[c.getInitializerName().str()] = list[0];
+        weights.push_back(c.getInitializerName().str());
+      }
+    });
+    for (unsigned i = 0; i < stage.getNumArguments(); ++i)
+      if (auto n = stage.getArgAttrOfType<StringAttr>(i, "graph.name"))
+        if (Attribute a = stage.getArgAttr(i, sharding::kShardingAttr))
+          of[n.str()] = a;
+    for (unsigned r = 0; r < stage.getNumResults(); ++r)
+      if (Attribute a = stage.getResultAttr(r, sharding::kShardingAttr))
+        of[graph::resultName(stage, r)] = a;
+    auto lookup = [&](StringRef name) -> Attribute {
+      if (auto it = of.find(name.str()); it != of.end())
+        return it->second;
+      if (name.consume_back(".grad"))
+        if (auto it = of.find(name.str()); it != of.end())
+          return it->second;
+      for (const std::string &w : weights) // optimizer state: <weight>.<what>
+        if (name.starts_with(w + ".") && !name.drop_front(w.size() + 1).contains('.'))
+          return of[w];
+      return {};
+    };
+    for (auto f : module.getOps<func::FuncOp>()) {
+      auto base = f->getAttrOfType<StringAttr>("pipeline.of");
+      if (!base || base.getValue() != stage.getSymName())
+        continue;
+      for (unsigned i = 0; i < f.getNumArguments(); ++i)
+        if (auto n = f.getArgAttrOfType<StringAttr>(i, "graph.name"))
+          if (Attribute a = lookup(n.getValue()))
+            f.setArgAttr(i, sharding::kShardingAttr, a);
+      for (unsigned r = 0; r < f.getNumResults(); ++r) {
+        Attribute a = lookup(graph::resultName(f, r));
+        auto gradientOf = f.getResultAttrOfType<IntegerAttr>(r, "graph.gradient_of");
+        if (!a && gradientOf)
+          a = f.getArgAttr(gradientOf.getInt(), sharding::kShardingAttr);
+        if (a)
+          f.setResultAttr(r, sharding::kShardingAttr, a);
+      }
+    }
+  }
+}
+
+/// Every rank's model: split (and with other axes annotated, propagated
+/// and pinned), with the stages' training functions.
+LogicalResult prepareStages(ModuleOp module, const PipelineSetup &setup,
+                            const PipelineRunOptions &pipe, const TrainOptions &o) {
+  if (failed(splitAndPropagate(module, setup, pipe, /*composites=*/false)) ||
+      failed(runPassPipeline(module, stageTrainingPass(o, setup.schedule.splitBackward))))
+    return failure();
+  if (!setup.sub.axes.empty())
+    pinTrainingShardings(module, pipe, setup.schedule.numStages());
+  return success();
 }
 
 /// A stage's weights as its forward function takes them.
@@ -136,50 +207,82 @@ std::vector<HostTensor> recvAll(llvm::ArrayRef<TensorSpec> specs, int64_t shift,
   return out;
 }
 
-/// One (virtual) stage held by this rank: its compiled training functions,
-/// the signatures that say what they take, and its weights, optimizer
-/// state and the step's gradient sums.
+/// One (virtual) stage held by this rank: its training functions as this
+/// rank's programs (partitioned over the other axes when there are any),
+/// what they take, and its weights, optimizer state and the step's
+/// gradient sums -- this rank's blocks of them.
 struct StageRun {
   int stage = 0;
   bool last = false; ///< the last stage: its forward gives the loss
   bool takesLabels = false;
-  ModelSignature fwdSig, bwdSig, weightSig, updSig;
-  std::unique_ptr<Executor> forward, backward, backwardInput, backwardWeight, update;
+  /// (backward: B, or with the split I; weight: W.)
+  StageProgram forward, backward, weight, update;
   std::vector<HostTensor> weights, state, grads;
+  std::vector<blocks::Layout> weightLayouts;
   size_t numInputGrads = 0;
   std::vector<TensorSpec> inputSpecs, outputGradSpecs;
+  std::vector<blocks::Layout> inputLayouts;
+  std::optional<blocks::Layout> labelLayout;
 };
 
-/// Compiles stage `stage`'s functions of the module pipeline-stage-training
-/// made and sets its weights to `params`' initial values; failure after a
-/// diagnostic.
-LogicalResult buildStageRun(ModuleOp module, int stage, int stages, bool split,
-                            const StageParameters &params, const CompileOptions &compile,
-                            StageRun &run) {
+/// Builds stage `stage`'s functions of the module prepareStages made (a
+/// copy of it each) and cuts its weights' initial values `params` to this
+/// rank's blocks; failure after a diagnostic.
+LogicalResult buildStageRun(ModuleOp module, int stage, const PipelineSetup &setup,
+                            PipelinePlace place, const StageParameters &params,
+                            const CompileOptions *compile, StageRun &run) {
+  bool split = setup.schedule.splitBackward, spmd = !setup.sub.axes.empty();
   std::string base = "main_stage" + std::to_string(stage);
   run.stage = stage;
-  run.last = stage + 1 == stages;
-  // (bwdSig: the backward's, or with the split its input half's; the
-  // weight half takes the same arguments.)
-  run.forward = compileFunction(module, base + "_forward", compile, run.fwdSig);
-  if (!run.forward)
-    return failure();
+  run.last = stage + 1 == setup.schedule.numStages();
+  auto build = [&](StringRef suffix, StageProgram &out) {
+    OwningOpRef<ModuleOp> copy = module.clone();
+    return buildRankProgram(*copy, base + suffix.str(), setup, place, /*propagate=*/spmd,
+                            compile, out);
+  };
   std::string bwdName = base + (split ? "_backward_input" : "_backward");
-  if (split) {
-    run.backwardInput = compileFunction(module, bwdName, compile, run.bwdSig);
-    run.backwardWeight = compileFunction(module, base + "_backward_weight", compile,
-                                         run.weightSig);
-    if (!run.backwardInput || !run.backwardWeight)
-      return failure();
-  } else if (!(run.backward = compileFunction(module, bwdName, compile, run.bwdSig))) {
+  if (failed(build("_forward", run.forward)) ||
+      failed(build(split ? "_backward_input" : "_backward", run.backward)) ||
+      (split && failed(build("_backward_weight", run.weight))))
     return failure();
-  }
   auto updateFn = module.lookupSymbol<func::FuncOp>(base + "_update");
-  if (updateFn && !(run.update = compileFunction(module, base + "_update", compile, run.updSig)))
+  if (updateFn && failed(build("_update", run.update)))
     return failure();
 
+  // The weights come first in every function; their layouts must agree.
   size_t numParams = params.names.size();
-  run.weights = params.initial;
+  const std::vector<blocks::Layout> &fwdIn = run.forward.inLayouts;
+  run.weightLayouts.assign(fwdIn.begin(), fwdIn.begin() + numParams);
+  auto differs = [&](const std::vector<blocks::Layout> &ls, size_t from, llvm::StringRef what) {
+    for (size_t i = 0; i < numParams; ++i)
+      if (from + i >= ls.size() || ls[from + i] != run.weightLayouts[i])
+        return module.emitError() << "stage " << stage << ": weight '" << params.names[i]
+                                  << "' is laid out differently in its " << what
+                                  << " than in its forward; give it a sharding in --shardings",
+               true;
+    return false;
+  };
+  if (differs(run.backward.inLayouts, 0, "backward") ||
+      (!split && differs(run.backward.outLayouts, run.backward.outLayouts.size() - numParams,
+                         "weight gradient")) ||
+      (split && (differs(run.weight.inLayouts, 0, "backward") ||
+                 differs(run.weight.outLayouts, 0, "weight gradient"))) ||
+      (updateFn && (differs(run.update.inLayouts, 0, "update") ||
+                    differs(run.update.outLayouts, 0, "update"))))
+    return failure();
+  if (!compile)
+    return success();
+
+  for (size_t i = 0; i < numParams; ++i) {
+    HostTensor global = params.initial[i];
+    const TensorSpec &local = run.forward.sig.inputs[i];
+    HostTensor block(local.dtype, local.shape);
+    blocks::copyBlock(global, block,
+                      blocks::blockOffsets(run.weightLayouts[i], block.shape, place.subRank,
+                                           setup.sub),
+                      /*toBlock=*/true);
+    run.weights.push_back(std::move(block));
+  }
   // Counted from the backward's signature: parameters, inputs, then
   // output gradients (or the labels).
   size_t numInputs = 0;
@@ -190,11 +293,13 @@ LogicalResult buildStageRun(ModuleOp module, int stage, int stages, bool split,
     if (r == "input")
       ++numInputs;
     else if (r == "output_grad")
-      run.outputGradSpecs.push_back(run.bwdSig.inputs[i]);
+      run.outputGradSpecs.push_back(run.backward.sig.inputs[i]);
   }
-  run.inputSpecs.assign(run.fwdSig.inputs.begin() + numParams,
-                        run.fwdSig.inputs.begin() + numParams + numInputs);
-  run.numInputGrads = run.bwdSig.outputs.size() - (split ? 0 : numParams);
+  const ModelSignature &fwdSig = run.forward.sig;
+  run.inputSpecs.assign(fwdSig.inputs.begin() + numParams,
+                        fwdSig.inputs.begin() + numParams + numInputs);
+  run.inputLayouts.assign(fwdIn.begin() + numParams, fwdIn.begin() + numParams + numInputs);
+  run.numInputGrads = run.backward.sig.outputs.size() - (split ? 0 : numParams);
   // The optimizer's state, per trained weight (the pass keeps only weights
   // with a gradient as arguments).
   size_t numStates = 0;
@@ -205,11 +310,13 @@ LogicalResult buildStageRun(ModuleOp module, int stage, int stages, bool split,
   numStates /= std::max<size_t>(numParams, 1);
   for (size_t i = 0; i < numParams; ++i)
     for (size_t k = 0; k < numStates; ++k)
-      run.state.push_back(HostTensor(DType::F32, params.specs[i].shape));
+      run.state.push_back(HostTensor(DType::F32, run.weights[i].shape));
   auto fwdFn = module.lookupSymbol<func::FuncOp>(base + "_forward");
   unsigned n = fwdFn.getNumArguments();
   auto lastRole = n ? fwdFn.getArgAttrOfType<StringAttr>(n - 1, "graph.role") : StringAttr();
   run.takesLabels = run.last && lastRole && lastRole.getValue() == "label";
+  if (run.takesLabels)
+    run.labelLayout = fwdIn.back();
   return success();
 }
 
@@ -233,9 +340,8 @@ int runPipelinedTraining(MLIRContext &ctx, StringRef input, const DistributedOpt
   if (!o.dumpGradsDir.empty())
     return fail("train --pipeline with --dump-grads is not built yet (docs/pipeline.md)");
   const pipeline::Schedule &schedule = setup->schedule;
-  int64_t ranks = setup->ranks, m = pipe.microbatches;
+  int64_t m = pipe.microbatches;
   int stages = schedule.numStages(), lastStage = stages - 1;
-  std::string passes = stagePipeline(o, pipe, schedule.splitBackward);
   // The one-device step of M accumulated microbatches: its batch and labels
   // are the pipeline's, and --check runs it.
   TrainOptions stepOptions = o;
@@ -243,14 +349,26 @@ int runPipelinedTraining(MLIRContext &ctx, StringRef input, const DistributedOpt
   registerAllPasses();
 
   if (!underLauncher())
+    // The step, the split, the training functions and (with other axes)
+    // the partitioning of rank 0's stages, checked here in one line.
     return validateAndLaunch(
-        ctx, input, opts, load, ranks,
+        ctx, input, opts, load, setup->worldSize(),
         [&](MLIRContext &checkCtx, ModuleOp module) -> LogicalResult {
           OwningOpRef<ModuleOp> step = module.clone();
           TrainingStep described;
-          if (failed(prepareTrainingStep(checkCtx, *step, stepOptions, described)))
+          if (failed(prepareTrainingStep(checkCtx, *step, stepOptions, described)) ||
+              failed(prepareStages(module, *setup, pipe, o)))
             return failure();
-          return runPassPipeline(module, passes);
+          for (int st : schedule.stagesOf(0)) {
+            auto fwd = module.lookupSymbol<func::FuncOp>("main_stage" + std::to_string(st) +
+                                                         "_forward");
+            auto params = fwd ? stageParameters(fwd) : FailureOr<StageParameters>(failure());
+            StageRun unused;
+            if (failed(params) || failed(buildStageRun(module, st, *setup, PipelinePlace{},
+                                                       *params, nullptr, unused)))
+              return failure();
+          }
+          return success();
         },
         "train --pipeline");
 
@@ -262,8 +380,11 @@ int runPipelinedTraining(MLIRContext &ctx, StringRef input, const DistributedOpt
     return 1;
   int rank = partita_runtime_rank();
   int32_t group = *groupId;
-  std::vector<int> held = schedule.stagesOf(rank);
+  PipelinePlace place = placeOf(rank, *setup);
+  int me = place.pipeRank; // in the pipeline axis's group
+  std::vector<int> held = schedule.stagesOf(me);
   int labelRank = schedule.stageRank[lastStage];
+  int64_t world = setup->worldSize();
 
   // Rank 0: the step's batch (and the reference for --check).
   DistributedTraining reference{stepOptions, {}};
@@ -273,7 +394,7 @@ int runPipelinedTraining(MLIRContext &ctx, StringRef input, const DistributedOpt
     if (failed(prepareTrainingStep(ctx, *referenceModule, stepOptions, reference.step)))
       return 1;
   }
-  if (failed(runPassPipeline(*module, passes)))
+  if (failed(prepareStages(*module, *setup, pipe, o)))
     return 1;
 
   // Every stage's weights (rank 0 collects them at the end) and the tied
@@ -295,17 +416,44 @@ int runPipelinedTraining(MLIRContext &ctx, StringRef input, const DistributedOpt
       }
     stageParams.push_back(std::move(*p));
   }
+  // The step's inputs and labels as the unpartitioned first and last
+  // forwards take them, M microbatches along dimension 0.
+  auto stepSpecs = [&](int st) {
+    auto fwd = module->lookupSymbol<func::FuncOp>("main_stage" + std::to_string(st) + "_forward");
+    std::vector<TensorSpec> specs;
+    for (unsigned i = stageParams[st].names.size(); i < fwd.getNumArguments(); ++i) {
+      auto t = cast<RankedTensorType>(fwd.getArgumentTypes()[i]);
+      TensorSpec spec{"", dtypeOf(t.getElementType()).value_or(DType::F32),
+                      std::vector<int64_t>(t.getShape().begin(), t.getShape().end()),
+                      std::nullopt};
+      if (!spec.shape.empty())
+        spec.shape[0] *= m;
+      specs.push_back(spec);
+    }
+    return specs;
+  };
 
   // This rank's stages (several with virtual stages).
   std::map<int, StageRun> runs;
   for (int st : held)
-    if (failed(buildStageRun(*module, st, stages, schedule.splitBackward, stageParams[st],
-                             opts.run.compile, runs[st])))
+    if (failed(buildStageRun(*module, st, *setup, place, stageParams[st], &opts.run.compile,
+                             runs[st])))
       return 1;
+  for (auto &[name, spec] : tiedSpecs) {
+    std::optional<blocks::Layout> seen;
+    for (auto &[st, r] : runs)
+      if (auto it = llvm::find(stageParams[st].names, name); it != stageParams[st].names.end()) {
+        const blocks::Layout &l = r.weightLayouts[it - stageParams[st].names.begin()];
+        if (seen && *seen != l)
+          return fail("the tied weight '" + name + "' is laid out differently in two stages; "
+                      "give it one sharding in --shardings");
+        seen = l;
+      }
+  }
 
-  // The batch: rank 0 holds the inputs and sends the labels to the rank of
-  // the last stage, whose forward takes a microbatch of them (the step
-  // holds M).
+  // The batch: rank 0 holds the inputs and labels and sends them to the
+  // other ranks of the first stage and to those of the last, whose
+  // forward takes a microbatch of the labels (the step holds M).
   std::vector<HostTensor> stepInputs;
   std::optional<HostTensor> labels;
   if (rank == 0)
@@ -315,14 +463,43 @@ int runPipelinedTraining(MLIRContext &ctx, StringRef input, const DistributedOpt
       if (reference.step.roles[i] == "label")
         labels = reference.step.values[i];
     }
-  if (labelRank != 0 && rank == 0 && labels)
-    partita_send(labels->data.data(), (int64_t)labels->numBytes(), labelRank, kBytes, group);
-  if (labelRank != 0 && rank == labelRank && runs[lastStage].takesLabels) {
-    TensorSpec spec = runs[lastStage].fwdSig.inputs.back();
-    spec.shape[0] *= m;
-    labels = HostTensor(spec.dtype, spec.shape);
-    partita_recv(labels->data.data(), (int64_t)labels->numBytes(), labelRank, kBytes, group);
+  {
+    runtime::CollectiveScope scope("send_batch", -1);
+    constexpr int kInputs = 21, kLabels = 22;
+    bool wantsLabels = runs.count(lastStage) && runs[lastStage].takesLabels;
+    for (int r = 1; r < world && rank == 0; ++r) {
+      int at = placeOf(r, *setup).pipeRank;
+      for (HostTensor &t : stepInputs)
+        if (at == 0)
+          MPI_Send(t.data.data(), (int)t.numBytes(), MPI_BYTE, r, kInputs, MPI_COMM_WORLD);
+      if (at == labelRank && labels)
+        MPI_Send(labels->data.data(), (int)labels->numBytes(), MPI_BYTE, r, kLabels,
+                 MPI_COMM_WORLD);
+    }
+    if (rank != 0 && me == 0)
+      for (const TensorSpec &spec : stepSpecs(0)) {
+        HostTensor t(spec.dtype, spec.shape);
+        MPI_Recv(t.data.data(), (int)t.numBytes(), MPI_BYTE, 0, kInputs, MPI_COMM_WORLD,
+                 MPI_STATUS_IGNORE);
+        stepInputs.push_back(std::move(t));
+      }
+    if (rank != 0 && me == labelRank && wantsLabels) {
+      TensorSpec spec = stepSpecs(lastStage).back();
+      labels = HostTensor(spec.dtype, spec.shape);
+      MPI_Recv(labels->data.data(), (int)labels->numBytes(), MPI_BYTE, 0, kLabels,
+               MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+    }
   }
+  // This rank's block of microbatch `mb` of a step tensor.
+  auto blockOf = [&](const HostTensor &step, int mb, const blocks::Layout &l,
+                     const TensorSpec &local) {
+    HostTensor global = microbatch(step, mb, m, /*strided=*/true);
+    HostTensor block(local.dtype, local.shape);
+    blocks::copyBlock(global, block,
+                      blocks::blockOffsets(l, block.shape, place.subRank, setup->sub),
+                      /*toBlock=*/true);
+    return block;
+  };
 
   std::vector<double> losses, times;
   std::vector<pipeline::SimulationResult::Slot> timeline;
@@ -331,8 +508,8 @@ int runPipelinedTraining(MLIRContext &ctx, StringRef input, const DistributedOpt
   for (unsigned step = 1; step <= o.steps; ++step) {
     for (auto &[st, r] : runs) {
       r.grads.clear();
-      for (const TensorSpec &spec : stageParams[st].specs)
-        r.grads.push_back(HostTensor(DType::F32, spec.shape));
+      for (const HostTensor &w : r.weights)
+        r.grads.push_back(HostTensor(DType::F32, w.shape));
     }
     double lossSum = 0;
     // A stage's inputs per microbatch (kept until its B/W: the backward
@@ -359,7 +536,7 @@ int runPipelinedTraining(MLIRContext &ctx, StringRef input, const DistributedOpt
       std::vector<HostTensor> &in = saved[{r.stage, mb}];
       args.insert(args.end(), in.begin(), in.end());
       if (r.takesLabels)
-        args.push_back(microbatch(*labels, mb, m, /*strided=*/true));
+        args.push_back(blockOf(*labels, mb, *r.labelLayout, r.forward.sig.inputs.back()));
       else if (!r.last && withGrads)
         args.insert(args.end(), outputGrads[{r.stage, mb}].begin(),
                     outputGrads[{r.stage, mb}].end());
@@ -368,7 +545,7 @@ int runPipelinedTraining(MLIRContext &ctx, StringRef input, const DistributedOpt
       return 0;
     };
     auto finish = [&](int st, int mb) { saved.erase({st, mb}), outputGrads.erase({st, mb}); };
-    for (const pipeline::Action &a : schedule.actions[rank]) {
+    for (const pipeline::Action &a : schedule.actions[me]) {
       double start = now();
       int mb = a.microbatch, st = a.stage;
       bool fwdPhase = a.phase == Phase::Forward;
@@ -376,26 +553,26 @@ int runPipelinedTraining(MLIRContext &ctx, StringRef input, const DistributedOpt
       switch (a.kind) {
       case ActionKind::Recv: // what stage st sent: stage st + 1's inputs, or st - 1's gradients
         if (fwdPhase)
-          saved[{st + 1, mb}] = recvAll(runs[st + 1].inputSpecs, rank - a.peer, group);
+          saved[{st + 1, mb}] = recvAll(runs[st + 1].inputSpecs, me - a.peer, group);
         else
-          outputGrads[{st - 1, mb}] = recvAll(runs[st - 1].outputGradSpecs, rank - a.peer, group);
+          outputGrads[{st - 1, mb}] = recvAll(runs[st - 1].outputGradSpecs, me - a.peer, group);
         break;
       case ActionKind::Send:
         if (fwdPhase)
-          sendAll(results[{st, mb}], a.peer - rank, group), results.erase({st, mb});
+          sendAll(results[{st, mb}], a.peer - me, group), results.erase({st, mb});
         else
-          sendAll(inputGrads[{st, mb}], a.peer - rank, group), inputGrads.erase({st, mb});
+          sendAll(inputGrads[{st, mb}], a.peer - me, group), inputGrads.erase({st, mb});
         break;
       case ActionKind::Compute: {
         StageRun &r = runs[st];
         switch (a.phase) {
         case Phase::Forward:
           if (st == 0)
-            for (const HostTensor &t : stepInputs)
-              saved[{st, mb}].push_back(microbatch(t, mb, m, /*strided=*/true));
+            for (auto [i, t] : llvm::enumerate(stepInputs))
+              saved[{st, mb}].push_back(blockOf(t, mb, r.inputLayouts[i], r.inputSpecs[i]));
           else
             take(saved, results, {st, mb}, {st - 1, mb});
-          if (run(r, *r.forward, mb, false, outs))
+          if (run(r, *r.forward.exec, mb, false, outs))
             return 1;
           if (r.last)
             lossSum += outs[0].getDouble(0);
@@ -406,7 +583,7 @@ int runPipelinedTraining(MLIRContext &ctx, StringRef input, const DistributedOpt
         case Phase::BackwardInput: {
           if (!r.last)
             take(outputGrads, inputGrads, {st, mb}, {st + 1, mb});
-          Executor &e = a.phase == Phase::Backward ? *r.backward : *r.backwardInput;
+          Executor &e = *r.backward.exec; // B, or with the split I
           if (run(r, e, mb, true, outs))
             return 1;
           if (st > 0)
@@ -420,7 +597,7 @@ int runPipelinedTraining(MLIRContext &ctx, StringRef input, const DistributedOpt
           break;
         }
         case Phase::BackwardWeight:
-          if (run(r, *r.backwardWeight, mb, true, outs))
+          if (run(r, *r.weight.exec, mb, true, outs))
             return 1;
           for (size_t i = 0; i < r.grads.size(); ++i)
             addInto(r.grads[i], outs[i]);
@@ -452,37 +629,40 @@ int runPipelinedTraining(MLIRContext &ctx, StringRef input, const DistributedOpt
       for (HostTensor &g : r.grads)
         scaleBy(g, (float)inverse);
     // The loss of the step, on every rank (the last stage's; zeros add).
-    float lossValue = rank == labelRank ? (float)(lossSum * inverse) : 0.f, loss = 0;
+    float lossValue = me == labelRank ? (float)(lossSum * inverse) : 0.f, loss = 0;
     partita_all_reduce(&lossValue, &loss, 1, kF32, kSum, group);
     // Clipping to the norm over every stage's weights (a tied weight
-    // counted once, on its first owner).
+    // counted once, on its first owner; a block held by several ranks of
+    // the other axes counted once), summed over the whole mesh.
     if (o.clipNorm > 0) {
-      float sq = 0, total = 0;
+      double sq = 0, total = 0;
       for (auto &[st, r] : runs)
         for (size_t i = 0; i < r.grads.size(); ++i) {
           const StageParameters &p = stageParams[st];
           if (p.tied[i] && tiedFirstOwner[p.names[i]] != st)
             continue;
           const float *g = floats(r.grads[i]);
+          float block = 0;
           for (int64_t k = 0, n = r.grads[i].numElements(); k < n; ++k)
-            sq += g[k] * g[k];
+            block += g[k] * g[k];
+          sq += block / (double)blocks::copiesOf(r.weightLayouts[i], setup->sub);
         }
-      partita_all_reduce(&sq, &total, 1, kF32, kSum, group);
-      float norm = std::sqrt(total);
+      MPI_Allreduce(&sq, &total, 1, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
+      float norm = (float)std::sqrt(total);
       float c = std::min<float>((float)o.clipNorm / (norm + 1e-6f), 1.f);
       for (auto &[st, r] : runs)
         for (HostTensor &g : r.grads)
           scaleBy(g, c);
     }
     for (auto &[st, r] : runs) {
-      if (!r.update)
+      if (!r.update.exec)
         continue;
       std::vector<HostTensor> args = r.weights, outs;
       args.insert(args.end(), r.state.begin(), r.state.end());
       args.insert(args.end(), r.grads.begin(), r.grads.end());
-      if (r.updSig.inputs.size() > args.size())
+      if (r.update.sig.inputs.size() > args.size())
         args.push_back(TrainingStep::stepValue(step));
-      if (auto err = r.update->run(args, outs))
+      if (auto err = r.update.exec->run(args, outs))
         return fail("rank " + std::to_string(rank) + ": " + llvm::toString(std::move(err)));
       size_t n = r.weights.size();
       for (size_t i = 0; i < n; ++i)
@@ -504,32 +684,50 @@ int runPipelinedTraining(MLIRContext &ctx, StringRef input, const DistributedOpt
   if (sorted.size() > 1)
     sorted.erase(sorted.begin());
   double row[2] = {medianOf(sorted), secondsWaiting(timeline)};
-  std::vector<double> all(rank == 0 ? 2 * ranks : 0);
+  std::vector<double> all(rank == 0 ? 2 * world : 0);
   MPI_Gather(row, 2, MPI_DOUBLE, all.data(), 2, MPI_DOUBLE, 0, MPI_COMM_WORLD);
-  if (!pipe.traceFile.empty() && writeMeasuredTrace(timeline, rank, ranks, pipe.traceFile))
+  if (!pipe.traceFile.empty() && writeMeasuredTrace(timeline, rank, world, pipe.traceFile))
     return 1;
 
-  // Every stage's trained weights to rank 0, by name onto the one-device
+  // Every stage's trained weights to rank 0, block by block (a block that
+  // several ranks hold arrives from each), by name onto the one-device
   // step's parameters.
   std::vector<HostTensor> trained;
   if (rank == 0)
     trained.assign(reference.step.roles.size(), HostTensor());
-  for (int st = 0; st < stages; ++st) {
-    int owner = schedule.stageRank[st];
-    std::vector<HostTensor> got;
-    if (owner == 0 && rank == 0)
-      got = runs[st].weights;
-    else if (rank == owner)
-      sendAll(runs[st].weights, -owner, group);
-    else if (rank == 0)
-      got = recvAll(stageParams[st].specs, -owner, group);
-    if (rank != 0)
-      continue;
-    for (size_t i = 0; i < got.size(); ++i)
-      for (size_t a = 0; a < reference.step.names.size(); ++a)
-        if (reference.step.roles[a] == "parameter" &&
-            reference.step.names[a] == stageParams[st].names[i] && trained[a].data.empty())
-          trained[a] = got[i];
+  {
+    runtime::CollectiveScope scope("gather_weights", -1);
+    constexpr int kWeights = 23;
+    for (int st = 0; st < stages; ++st) {
+      const StageParameters &p = stageParams[st];
+      std::vector<HostTensor> whole;
+      if (rank == 0)
+        for (const TensorSpec &spec : p.specs)
+          whole.push_back(HostTensor(spec.dtype, spec.shape));
+      for (int r = 0; r < world; ++r) {
+        if (placeOf(r, *setup).pipeRank != schedule.stageRank[st] || (rank != r && rank != 0))
+          continue;
+        for (size_t i = 0; i < p.names.size(); ++i) {
+          if (rank == r) {
+            const StageRun &run = runs[st];
+            std::vector<int64_t> off = blocks::blockOffsets(
+                run.weightLayouts[i], run.weights[i].shape, place.subRank, setup->sub);
+            if (rank == 0)
+              blocks::copyBlock(whole[i], const_cast<HostTensor &>(run.weights[i]), off,
+                                /*toBlock=*/false);
+            else
+              blocks::sendBlock(run.weights[i], off, 0, kWeights);
+          } else {
+            blocks::recvBlockInto(whole[i], r, kWeights);
+          }
+        }
+      }
+      for (size_t i = 0; i < whole.size(); ++i)
+        for (size_t a = 0; a < reference.step.names.size(); ++a)
+          if (reference.step.roles[a] == "parameter" && reference.step.names[a] == p.names[i] &&
+              trained[a].data.empty())
+            trained[a] = whole[i];
+    }
   }
 
   int rc = 0;
@@ -537,7 +735,7 @@ int runPipelinedTraining(MLIRContext &ctx, StringRef input, const DistributedOpt
     llvm::outs() << "partita: trained " << m << " microbatches per step on " << stages
                  << " pipeline stages" << perRank(*setup) << " (mesh " << setup->mesh.str() << ", schedule "
                  << schedule.name << ")\n";
-    for (int64_t r = 0; r < ranks; ++r)
+    for (int64_t r = 0; r < world; ++r)
       llvm::outs() << "rank " << r << ": median step " << llvm::format("%.2f", all[2 * r] * 1e3)
                    << " ms, waiting for transfers "
                    << llvm::format("%.2f", all[2 * r + 1] * 1e3) << " ms (last step)\n";

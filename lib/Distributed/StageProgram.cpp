@@ -30,14 +30,14 @@ using namespace mlir;
 namespace partita::pipelined {
 
 LogicalResult splitAndPropagate(ModuleOp module, const PipelineSetup &setup,
-                                const PipelineRunOptions &pipe) {
+                                const PipelineRunOptions &pipe, bool composites) {
   bool spmd = !setup.sub.axes.empty();
   std::string passes;
   if (spmd) {
     if (failed(applyShardingAnnotations(module, setup.sub, setup.specs,
                                         setup.specsSource)))
       return failure();
-    if (PassInfo::lookup("graph-recognize-composites"))
+    if (composites && PassInfo::lookup("graph-recognize-composites"))
       passes += "graph-recognize-composites,";
   }
   if (!pipe.stages.empty())
@@ -68,7 +68,7 @@ LogicalResult buildStageProgram(ModuleOp module, const PipelineSetup &setup,
                                 const PipelineRunOptions &pipe, int stage,
                                 PipelinePlace place, const CompileOptions *compile,
                                 StageProgram &out) {
-  if (failed(splitAndPropagate(module, setup, pipe)))
+  if (failed(splitAndPropagate(module, setup, pipe, /*composites=*/true)))
     return failure();
   func::FuncOp keep = stageFunction(module, pipe, stage);
   if (!keep)
@@ -104,6 +104,21 @@ LogicalResult buildRankProgram(ModuleOp module, StringRef name, const PipelineSe
     if (failed(runPassPipeline(module, std::string(propagate ? "sharding-propagate," : "") +
                                            "sharding-partition,collectives-simplify")))
       return failure();
+    func::FuncOp main = module.lookupSymbol<func::FuncOp>("main");
+    for (unsigned i = 0; i < main.getNumArguments(); ++i) {
+      auto l = blocks::layoutOf(main.getArgAttr(i, sharding::kPartitionedAttr), setup.sub,
+                                rankOf(main.getArgumentTypes()[i]));
+      if (failed(l))
+        return main.emitError() << "input " << i << ": unknown mesh axis";
+      out.inLayouts.push_back(*l);
+    }
+    for (unsigned i = 0; i < main.getNumResults(); ++i) {
+      auto l = blocks::layoutOf(main.getResultAttr(i, sharding::kPartitionedAttr), setup.sub,
+                                rankOf(main.getResultTypes()[i]));
+      if (failed(l))
+        return main.emitError() << "output " << i << ": unknown mesh axis";
+      out.outLayouts.push_back(*l);
+    }
     if (!compile)
       return success();
     if (failed(localizeConstants(module, place.subRank)))
@@ -130,21 +145,6 @@ LogicalResult buildRankProgram(ModuleOp module, StringRef name, const PipelineSe
     if (after.size() != groups.size())
       return module.emitError() << "@" << what << " uses a group of mesh axes ("
                                 << after[groups.size()] << ") outside the registered table";
-    func::FuncOp main = module.lookupSymbol<func::FuncOp>("main");
-    for (unsigned i = 0; i < main.getNumArguments(); ++i) {
-      auto l = blocks::layoutOf(main.getArgAttr(i, sharding::kPartitionedAttr), setup.sub,
-                                rankOf(main.getArgumentTypes()[i]));
-      if (failed(l))
-        return main.emitError() << "input " << i << ": unknown mesh axis";
-      out.inLayouts.push_back(*l);
-    }
-    for (unsigned i = 0; i < main.getNumResults(); ++i) {
-      auto l = blocks::layoutOf(main.getResultAttr(i, sharding::kPartitionedAttr), setup.sub,
-                                rankOf(main.getResultTypes()[i]));
-      if (failed(l))
-        return main.emitError() << "output " << i << ": unknown mesh axis";
-      out.outLayouts.push_back(*l);
-    }
     // The CPU pipeline takes plain upstream dialects.
     for (auto m : llvm::make_early_inc_range(module.getOps<sharding::MeshOp>()))
       m.erase();

@@ -28,6 +28,7 @@ void partita::registerAllDialects(mlir::DialectRegistry &registry) {
                   mlir::tensor::TensorDialect, sharding::ShardingDialect,
                   collectives::CollectivesDialect>();
   sharding::registerGraphShardingRules(registry);
+  sharding::registerShardingGradients(registry);
   graph::registerGraphGradients(registry);
   // The CPU backend's dialects (memref, bufferization, LLVM, ...), so
   // partita-opt reads and runs its pipelines' input and output.

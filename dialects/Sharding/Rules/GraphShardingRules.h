@@ -18,6 +18,11 @@ namespace partita::sharding {
 /// sharding dialect's own value ops (constraint, reshard).
 void registerGraphShardingRules(mlir::DialectRegistry &registry);
 
+/// Attaches the graph dialect's GradientOpInterface to the sharding
+/// dialect's value ops: a constraint's cotangent passes through under the
+/// same constraint, a reshard's passes through (ShardingGradients.cpp).
+void registerShardingGradients(mlir::DialectRegistry &registry);
+
 /// The window of one spatial dimension of a conv, max_pool or average_pool.
 struct WindowDim {
   int64_t kernel, stride, dilation, padBegin, padEnd;
