@@ -3,8 +3,14 @@
 // The schedule executor for training (docs/pipeline.md). Every rank splits
 // the model the same way (pipeline-split at --stages), builds each stage's
 // forward, backward (or its input and weight halves) and update
-// (pipeline-stage-training), and compiles its own stage's. A step walks the
-// rank's action list of the training schedule:
+// (pipeline-stage-training), and compiles those of the stages the schedule
+// places on it (several with virtual stages: interleaved:V, zb-v). With
+// other mesh axes each of these functions is an SPMD program over them:
+// their weights, gradients and optimizer state pinned to the weights'
+// shardings and the stage boundaries to theirs, propagated and partitioned
+// one by one, so a rank holds its blocks and the partitioned backward sums
+// weight gradients over the data axis. A step walks the rank's action list
+// of the training schedule:
 //
 //   F   runs the forward on one microbatch, keeps the stage's inputs (the
 //       backward recomputes from them) and sends the results on; the last
@@ -25,8 +31,9 @@
 // compares with exactly that step on one device (losses and trained
 // weights).
 //
-// Transfers are partita_send/partita_recv over the pipeline axis (sends
-// are buffered, so forward and backward transfers may cross), reductions
+// Transfers are partita_send/partita_recv over the pipeline axis between
+// ranks with the same coordinates on the other axes (sends are buffered,
+// so forward and backward transfers may cross), reductions
 // partita_all_reduce: the collective timeout and fault board apply.
 //
 //===----------------------------------------------------------------------===//

@@ -160,6 +160,24 @@ def test_pipeline_training_matches_one_device():
         pt.train(mlp(), loss="mse", mesh=pt.Mesh({"data": 2}), pipeline="pipe")
 
 
+def test_pipeline_with_data_parallel_stages_matches_one_device():
+    # pipe=2 x data=2 on 4 MPI ranks: each stage's forward, backward and
+    # update split over the batch, the weight gradients summed over data.
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((32, 6)).astype(np.float32)
+    y = rng.standard_normal((32, 4)).astype(np.float32)
+    one = pt.train(mlp(), loss="mse", optimizer="sgd", momentum=0.9, lr=0.05, microbatches=4)
+    want = one.fit({"x": x}, y, steps=2)
+    t = pt.train(mlp(), loss="mse", optimizer="sgd", momentum=0.9, lr=0.05, microbatches=4,
+                 mesh=pt.Mesh({"pipe": 2, "data": 2}), shardings={"x": ["data", None]},
+                 pipeline="pipe", stages="tanh_2", check=True)
+    got = t.fit({"x": x}, y, steps=2)
+    assert got == pytest.approx(want, rel=1e-5)
+    for k, v in one.parameters().items():
+        np.testing.assert_allclose(t.parameters()[k], v, rtol=1e-5, atol=1e-6)
+    assert "mesh pipe=2,data=2" in t.report and "parameters: OK" in t.report
+
+
 def test_compile_with_a_loss_is_the_training_step():
     t = pt.compile(mlp(), loss="mse", optimizer="sgd", lr=0.1)
     assert isinstance(t, pt.Trainer) and t.takes_labels
