@@ -103,12 +103,16 @@ def main():
     model = os.path.join(OUT, "chain.onnx")
     build(model, a.layers, a.width, a.batch)
     p, m = a.ranks, a.microbatches
-    per = a.layers // p
-    stages = ",".join("h%d" % (per * (k + 1) - 1) for k in range(p - 1))
     rows = []
-    for training, schedule in [(False, "gpipe"), (False, "1f1b"), (True, "gpipe"),
-                               (True, "1f1b"), (True, "zb-h1"), (True, "zb-h2")]:
-        trace = os.path.join(OUT, "%s-%s.json" % ("train" if training else "run", schedule))
+    for training, schedule in [(False, "gpipe"), (False, "1f1b"), (False, "interleaved:2"),
+                               (True, "gpipe"), (True, "1f1b"), (True, "interleaved:2"),
+                               (True, "zb-h1"), (True, "zb-h2"), (True, "zb-v")]:
+        # Virtual stages: interleaved:V and zb-v (V = 2) cut V * P equal stages.
+        v = 2 if schedule in ("interleaved:2", "zb-v") else 1
+        per = a.layers // (p * v)
+        stages = ",".join("h%d" % (per * (k + 1) - 1) for k in range(p * v - 1))
+        trace = os.path.join(OUT, "%s-%s.json" % ("train" if training else "run",
+                                                  schedule.replace(":", "")))
         common = ["--mesh", "pipe=%d" % p, "--pipeline", "pipe", "--stages", stages,
                   "--microbatches", str(m), "--schedule", schedule, "--trace", trace]
         if training:
