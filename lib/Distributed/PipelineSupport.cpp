@@ -97,7 +97,8 @@ std::optional<PipelineSetup> setUpPipeline(const DistributedOptions &opts, bool 
 
 std::optional<DistributedOptions> resolveStages(MLIRContext &ctx, StringRef input,
                                                 const DistributedOptions &opts,
-                                                const ModelLoader &load, bool print) {
+                                                const ModelLoader &load, bool print,
+                                                const planner::Cluster *given) {
   DistributedOptions out = opts;
   std::vector<std::string> &stages = out.pipeline.stages;
   if (stages.size() != 1 || stages[0] != "auto")
@@ -125,7 +126,8 @@ std::optional<DistributedOptions> resolveStages(MLIRContext &ctx, StringRef inpu
   if (!module)
     return std::nullopt;
   std::string origin;
-  auto cluster = planner::loadClusterOrLocal("", err, origin);
+  FailureOr<planner::Cluster> cluster =
+      given ? FailureOr<planner::Cluster>(*given) : planner::loadClusterOrLocal("", err, origin);
   if (failed(cluster))
     return fail(err), std::nullopt;
   auto cost = planner::estimateCost(*module, *cluster, err);

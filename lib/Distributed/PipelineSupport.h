@@ -13,6 +13,7 @@
 
 #include "partita/Distributed/Distributed.h"
 #include "partita/Pipeline/Schedule.h"
+#include "partita/Planner/Cluster.h"
 #include "partita/Runtime/Executor.h"
 #include "partita/Sharding/Annotations.h"
 
@@ -50,13 +51,14 @@ std::optional<PipelineSetup> setUpPipeline(const DistributedOptions &opts, bool 
 /// `opts` with `--stages auto` resolved (unchanged otherwise): the model's
 /// layers -- runs of ops of one layer group in program order, as the cost
 /// model names them, the embedding and head included -- balanced over the
-/// pipeline axis's size by balanceStages on their compute time on this
-/// machine's cluster model; each stage ends at the last named tensor of its
-/// last layer. The launcher (`print`) prints the choice. nullopt after a
-/// one-line message.
+/// schedule's stage count by balanceStages on their compute time on
+/// `cluster` (null: this machine's cluster model); each stage ends at the
+/// last named tensor of its last layer. The launcher (`print`) prints the
+/// choice. nullopt after a one-line message.
 std::optional<DistributedOptions> resolveStages(mlir::MLIRContext &ctx, llvm::StringRef input,
                                                 const DistributedOptions &opts,
-                                                const ModelLoader &load, bool print);
+                                                const ModelLoader &load, bool print,
+                                                const planner::Cluster *cluster = nullptr);
 
 /// Where a rank sits: its pipeline coordinate (the rank in the schedule,
 /// holding schedule.stagesOf(pipeRank)) and its rank in the stages' SPMD

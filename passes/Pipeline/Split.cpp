@@ -14,6 +14,8 @@
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/IRMapping.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "llvm/ADT/DenseSet.h"
 #include "llvm/ADT/MapVector.h"
 #include "llvm/ADT/SetVector.h"
 
@@ -26,9 +28,22 @@ namespace {
 
 using namespace mlir;
 
-/// Weights and other constants: cloned into each stage that uses them.
-bool isFree(Operation *op) {
-  return op->getNumOperands() == 0 && op->getNumRegions() == 0 && op->getNumResults() == 1;
+/// Weights and other constants, and side-effect-free ops computed from
+/// them alone (a user annotation on a weight, a transposed weight): cloned
+/// into each stage that uses them, never sent between stages. `ops` in
+/// program order.
+llvm::DenseSet<Operation *> freeOps(ArrayRef<Operation *> ops) {
+  llvm::DenseSet<Operation *> free;
+  for (Operation *op : ops) {
+    if (op->getNumRegions() != 0 || op->getNumResults() != 1 || !isMemoryEffectFree(op))
+      continue;
+    if (llvm::all_of(op->getOperands(), [&](Value v) {
+          Operation *def = v.getDefiningOp();
+          return def && free.contains(def);
+        }))
+      free.insert(op);
+  }
+  return free;
 }
 
 struct PipelineSplitPass : impl::PipelineSplitBase<PipelineSplitPass> {
@@ -54,6 +69,8 @@ struct PipelineSplitPass : impl::PipelineSplitBase<PipelineSplitPass> {
       position[&op] = ops.size();
       ops.push_back(&op);
     }
+    llvm::DenseSet<Operation *> free = freeOps(ops);
+    auto isFree = [&](Operation *op) { return free.contains(op); };
     // Each boundary's op, in model order.
     SmallVector<size_t> cuts;
     for (const std::string &name : stages) {
@@ -104,13 +121,17 @@ struct PipelineSplitPass : impl::PipelineSplitBase<PipelineSplitPass> {
                          << "' are adjacent)";
         return signalPassFailure();
       }
-    // Which stages use each free op (for the tied-weight mark).
+    // Which stages use each free op, directly or through other free ops
+    // (users come later in program order: walked backwards).
     DenseMap<Operation *, llvm::SmallSetVector<int, 2>> freeUsers;
-    for (Operation *op : ops)
+    for (Operation *op : llvm::reverse(ops))
       if (isFree(op))
-        for (Operation *user : op->getResult(0).getUsers())
+        for (Operation *user : op->getResult(0).getUsers()) {
           if (stageOf.count(user))
             freeUsers[op].insert(stageOf[user]);
+          else if (isFree(user))
+            freeUsers[op].insert(freeUsers[user].begin(), freeUsers[user].end());
+        }
 
     // The stages form a chain: stage s takes what stage s - 1 gives (stage
     // 0: the inputs) and gives every value defined so far that a later
@@ -191,7 +212,7 @@ struct PipelineSplitPass : impl::PipelineSplitBase<PipelineSplitPass> {
       for (Operation *op : ops)
         if (isFree(op) && freeUsers.lookup(op).count(s)) {
           Operation *c = fb.clone(*op, map);
-          if (freeUsers.lookup(op).size() > 1)
+          if (freeUsers.lookup(op).size() > 1 && op->getNumOperands() == 0)
             c->setAttr(kTiedAttr, UnitAttr::get(ctx));
         }
       for (Operation *op : members[s])

@@ -4,6 +4,8 @@
 //                [--explain] [--conservative] [--composites]
 //                [--cost --cluster PRESET|FILE] [--strategy none|auto]
 //                [--solver-time-limit S] [--memory-budget-gb G]
+//                [--pipeline AXIS --stages T,...|auto --microbatches M
+//                 --schedule S [--inference]]
 //
 // Imports the model, attaches the annotations, propagates, and prints the
 // sharding of every named tensor and the reshards it implies. With --cost,
@@ -11,12 +13,15 @@
 // the cost model (lib/Planner, docs/planner.md) predicts the step time per
 // layer and the memory per device on the given cluster. With --strategy
 // auto, the solver (lib/Planner/Solver.cpp) first adds constraints for every
-// tensor the user left open, so the rest of the pipeline is unchanged.
+// tensor the user left open, so the rest of the pipeline is unchanged. With
+// --pipeline, the schedule the executor would run is simulated on the cost
+// model's stage times (lib/Distributed/PipelinePlan.cpp).
 //
 //===----------------------------------------------------------------------===//
 
 #include "Commands.h"
 
+#include "partita/Distributed/Distributed.h"
 #include "partita/Import/Importer.h"
 #include "partita/Planner/CostModel.h"
 #include "partita/Planner/Solver.h"
@@ -81,7 +86,50 @@ static cl::opt<double> planMemoryBudget(
     cl::desc("--strategy auto: per-device memory budget in GB (default: the cluster's)"),
     cl::init(0), cl::sub(planCmd));
 
+static cl::opt<std::string> planPipelineAxis(
+    "pipeline",
+    cl::desc("Mesh axis whose ranks are pipeline stages: simulate the schedule on the cost "
+             "model (docs/pipeline.md)"),
+    cl::value_desc("axis"), cl::sub(planCmd));
+static cl::list<std::string> planStages("stages",
+                                        cl::desc("--pipeline: the tensors after which a stage "
+                                                 "ends, or auto"),
+                                        cl::CommaSeparated, cl::sub(planCmd));
+static cl::opt<int64_t> planMicrobatches("microbatches",
+                                         cl::desc("--pipeline: microbatches per step"),
+                                         cl::init(1), cl::sub(planCmd));
+static cl::opt<std::string> planSchedule("schedule",
+                                         cl::desc("--pipeline: gpipe, 1f1b, interleaved:V, "
+                                                  "zb-h1, zb-h2 or zb-v"),
+                                         cl::init("1f1b"), cl::sub(planCmd));
+static cl::opt<bool> planInference("inference",
+                                   cl::desc("--pipeline: simulate forwards only (default: a "
+                                            "training step)"),
+                                   cl::sub(planCmd));
+
 bool partita::tools::planSelected() { return static_cast<bool>(planCmd); }
+
+/// `plan --pipeline`: the schedule on the cost model, per stage.
+static int planWithPipeline(MLIRContext &ctx, const partita::planner::Cluster &cluster) {
+#if PARTITA_HAVE_DISTRIBUTED
+  partita::DistributedOptions opts;
+  opts.mesh = planMesh;
+  opts.shardingsFile = planShardings;
+  opts.pipeline.axis = planPipelineAxis;
+  opts.pipeline.stages.assign(planStages.begin(), planStages.end());
+  if (opts.pipeline.stages.empty())
+    opts.pipeline.stages = {"auto"};
+  opts.pipeline.microbatches = planMicrobatches;
+  opts.pipeline.schedule = planSchedule;
+  auto load = [](MLIRContext &c, StringRef path) { return partita::loadModelFile(c, path); };
+  return partita::planPipeline(ctx, planInput, opts, load, cluster, !planInference, llvm::outs());
+#else
+  (void)ctx, (void)cluster;
+  llvm::errs() << "partita: error: plan --pipeline needs the distributed runtime (MPI), which "
+                  "this build does not have\n";
+  return 1;
+#endif
+}
 
 int partita::tools::runPlan(MLIRContext &ctx) {
   std::optional<MeshSpec> mesh;
@@ -94,13 +142,23 @@ int partita::tools::runPlan(MLIRContext &ctx) {
   }
   std::optional<planner::Cluster> cluster;
   std::string clusterOrigin;
-  if (planCost || autoStrategy || !planCluster.empty()) {
+  bool pipelined = !planPipelineAxis.empty();
+  if (pipelined && autoStrategy) {
+    llvm::errs() << "partita: error: plan --pipeline with --strategy auto is not built yet "
+                    "(docs/pipeline.md)\n";
+    return 1;
+  }
+  if (planCost || autoStrategy || !planCluster.empty() || pipelined) {
     auto c = planner::loadClusterOrLocal(planCluster, error, clusterOrigin);
     if (failed(c)) {
       llvm::errs() << "partita: error: " << error << "\n";
       return 1;
     }
     cluster = std::move(*c);
+  }
+  if (pipelined) {
+    llvm::outs() << "cluster: '" << cluster->name << "' (" << clusterOrigin << ")\n";
+    return planWithPipeline(ctx, *cluster);
   }
   if (!planMesh.empty()) {
     auto m = parseMeshFlag(planMesh, error);

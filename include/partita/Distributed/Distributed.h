@@ -14,6 +14,7 @@
 #ifndef PARTITA_DISTRIBUTED_DISTRIBUTED_H
 #define PARTITA_DISTRIBUTED_DISTRIBUTED_H
 
+#include "partita/Planner/Cluster.h"
 #include "partita/Runtime/Driver.h"
 #include "partita/Runtime/Train.h"
 
@@ -52,10 +53,10 @@ bool underLauncher();
 /// are printed here, root cause first.
 int relaunchUnderMpirun(int64_t ranks, llvm::StringRef what);
 
-/// The schedule executor: each rank runs its stage of the model on the
-/// microbatches in its schedule's order (a mesh of the pipeline axis alone,
-/// inference). Called by runDistributedCommand when options.pipeline.axis
-/// is set.
+/// The schedule executor: each rank runs its stages of the model on the
+/// microbatches in its schedule's order, each stage an SPMD program over
+/// the other mesh axes (inference, or training with options.training).
+/// Called by runDistributedCommand when options.pipeline.axis is set.
 int runPipelinedCommand(mlir::MLIRContext &ctx, llvm::StringRef input,
                         const DistributedOptions &options, const ModelLoader &load);
 
@@ -78,6 +79,16 @@ int checkTrainingOnOneDevice(const DistributedTraining &training, mlir::ModuleOp
 /// calls it with `--stages auto` resolved.
 int runPipelinedTraining(mlir::MLIRContext &ctx, llvm::StringRef input,
                          const DistributedOptions &options, const ModelLoader &load);
+
+/// `partita plan --cost --pipeline AXIS`: the schedule the executor would
+/// run (training, or forwards only), simulated on the cost model's stage
+/// times on `cluster` (lib/Distributed/PipelinePlan.cpp, docs/pipeline.md
+/// "Planning"); prints per stage and per rank times and memory, the step
+/// and the bubble to `os`. Returns the exit code (1 after a one-line
+/// message).
+int planPipeline(mlir::MLIRContext &ctx, llvm::StringRef input, const DistributedOptions &options,
+                 const ModelLoader &load, const planner::Cluster &cluster, bool training,
+                 llvm::raw_ostream &os);
 
 int runDistributedCommand(mlir::MLIRContext &ctx, llvm::StringRef input,
                           const DistributedOptions &options, const ModelLoader &load);

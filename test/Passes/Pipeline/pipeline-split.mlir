@@ -36,3 +36,29 @@ func.func @main(%x: tensor<4x8xf32> {graph.name = "x"}) -> tensor<4x8xf32> {
   %y = graph.add %h4, %x : (tensor<4x8xf32>, tensor<4x8xf32>) -> tensor<4x8xf32> loc("y")
   return %y : tensor<4x8xf32>
 }
+
+// -----
+
+// A weight's annotation (a constraint right after the weight, where
+// --shardings puts it) and what is computed from weights alone go with the
+// weight into the stage using it: nothing of it crosses a boundary.
+// CHECK-LABEL: func.func @main_stage0
+// CHECK-SAME: -> (tensor<4x8xf32> {graph.name = "h1"})
+// CHECK-NOT: sharding.constraint
+// CHECK: return
+// CHECK-LABEL: func.func @main_stage1
+// CHECK-SAME: (%[[A:.*]]: tensor<4x8xf32> {graph.name = "h1"}) -> (tensor<4x8xf32> {graph.name = "h2"})
+// CHECK: %[[W:.*]] = graph.constant
+// CHECK: %[[C:.*]] = sharding.constraint %[[W]]
+// CHECK: %[[T:.*]] = graph.transpose %[[C]]
+// CHECK: graph.matmul %[[A]], %[[T]]
+sharding.mesh @mesh = <["model"=2]>
+func.func @main(%x: tensor<4x8xf32> {graph.name = "x"}) -> tensor<4x8xf32> {
+  %w = graph.constant {value = dense<0.5> : tensor<8x8xf32>} : tensor<8x8xf32> loc("w")
+  %c = sharding.constraint %w <@mesh, [{}, {"model"}]> : tensor<8x8xf32>
+  %t = graph.transpose %c {perm = array<i64: 1, 0>} : (tensor<8x8xf32>) -> tensor<8x8xf32>
+  %h1 = graph.tanh %x : tensor<4x8xf32> loc("h1")
+  %h2 = graph.matmul %h1, %t : (tensor<4x8xf32>, tensor<8x8xf32>) -> tensor<4x8xf32> loc("h2")
+  %y = graph.tanh %h2 : tensor<4x8xf32> loc("y")
+  return %y : tensor<4x8xf32>
+}
