@@ -327,6 +327,65 @@ LogicalResult buildStageRun(ModuleOp module, int stage, const PipelineSetup &set
   return success();
 }
 
+/// Zero-bubble lists place the weight-gradient actions in the bubbles by
+/// the stages' times, which the uniform lists the run starts with guess
+/// (F = I = W). After the first step they are generated again on the
+/// measured ones: each rank's mean F, I and W per stage over its
+/// microbatches, the largest over the ranks holding a stage (every rank
+/// gets the same times, so the same lists). Other schedules do not depend
+/// on the times and are kept. `print`: the launcher's rank says what
+/// changed. Failure after a one-line message.
+LogicalResult regenerateOnMeasuredTimes(pipeline::Schedule &schedule,
+                                        const std::vector<pipeline::SimulationResult::Slot> &slots,
+                                        const PipelineRunOptions &pipe, bool print) {
+  pipeline::ScheduleSpec spec;
+  std::string err;
+  if (!pipeline::parseScheduleName(pipe.schedule, spec, err) || spec.kind.rfind("zb", 0) != 0)
+    return success();
+  int n = schedule.numStages();
+  std::vector<double> sums(3 * n, 0), counts(3 * n, 0), means(3 * n, 0), measured(3 * n, 0);
+  for (const auto &slot : slots) {
+    const pipeline::Action &a = slot.action;
+    if (a.kind != ActionKind::Compute)
+      continue;
+    int k = a.phase == Phase::Forward ? 0 : a.phase == Phase::BackwardWeight ? 2 : 1;
+    sums[3 * a.stage + k] += slot.end - slot.start;
+    counts[3 * a.stage + k] += 1;
+  }
+  for (int i = 0; i < 3 * n; ++i)
+    means[i] = counts[i] ? sums[i] / counts[i] : 0;
+  MPI_Allreduce(means.data(), measured.data(), 3 * n, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
+  pipeline::StageCosts costs;
+  for (int st = 0; st < n; ++st) {
+    costs.forward.push_back(measured[3 * st]);
+    costs.backwardInput.push_back(measured[3 * st + 1]);
+    costs.backwardWeight.push_back(measured[3 * st + 2]);
+  }
+  spec.ranks = schedule.ranks;
+  spec.microbatches = schedule.microbatches;
+  spec.training = true;
+  auto regenerated = pipeline::generateSchedule(spec, err, &costs);
+  if (!regenerated || !pipeline::verifySchedule(*regenerated, err))
+    return fail("schedule " + pipe.schedule + " on the measured stage times: " + err), failure();
+  if (print) {
+    double before = pipeline::simulateSchedule(schedule, &costs).bubble;
+    double after = pipeline::simulateSchedule(*regenerated, &costs).bubble;
+    auto mean = [&](int k) {
+      double t = 0;
+      for (int st = 0; st < n; ++st)
+        t += measured[3 * st + k];
+      return llvm::format("%.2f", t / n * 1e3);
+    };
+    llvm::outs() << "schedule " << pipe.schedule
+                 << ": lists generated again on step 1's measured stage times (mean F "
+                 << mean(0) << " ms, I " << mean(1) << " ms, W " << mean(2)
+                 << " ms); simulated bubble " << llvm::format("%.3f", after)
+                 << " (uniform lists: " << llvm::format("%.3f", before) << ")\n";
+  }
+  schedule = std::move(*regenerated);
+  return success();
+}
+
 } // namespace
 
 int runPipelinedTraining(MLIRContext &ctx, StringRef input, const DistributedOptions &opts,
@@ -346,7 +405,7 @@ int runPipelinedTraining(MLIRContext &ctx, StringRef input, const DistributedOpt
     return fail("train --pipeline with --zero is not built yet (docs/pipeline.md)");
   if (!o.dumpGradsDir.empty())
     return fail("train --pipeline with --dump-grads is not built yet (docs/pipeline.md)");
-  const pipeline::Schedule &schedule = setup->schedule;
+  pipeline::Schedule schedule = setup->schedule; // zero-bubble: regenerated after step 1
   int64_t m = pipe.microbatches;
   int stages = schedule.numStages(), lastStage = stages - 1;
   // The one-device step of M accumulated microbatches: its batch and labels
@@ -682,6 +741,9 @@ int runPipelinedTraining(MLIRContext &ctx, StringRef input, const DistributedOpt
     if (rank == 0 && !reportLoss(step, scalarF32(loss)))
       return 1;
     if (!std::isfinite(loss))
+      return 1;
+    if (step == 1 && o.steps > 1 && failed(regenerateOnMeasuredTimes(schedule, timeline, pipe,
+                                                                     rank == 0)))
       return 1;
   }
 

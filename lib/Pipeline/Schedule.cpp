@@ -221,6 +221,14 @@ bool generateByList(Schedule &s, const StageCosts &costs, const std::vector<int>
   // `limit`), and forwards whose weight gradient has not run (together
   // within `budget` by activationMemory).
   std::vector<int> beforeInput(s.ranks, 0), beforeWeight(s.ranks, 0);
+  // Microbatches a rank already holds (a forward of one of its stages ran).
+  // When the limit would stall every rank (ZB-V on unequal stage times: the
+  // rank's first-chunk forwards fill it while the second chunk's, which
+  // lead to the input gradients that free memory, wait), the forward of a
+  // held microbatch's later stage goes past it (`relaxed`, for that one
+  // pick); uniform stages never need it.
+  std::vector<std::set<int>> holding(s.ranks);
+  bool relaxed = false;
   std::vector<std::vector<Work>> pending(s.ranks);
   for (Work w : allWork(s))
     pending[s.stageRank[std::get<2>(w)]].push_back(w);
@@ -245,6 +253,7 @@ bool generateByList(Schedule &s, const StageCosts &costs, const std::vector<int>
       for (size_t i = 0; i < pending[r].size(); ++i) {
         Work w = pending[r][i];
         if (std::get<0>(w) == Phase::Forward && s.training &&
+            !(relaxed && holding[r].count(std::get<1>(w))) &&
             (beforeInput[r] >= limit[r] ||
              activationMemory(beforeInput[r] + 1, beforeWeight[r] + 1) > budget[r] + 1e-9))
           continue;
@@ -280,10 +289,15 @@ bool generateByList(Schedule &s, const StageCosts &costs, const std::vector<int>
         bestIndex = pick;
       }
     }
+    if (bestRank < 0 && !relaxed) {
+      relaxed = true;
+      continue;
+    }
     if (bestRank < 0) {
       error = "schedule '" + s.name + "': no rank can go on (memory limit too small)";
       return false;
     }
+    relaxed = false;
     Work w = pending[bestRank][bestIndex];
     pending[bestRank].erase(pending[bestRank].begin() + bestIndex);
     --remaining;
@@ -292,7 +306,7 @@ bool generateByList(Schedule &s, const StageCosts &costs, const std::vector<int>
     endTime[w] = end;
     free[bestRank] = end;
     if (a.phase == Phase::Forward)
-      ++beforeInput[bestRank], ++beforeWeight[bestRank];
+      ++beforeInput[bestRank], ++beforeWeight[bestRank], holding[bestRank].insert(a.microbatch);
     else if (a.phase == Phase::BackwardInput)
       --beforeInput[bestRank];
     else if (a.phase == Phase::BackwardWeight)
