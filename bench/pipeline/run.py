@@ -12,7 +12,7 @@ schedule runs
 reads every rank's measured actions from the trace (per stage and
 microbatch: F, and B or I and W), and feeds their means to
 
-  partita schedule --schedule S --ranks P --microbatches M [--inference] --times F:I:W
+  partita schedule --schedule S --ranks P --microbatches M [--inference] --stage-times F:I:W,...
 
 Printed per run: the measured step (slowest rank), the simulator's step on
 the measured action times and their ratio (measured / simulated: what the
@@ -56,30 +56,40 @@ def build(path, layers, d, batch):
 
 
 def measured(trace_path, ranks):
-    """Mean duration (s) per action kind over all ranks, and the bubble."""
+    """Mean duration (s) per action kind over all ranks, the same per stage,
+    and the bubble."""
     events = [e for e in json.load(open(trace_path))["traceEvents"] if e.get("ph") == "X"]
-    durs = {}
+    durs, per_stage = {}, {}
     bubble = 0.0
     for r in range(ranks):
         mine = [e for e in events if e["pid"] == r]
         compute = [e for e in mine if re.match(r"^[FBIW]\d", e["name"])]
         for e in compute:
-            durs.setdefault(e["name"][0], []).append(e["dur"] * 1e-6)
+            kind, stage = e["name"][0], int(e["name"].split("@")[1])
+            durs.setdefault(kind, []).append(e["dur"] * 1e-6)
+            per_stage.setdefault((stage, kind), []).append(e["dur"] * 1e-6)
         busy = sum(e["dur"] for e in compute)
         span = max(e["ts"] + e["dur"] for e in compute) - min(e["ts"] for e in compute)
         bubble = max(bubble, (span - busy) / busy)
-    return {k: sum(v) / len(v) for k, v in durs.items()}, bubble
+    mean = lambda v: sum(v) / len(v)
+    return ({k: mean(v) for k, v in durs.items()},
+            {k: mean(v) for k, v in per_stage.items()}, bubble)
 
 
-def simulate(partita, schedule, ranks, m, times, training):
-    # In milliseconds: the simulator prints two decimals.
-    f = times["F"] * 1e3
-    if "I" in times:
-        i, w = times["I"] * 1e3, times["W"] * 1e3
-    else:
-        i, w = times.get("B", times["F"]) * 1e3, 0.0
+def simulate(partita, schedule, ranks, m, per_stage, training):
+    """The schedule on the measured per-stage times (ms: the simulator
+    prints two decimals); a combined backward B is given as I = B, W = 0."""
+    stages = 1 + max(s for s, _ in per_stage)
+    times = []
+    for s in range(stages):
+        f = per_stage[(s, "F")] * 1e3
+        if (s, "I") in per_stage:
+            i, w = per_stage[(s, "I")] * 1e3, per_stage[(s, "W")] * 1e3
+        else:
+            i, w = per_stage.get((s, "B"), 0.0) * 1e3, 0.0
+        times.append("%.9g:%.9g:%.9g" % (f, i, w))
     cmd = [partita, "schedule", "--schedule", schedule, "--ranks", str(ranks),
-           "--microbatches", str(m), "--times", "%.9g:%.9g:%.9g" % (f, i, max(w, 1e-12))]
+           "--microbatches", str(m), "--stage-times", ",".join(times)]
     if not training:
         cmd.append("--inference")
     out = sh(cmd)
@@ -123,8 +133,8 @@ def main():
             out = sh([a.partita, "run", model, "--print-limit", "0"] + common)
             steps = [float(x) for x in re.findall(r": step ([0-9.]+) ms", out)]
         step = max(steps) * 1e-3
-        times, bubble = measured(trace, p)
-        sim_step, sim_bubble, formula = simulate(a.partita, schedule, p, m, times, training)
+        times, per_stage, bubble = measured(trace, p)
+        sim_step, sim_bubble, formula = simulate(a.partita, schedule, p, m, per_stage, training)
         rows.append(("train" if training else "run", schedule, step, sim_step, bubble,
                      sim_bubble, formula,
                      " ".join("%s %.2f" % (k, v * 1e3) for k, v in sorted(times.items()))))

@@ -332,8 +332,9 @@ LogicalResult buildStageRun(ModuleOp module, int stage, const PipelineSetup &set
 /// (F = I = W). After the first step they are generated again on the
 /// measured ones: each rank's mean F, I and W per stage over its
 /// microbatches, the largest over the ranks holding a stage (every rank
-/// gets the same times, so the same lists). Other schedules do not depend
-/// on the times and are kept. `print`: the launcher's rank says what
+/// gets the same times, so the same lists), and used where they simulate
+/// faster on those times than the current lists. Other schedules do not
+/// depend on the times and are kept. `print`: the launcher's rank says what
 /// changed. Failure after a one-line message.
 LogicalResult regenerateOnMeasuredTimes(pipeline::Schedule &schedule,
                                         const std::vector<pipeline::SimulationResult::Slot> &slots,
@@ -367,9 +368,12 @@ LogicalResult regenerateOnMeasuredTimes(pipeline::Schedule &schedule,
   auto regenerated = pipeline::generateSchedule(spec, err, &costs);
   if (!regenerated || !pipeline::verifySchedule(*regenerated, err))
     return fail("schedule " + pipe.schedule + " on the measured stage times: " + err), failure();
+  // The list scheduler is greedy: the new lists are kept only where they
+  // simulate faster on the measured times than the current ones.
+  pipeline::SimulationResult before = pipeline::simulateSchedule(schedule, &costs);
+  pipeline::SimulationResult after = pipeline::simulateSchedule(*regenerated, &costs);
+  bool better = after.stepTime < before.stepTime;
   if (print) {
-    double before = pipeline::simulateSchedule(schedule, &costs).bubble;
-    double after = pipeline::simulateSchedule(*regenerated, &costs).bubble;
     auto mean = [&](int k) {
       double t = 0;
       for (int st = 0; st < n; ++st)
@@ -379,10 +383,14 @@ LogicalResult regenerateOnMeasuredTimes(pipeline::Schedule &schedule,
     llvm::outs() << "schedule " << pipe.schedule
                  << ": lists generated again on step 1's measured stage times (mean F "
                  << mean(0) << " ms, I " << mean(1) << " ms, W " << mean(2)
-                 << " ms); simulated bubble " << llvm::format("%.3f", after)
-                 << " (uniform lists: " << llvm::format("%.3f", before) << ")\n";
+                 << " ms): simulated step " << llvm::format("%.2f", after.stepTime * 1e3)
+                 << " ms, bubble " << llvm::format("%.3f", after.bubble) << " (uniform lists: "
+                 << llvm::format("%.2f", before.stepTime * 1e3) << " ms, "
+                 << llvm::format("%.3f", before.bubble) << "); "
+                 << (better ? "using them" : "keeping the uniform lists") << "\n";
   }
-  schedule = std::move(*regenerated);
+  if (better)
+    schedule = std::move(*regenerated);
   return success();
 }
 
@@ -596,17 +604,34 @@ int runPipelinedTraining(MLIRContext &ctx, StringRef input, const DistributedOpt
       if (!got.count(k) && local.count(from))
         got[k] = std::move(local[from]), local.erase(from);
     };
+    // A call takes the weights, the microbatch's inputs and (backward) its
+    // output gradients or labels. They are moved into the argument list
+    // for the call and back after it: the tensors stay where they are kept
+    // (copying the weights for every action cost more than some actions).
     auto run = [&](StageRun &r, Executor &e, int mb, bool withGrads,
                    std::vector<HostTensor> &outs) {
-      std::vector<HostTensor> args = r.weights;
+      std::vector<HostTensor> args = std::move(r.weights);
+      size_t numWeights = args.size();
       std::vector<HostTensor> &in = saved[{r.stage, mb}];
-      args.insert(args.end(), in.begin(), in.end());
+      std::vector<HostTensor> *grads = !r.takesLabels && !r.last && withGrads
+                                           ? &outputGrads[{r.stage, mb}]
+                                           : nullptr;
+      for (HostTensor &t : in)
+        args.push_back(std::move(t));
       if (r.takesLabels)
         args.push_back(blockOf(*labels, mb, *r.labelLayout, r.forward.sig.inputs.back()));
-      else if (!r.last && withGrads)
-        args.insert(args.end(), outputGrads[{r.stage, mb}].begin(),
-                    outputGrads[{r.stage, mb}].end());
-      if (auto err = e.run(args, outs))
+      else if (grads)
+        for (HostTensor &t : *grads)
+          args.push_back(std::move(t));
+      llvm::Error err = e.run(args, outs);
+      for (size_t i = 0; i < in.size(); ++i)
+        in[i] = std::move(args[numWeights + i]);
+      if (grads)
+        for (size_t i = 0; i < grads->size(); ++i)
+          (*grads)[i] = std::move(args[numWeights + in.size() + i]);
+      args.resize(numWeights);
+      r.weights = std::move(args);
+      if (err)
         return fail("rank " + std::to_string(rank) + ": " + llvm::toString(std::move(err)));
       return 0;
     };

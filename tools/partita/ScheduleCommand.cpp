@@ -1,11 +1,13 @@
 //===- ScheduleCommand.cpp - `partita schedule` -----------------------------===//
 //
 //   partita schedule --schedule 1f1b --ranks P --microbatches M
-//                    [--inference] [--times F:I:W] [--transfer T]
+//                    [--inference] [--times F:I:W | --stage-times F:I:W,...]
+//                    [--transfer T]
 //                    [--file SCHEDULE.json] [--json] [--trace TRACE.json]
 //
 // Generates (or reads, --file) a pipeline schedule, verifies it, prints each
-// rank's action list and simulates it on uniform stage times: step time,
+// rank's action list and simulates it on uniform (or the given per-stage)
+// stage times: step time,
 // bubble fraction against the published formula, and the activations each
 // rank holds at its peak (lib/Pipeline/Schedule.cpp, docs/pipeline.md).
 //
@@ -39,6 +41,11 @@ static cl::opt<std::string>
     schTimes("times", cl::desc("Time of one stage's F, I (input gradient) and W (weight "
                                "gradient) per microbatch, F:I:W (B = I + W)"),
              cl::init("1:1:1"), cl::sub(scheduleCmd));
+static cl::opt<std::string> schStageTimes(
+    "stage-times",
+    cl::desc("Per stage F:I:W, comma-separated in stage order (unequal stages; overrides "
+             "--times)"),
+    cl::sub(scheduleCmd));
 static cl::opt<double> schTransfer("transfer", cl::desc("Time of one transfer between ranks"),
                                    cl::init(0), cl::sub(scheduleCmd));
 static cl::opt<std::string> schFile("file", cl::desc("Read the schedule from a JSON file"),
@@ -83,8 +90,28 @@ int partita::tools::runSchedule() {
         parts[2].getAsDouble(bw) || f <= 0 || bi <= 0 || bw <= 0)
       return fail("--times '" + schTimes + "': expected F:I:W, three positive numbers");
   }
+  // Per stage times (--stage-times): F > 0, I and W >= 0 (a first stage
+  // without float inputs has no input gradient).
+  StageCosts given;
+  if (!schStageTimes.empty()) {
+    llvm::SmallVector<llvm::StringRef> stages;
+    llvm::StringRef(schStageTimes).split(stages, ',');
+    for (llvm::StringRef st : stages) {
+      llvm::SmallVector<llvm::StringRef, 3> parts;
+      st.split(parts, ':');
+      double sf, si, sw;
+      if (parts.size() != 3 || parts[0].getAsDouble(sf) || parts[1].getAsDouble(si) ||
+          parts[2].getAsDouble(sw) || sf <= 0 || si < 0 || sw < 0)
+        return fail("--stage-times '" + st.str() +
+                    "': expected F:I:W per stage (F positive, I and W not negative)");
+      given.forward.push_back(sf);
+      given.backwardInput.push_back(si);
+      given.backwardWeight.push_back(sw);
+    }
+  }
+  bool perStage = !given.forward.empty();
   auto costsFor = [&](int stages) {
-    StageCosts c = StageCosts::uniform(stages, f, bi, bw);
+    StageCosts c = perStage ? given : StageCosts::uniform(stages, f, bi, bw);
     c.transfer = schTransfer;
     return c;
   };
@@ -105,6 +132,9 @@ int partita::tools::runSchedule() {
     spec.microbatches = schMicrobatches;
     spec.training = !schInference;
     StageCosts costs = costsFor(schRanks * spec.chunks);
+    if (costs.forward.size() != (size_t)(schRanks * spec.chunks))
+      return fail("--stage-times gives " + std::to_string(costs.forward.size()) +
+                  " stages; the schedule has " + std::to_string(schRanks * spec.chunks));
     schedule = generateSchedule(spec, error, &costs);
     if (!schedule)
       return fail(error);
@@ -131,8 +161,18 @@ int partita::tools::runSchedule() {
   llvm::outs() << "verified: every send has its receive, every dependency comes first, "
                   "no deadlock\n";
   StageCosts costs = costsFor(s.numStages());
+  if (costs.forward.size() != (size_t)s.numStages())
+    return fail("--stage-times gives " + std::to_string(costs.forward.size()) +
+                " stages; the schedule has " + std::to_string(s.numStages()));
   SimulationResult sim = simulateSchedule(s, &costs);
-  llvm::outs() << "simulated (per stage and microbatch F " << llvm::format("%g", f) << ", I "
+  if (perStage) { // the published formulas assume uniform stages: the means
+    f = bi = bw = 0;
+    for (int st = 0; st < s.numStages(); ++st)
+      f += costs.forward[st], bi += costs.backwardInput[st], bw += costs.backwardWeight[st];
+    f /= s.numStages(), bi /= s.numStages(), bw /= s.numStages();
+  }
+  llvm::outs() << "simulated (" << (perStage ? "the given stage times; mean" : "per stage and")
+               << " microbatch F " << llvm::format("%g", f) << ", I "
                << llvm::format("%g", bi) << ", W " << llvm::format("%g", bw) << ", transfer "
                << llvm::format("%g", schTransfer.getValue()) << "): step "
                << llvm::format("%.2f", sim.stepTime) << ", ideal "
