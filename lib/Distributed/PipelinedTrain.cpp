@@ -137,6 +137,40 @@ void pinTrainingShardings(ModuleOp module, const PipelineRunOptions &pipe, int s
   }
 }
 
+/// With the split backward and other mesh axes: what I saves for W
+/// ("saved.K") must be laid out alike on both sides. I is propagated on its
+/// own (from its pinned arguments), and the shardings its saved results
+/// get are pinned on them and on W's saved arguments.
+LogicalResult pinSavedShardings(ModuleOp module, const PipelineRunOptions &pipe, int stages) {
+  for (int k = 0; k < stages; ++k) {
+    std::string base = stageFunction(module, pipe, k).getSymName().str();
+    auto input = module.lookupSymbol<func::FuncOp>(base + "_backward_input");
+    auto weight = module.lookupSymbol<func::FuncOp>(base + "_backward_weight");
+    if (!input || !weight)
+      continue;
+    OwningOpRef<ModuleOp> copy = module.clone();
+    for (auto f : llvm::make_early_inc_range(copy->getOps<func::FuncOp>()))
+      if (f.getSymName() != input.getSymName() && !f.isExternal())
+        f.erase();
+    if (failed(runPassPipeline(*copy, "sharding-propagate")))
+      return failure();
+    auto propagated = copy->lookupSymbol<func::FuncOp>(input.getSymName());
+    std::map<std::string, Attribute> of;
+    for (unsigned r = 0; r < propagated.getNumResults(); ++r)
+      if (auto role = propagated.getResultAttrOfType<StringAttr>(r, "graph.role");
+          role && role.getValue() == "saved")
+        if (Attribute a = propagated.getResultAttr(r, sharding::kShardingAttr)) {
+          of[graph::resultName(propagated, r)] = a;
+          input.setResultAttr(r, sharding::kShardingAttr, a);
+        }
+    for (unsigned i = 0; i < weight.getNumArguments(); ++i)
+      if (auto n = weight.getArgAttrOfType<StringAttr>(i, "graph.name"))
+        if (auto it = of.find(n.str()); it != of.end())
+          weight.setArgAttr(i, sharding::kShardingAttr, it->second);
+  }
+  return success();
+}
+
 /// Every rank's model: split (and with other axes annotated, propagated
 /// and pinned), with the stages' training functions.
 LogicalResult prepareStages(ModuleOp module, const PipelineSetup &setup,
@@ -144,9 +178,10 @@ LogicalResult prepareStages(ModuleOp module, const PipelineSetup &setup,
   if (failed(splitAndPropagate(module, setup, pipe, /*composites=*/false)) ||
       failed(runPassPipeline(module, stageTrainingPass(o, setup.schedule.splitBackward))))
     return failure();
-  if (!setup.sub.axes.empty())
-    pinTrainingShardings(module, pipe, setup.schedule.numStages());
-  return success();
+  if (setup.sub.axes.empty())
+    return success();
+  pinTrainingShardings(module, pipe, setup.schedule.numStages());
+  return pinSavedShardings(module, pipe, setup.schedule.numStages());
 }
 
 /// A stage's weights as its forward function takes them.
@@ -306,7 +341,13 @@ LogicalResult buildStageRun(ModuleOp module, int stage, const PipelineSetup &set
   run.inputSpecs.assign(fwdSig.inputs.begin() + numParams,
                         fwdSig.inputs.begin() + numParams + numInputs);
   run.inputLayouts.assign(fwdIn.begin() + numParams, fwdIn.begin() + numParams + numInputs);
-  run.numInputGrads = run.backward.sig.outputs.size() - (split ? 0 : numParams);
+  // B's results: input gradients, weight gradients; I's: input gradients,
+  // then what W takes from the shared part ("saved").
+  size_t numSaved = 0;
+  for (unsigned i = 0; i < bwdFn.getNumResults(); ++i)
+    if (auto role = bwdFn.getResultAttrOfType<StringAttr>(i, "graph.role"))
+      numSaved += role.getValue() == "saved";
+  run.numInputGrads = run.backward.sig.outputs.size() - (split ? numSaved : numParams);
   // The optimizer's state, per trained weight (the pass keeps only weights
   // with a gradient as arguments).
   size_t numStates = 0;
@@ -591,6 +632,9 @@ int runPipelinedTraining(MLIRContext &ctx, StringRef input, const DistributedOpt
     // stage on this rank, output gradients until B/W, input gradients
     // until sent or taken by the previous stage on this rank.
     std::map<Key, std::vector<HostTensor>> saved, results, outputGrads, inputGrads;
+    // With the split: what I computed that W takes (activations and
+    // cotangents of the weight ops), from I until W.
+    std::map<Key, std::vector<HostTensor>> kept;
     timeline.clear();
     MPI_Barrier(MPI_COMM_WORLD); // the step starts together (compile times differ)
     auto t0 = std::chrono::steady_clock::now();
@@ -609,7 +653,7 @@ int runPipelinedTraining(MLIRContext &ctx, StringRef input, const DistributedOpt
     // for the call and back after it: the tensors stay where they are kept
     // (copying the weights for every action cost more than some actions).
     auto run = [&](StageRun &r, Executor &e, int mb, bool withGrads,
-                   std::vector<HostTensor> &outs) {
+                   std::vector<HostTensor> &outs, std::vector<HostTensor> *extra = nullptr) {
       std::vector<HostTensor> args = std::move(r.weights);
       size_t numWeights = args.size();
       std::vector<HostTensor> &in = saved[{r.stage, mb}];
@@ -622,6 +666,9 @@ int runPipelinedTraining(MLIRContext &ctx, StringRef input, const DistributedOpt
         args.push_back(blockOf(*labels, mb, *r.labelLayout, r.forward.sig.inputs.back()));
       else if (grads)
         for (HostTensor &t : *grads)
+          args.push_back(std::move(t));
+      if (extra) // W: what I saved (its last use)
+        for (HostTensor &t : *extra)
           args.push_back(std::move(t));
       llvm::Error err = e.run(args, outs);
       for (size_t i = 0; i < in.size(); ++i)
@@ -680,6 +727,9 @@ int runPipelinedTraining(MLIRContext &ctx, StringRef input, const DistributedOpt
           if (st > 0)
             inputGrads[{st, mb}].assign(std::make_move_iterator(outs.begin()),
                                         std::make_move_iterator(outs.begin() + r.numInputGrads));
+          if (a.phase == Phase::BackwardInput) // kept for W
+            kept[{st, mb}].assign(std::make_move_iterator(outs.begin() + r.numInputGrads),
+                                  std::make_move_iterator(outs.end()));
           if (a.phase == Phase::Backward) {
             for (size_t i = 0; i < r.grads.size(); ++i)
               addInto(r.grads[i], outs[r.numInputGrads + i]);
@@ -688,10 +738,11 @@ int runPipelinedTraining(MLIRContext &ctx, StringRef input, const DistributedOpt
           break;
         }
         case Phase::BackwardWeight:
-          if (run(r, *r.weight.exec, mb, true, outs))
+          if (run(r, *r.weight.exec, mb, true, outs, &kept[{st, mb}]))
             return 1;
           for (size_t i = 0; i < r.grads.size(); ++i)
             addInto(r.grads[i], outs[i]);
+          kept.erase({st, mb});
           finish(st, mb);
           break;
         }

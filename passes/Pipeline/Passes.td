@@ -60,7 +60,10 @@ def PipelineStageTraining : Pass<"pipeline-stage-training", "::mlir::ModuleOp"> 
       (`graph.gradient_of` = its argument).
     - With `split-backward`, `@S_backward_input` (I, the input gradients)
       and `@S_backward_weight` (W, the parameter gradients) instead, for
-      the zero-bubble schedules.
+      the zero-bubble schedules. They share no work: I also gives the
+      values the weight gradients take from the part both need (forward
+      activations, cotangents; results `"saved"`), and W takes them as
+      extra arguments (`"saved"`, same order) after B's.
     - `@S_update`: parameters, optimizer state (`"state"`, zeros
       initially), gradients (`"gradient"`), the step (`"step"`, adamw) ->
       updated parameters and state (`graph.updates`). Gradients arrive

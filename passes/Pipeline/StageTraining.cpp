@@ -21,6 +21,9 @@
 #include "passes/Autodiff/TrainingStep.h"
 
 #include "llvm/ADT/BitVector.h"
+#include "llvm/ADT/DenseSet.h"
+#include "llvm/ADT/SetVector.h"
+#include "mlir/IR/IRMapping.h"
 
 using namespace mlir;
 
@@ -70,6 +73,81 @@ void keepResults(func::FuncOp f, const llvm::BitVector &keep) {
                                              : DictionaryAttr::get(f.getContext()));
     }
   setResults(f, results, attrs);
+}
+
+/// Splits the combined backward `bwd` (its results: `numInputGrads` input
+/// gradients, then the weight gradients) into I (`bwd`, rewritten) and W
+/// (returned) that share no work. I computes what the input gradients
+/// need and also gives the values the weight gradients take from that
+/// shared part -- forward activations and cotangents, as results with
+/// `graph.role = "saved"`; W takes the same arguments plus those (arguments
+/// `"saved"`, in the same order) and computes only the rest: for a matmul
+/// layer, x^T dy. Without this W would recompute the stage's forward and
+/// the whole reverse sweep.
+func::FuncOp splitSharingWork(func::FuncOp bwd, unsigned numInputGrads) {
+  Block &body = bwd.front();
+  Operation *ret = body.getTerminator();
+  auto needed = [&](unsigned from, unsigned to) {
+    llvm::DenseSet<Operation *> seen;
+    SmallVector<Operation *> work;
+    for (unsigned i = from; i < to; ++i)
+      if (Operation *d = ret->getOperand(i).getDefiningOp())
+        work.push_back(d);
+    while (!work.empty()) {
+      Operation *op = work.pop_back_val();
+      if (!seen.insert(op).second)
+        continue;
+      for (Value v : op->getOperands())
+        if (Operation *d = v.getDefiningOp())
+          work.push_back(d);
+    }
+    return seen;
+  };
+  llvm::DenseSet<Operation *> forInput = needed(0, numInputGrads),
+                              forWeight = needed(numInputGrads, ret->getNumOperands());
+  auto weightOnly = [&](Operation *op) {
+    return forWeight.contains(op) && !forInput.contains(op);
+  };
+  // The shared values W takes, in program order of their use.
+  llvm::SetVector<Value> saved;
+  for (Operation &op : body.without_terminator())
+    if (weightOnly(&op))
+      for (Value v : op.getOperands())
+        if (Operation *d = v.getDefiningOp(); d && !weightOnly(d))
+          saved.insert(v);
+  for (unsigned i = numInputGrads; i < ret->getNumOperands(); ++i)
+    if (Operation *d = ret->getOperand(i).getDefiningOp(); d && !weightOnly(d))
+      saved.insert(ret->getOperand(i));
+
+  IRMapping map;
+  auto wfn = cast<func::FuncOp>(bwd->clone(map));
+  OpBuilder b(bwd.getContext());
+  auto savedAttrs = [&](unsigned k) {
+    return b.getDictionaryAttr(
+        {b.getNamedAttr("graph.role", b.getStringAttr("saved")),
+         b.getNamedAttr("graph.name", b.getStringAttr("saved." + std::to_string(k)))});
+  };
+  for (auto [k, v] : llvm::enumerate(saved)) {
+    unsigned i = wfn.getNumArguments();
+    (void)wfn.insertArgument(i, v.getType(), savedAttrs(k), v.getLoc());
+    map.lookup(v).replaceAllUsesWith(wfn.getArgument(i));
+  }
+  llvm::BitVector weightHalf(ret->getNumOperands());
+  weightHalf.set(numInputGrads, ret->getNumOperands());
+  keepResults(wfn, weightHalf);
+
+  SmallVector<Value> results(ret->getOperands().begin(),
+                             ret->getOperands().begin() + numInputGrads);
+  SmallVector<DictionaryAttr> attrs;
+  for (unsigned i = 0; i < numInputGrads; ++i)
+    attrs.push_back(bwd.getResultAttrDict(i) ? bwd.getResultAttrDict(i)
+                                             : DictionaryAttr::get(bwd.getContext()));
+  for (auto [k, v] : llvm::enumerate(saved)) {
+    results.push_back(v);
+    attrs.push_back(savedAttrs(k));
+  }
+  setResults(bwd, results, attrs);
+  return wfn;
 }
 
 /// Turns the parameter arguments `frozen` (argument indices) of `f` back
@@ -289,12 +367,7 @@ LogicalResult PipelineStageTrainingPass::buildStage(func::FuncOp stage, bool las
   }
   add(fwd, "_forward");
   if (splitBackward) {
-    func::FuncOp wfn = bwd.clone();
-    llvm::BitVector inputHalf(bwd.getNumResults()), weightHalf(bwd.getNumResults());
-    inputHalf.set(0, numInputGrads);
-    weightHalf.set(numInputGrads, bwd.getNumResults());
-    keepResults(bwd, inputHalf);
-    keepResults(wfn, weightHalf);
+    func::FuncOp wfn = splitSharingWork(bwd, numInputGrads);
     add(bwd, "_backward_input");
     add(wfn, "_backward_weight");
   } else {

@@ -27,8 +27,10 @@
 // CHECK-LABEL: func.func @main_stage1_update
 // CHECK-LABEL: func.func @main(
 
-// The zero-bubble split: I gives the input gradient, W the weights'; the
-// update of adamw takes the step.
+// The zero-bubble split: I gives the input gradient, W the weights'; they
+// share no work: I also gives what W takes from the part both need (here
+// the loss's cotangent and tanh's output, "saved"), and W computes only
+// x^T dy and the bias's sum from them. The update of adamw takes the step.
 // SPLIT-LABEL: func.func @main_stage0_forward
 // SPLIT-LABEL: func.func @main_stage0_backward_input
 // SPLIT-SAME: graph.role = "output_grad"}) attributes
@@ -39,10 +41,16 @@
 // SPLIT-LABEL: func.func @main_stage1_forward
 // SPLIT-SAME: %{{.*}}: tensor<4x8xf32> {graph.name = "h1", graph.role = "input"}) -> (tensor<f32> {graph.name = "loss"})
 // SPLIT-LABEL: func.func @main_stage1_backward_input
-// SPLIT-SAME: -> (tensor<4x8xf32> {graph.gradient_of = 2 : i64, graph.name = "h1.grad"})
+// SPLIT-SAME: -> (tensor<4x8xf32> {graph.gradient_of = 2 : i64, graph.name = "h1.grad"}, tensor<4x8xf32> {graph.name = "saved.0", graph.role = "saved"}, tensor<4x8xf32> {graph.name = "saved.1", graph.role = "saved"})
 // SPLIT-NOT: graph.reduce_sum
 // SPLIT-LABEL: func.func @main_stage1_backward_weight
+// SPLIT-SAME: %[[DY:[^:]*]]: tensor<4x8xf32> {graph.name = "saved.0", graph.role = "saved"}, %[[T:[^:]*]]: tensor<4x8xf32> {graph.name = "saved.1", graph.role = "saved"})
 // SPLIT-SAME: -> (tensor<8x8xf32> {graph.gradient_of = 0 : i64, graph.name = "w.grad"}, tensor<8xf32> {graph.gradient_of = 1 : i64, graph.name = "b.grad"})
+// SPLIT-NOT: graph.tanh
+// SPLIT: graph.reduce_sum %[[DY]]
+// SPLIT: graph.transpose %[[T]]
+// SPLIT-NOT: graph.tanh
+// SPLIT: return
 
 // NOSTAGES: error: pipeline-stage-training: no stage functions (run pipeline-split first)
 // CLIP: error: pipeline-stage-training: clip-norm spans every stage; the schedule executor clips (leave it 0 here)
