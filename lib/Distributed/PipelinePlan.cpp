@@ -7,7 +7,7 @@
 // collectives: the forward F), the boundary transfers on the pipeline
 // axis's link, and the executor's backward is charged as it runs: it
 // recomputes the stage's forward, so B = F + 2F, and with the split
-// I = F + F and W = F + F. The schedule the executor would run is then
+// I = F + F and W = F (it takes the activations and cotangents I saved). The schedule the executor would run is then
 // simulated on these times (simulateSchedule): the step, the bubble, and
 // per rank the peak microbatches in flight, which times what a microbatch
 // leaves held on the stage (its inputs: the backward recomputes from them)
@@ -103,10 +103,10 @@ int planPipeline(MLIRContext &ctx, StringRef input, const DistributedOptions &op
   pipeline::StageCosts costs;
   for (const StageEstimate &e : est) {
     costs.forward.push_back(e.forward);
-    // The executor's backward recomputes the stage (docs/pipeline.md).
-    double input = schedule.splitBackward ? 2 * e.forward : 1.5 * e.forward;
-    costs.backwardInput.push_back(input);
-    costs.backwardWeight.push_back(input);
+    // The executor's backward recomputes the stage (docs/pipeline.md):
+    // B = F + 2F; split, I = F + F and W (from what I saved) = F.
+    costs.backwardInput.push_back((schedule.splitBackward ? 2 : 1.5) * e.forward);
+    costs.backwardWeight.push_back((schedule.splitBackward ? 1 : 1.5) * e.forward);
     if (e.sendBytes > 0)
       costs.transfer = std::max(costs.transfer,
                                 planner::collectiveTime(cluster, "collective_permute",
@@ -120,7 +120,7 @@ int planPipeline(MLIRContext &ctx, StringRef input, const DistributedOptions &op
      << (training ? "training" : "inference") << ") on '" << cluster.name << "'\n";
   if (training)
     os << "  the backward recomputes each stage: "
-       << (schedule.splitBackward ? "I = W = 2F" : "B = 3F") << "\n";
+       << (schedule.splitBackward ? "I = 2F, W = F" : "B = 3F") << "\n";
   os << "  transfer on '" << pipeLink->name << "': " << planner::formatSeconds(costs.transfer)
      << " (largest boundary)\n";
   os << "  stage  rank  F           weights     held/microbatch  working set  ends at\n";
