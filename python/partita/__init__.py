@@ -26,6 +26,7 @@ from .compiler import Compiled, Cost, Plan, Reshard, TensorSharding, compile
 from .graph import Graph, Tensor, shard
 from .mesh import OPEN, Mesh, P, PartitionSpec, Replicate, Shard
 from .model import Model, annotate, from_torch, load_onnx
+from .pipelined import Pipelined
 from .training import MeshTrainer, Trainer, train
 from .visualize import visualize
 
@@ -40,7 +41,7 @@ def supported_ops() -> list[str]:
 
 __all__ = [
     "CompileError", "Compiled", "Cost", "ExecutionError", "Graph", "Mesh", "Model",
-    "MeshTrainer", "OPEN", "P", "PartitaError", "PartitionSpec", "Plan",
+    "MeshTrainer", "OPEN", "P", "PartitaError", "PartitionSpec", "Pipelined", "Plan",
     "Replicate", "Reshard", "Shard", "Tensor", "TensorSharding", "Trainer", "annotate",
     "compile", "from_torch", "load_onnx", "nn", "ops", "shard", "supported_ops", "train",
     "visualize",

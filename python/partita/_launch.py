@@ -132,6 +132,38 @@ def train_ranks(model_file: str, mesh, flags: list, arrays: list, labels, steps:
         return losses, params, out
 
 
+def pipeline_ranks(model_file: str, mesh, flags: list, arrays: list, *,
+                   shardings: dict | None = None, collective_timeout: float = 30.0,
+                   timeout: float | None = 600.0):
+    """``partita run MODEL --mesh ... --pipeline ...`` on the step's input
+    ``arrays``; returns (the outputs, the command's stdout)."""
+    import json
+
+    import numpy as np
+
+    exe = partita_executable()
+    with tempfile.TemporaryDirectory(prefix="partita-pipeline-") as tmp:
+        files = []
+        for i, a in enumerate(arrays):
+            files.append(os.path.join(tmp, f"input_{i}.npy"))
+            np.save(files[-1], a)
+        outputs = os.path.join(tmp, "outputs")
+        os.mkdir(outputs)
+        cmd = [exe, "run", model_file, "--mesh", mesh.flag(), "--outputs", outputs,
+               "--print-limit", "0", "--collective-timeout", repr(float(collective_timeout))]
+        cmd += list(flags)
+        if files:
+            cmd += ["--inputs", ",".join(files)]
+        if shardings:
+            path = os.path.join(tmp, "shardings.json")
+            with open(path, "w") as f:
+                json.dump({"mesh": mesh.axes, "shardings": shardings}, f)
+            cmd += ["--shardings", path]
+        out = _run(cmd, mesh.size, tmp, timeout)
+        count = len([f for f in os.listdir(outputs) if f.startswith("output_")])
+        return [np.load(os.path.join(outputs, f"output_{k}.npy")) for k in range(count)], out
+
+
 def run_ranks(program, mesh, arrays, *, conservative: bool = False,
               collective_timeout: float = 30.0, timeout: float | None = 600.0):
     """Runs ``program`` (a ``_core.Program``) on ``mesh.size`` ranks with the

@@ -399,7 +399,8 @@ def _relocate(e: CompileError, model) -> CompileError:
 def compile(model, mesh=None, strategy: str = "none", *, cluster: str = DEFAULT_CLUSTER,
             conservative: bool = False, explain: bool = False,
             solver_time_limit: float = 60.0, loss: str | None = None,
-            optimizer: str = "sgd", **training):
+            optimizer: str = "sgd", pipeline: str | None = None, stages=None,
+            microbatches: int | None = None, schedule: str = "1f1b", **training):
     """Compiles ``model`` (a :class:`Graph` or a loaded :class:`Model`).
 
     With ``loss`` (and ``optimizer`` and the other options of
@@ -419,7 +420,19 @@ def compile(model, mesh=None, strategy: str = "none", *, cluster: str = DEFAULT_
     ``solver_time_limit``: seconds for the ILP (then its best plan so far).
     ``conservative`` resolves conflicts by the common prefix; ``explain``
     records a remark per reshard in ``diagnostics``.
+
+    ``pipeline`` names the mesh axis whose ranks are pipeline stages
+    (docs/pipeline.md): ``stages`` lists the tensors after which a stage
+    ends (default: chosen by the cost model), ``microbatches`` counts a
+    step's microbatches and ``schedule`` is gpipe, 1f1b, interleaved:V,
+    zb-h1 or zb-h2 (zb-* and training schedules with a loss). Without a
+    loss the result is a :class:`Pipelined` whose ``run`` takes the step's
+    microbatches; with one, the pipelined training step.
     """
+    if loss is not None and pipeline is not None:
+        training.update(pipeline=pipeline, stages=stages, schedule=schedule)
+    if loss is not None and microbatches is not None:
+        training["microbatches"] = microbatches
     if loss is not None:
         from .training import train
         if mesh is not None or getattr(model, "mesh", None) is not None:
@@ -433,6 +446,15 @@ def compile(model, mesh=None, strategy: str = "none", *, cluster: str = DEFAULT_
                         f"without a loss: compile(model, loss=..., optimizer=...)")
     if strategy not in STRATEGIES:
         raise ValueError(f"unknown strategy {strategy!r} (expected 'none' or 'auto')")
+    if pipeline is not None:
+        if strategy != "none":
+            raise ValueError("strategy='auto' with a pipeline is not built yet "
+                             "(docs/pipeline.md)")
+        return _compile_pipelined(model, mesh, pipeline, stages,
+                                  1 if microbatches is None else microbatches, schedule)
+    if microbatches is not None or stages is not None:
+        raise TypeError("microbatches and stages take a pipeline: "
+                        "compile(model, mesh=..., pipeline=AXIS, ...)")
     mesh = as_mesh(mesh) if mesh is not None else getattr(model, "mesh", None)
     annotations = dict(getattr(model, "annotations", {}))
     if annotations and mesh is None:
@@ -456,3 +478,41 @@ def compile(model, mesh=None, strategy: str = "none", *, cluster: str = DEFAULT_
         raise _relocate(e, model) from None
     return Compiled(model, kind, source, name, input_shapes, composites, mesh, result,
                     keep, strategy, conservative)
+
+
+def _compile_pipelined(model, mesh, axis: str, stages, microbatches: int, schedule: str):
+    """compile(..., pipeline=AXIS) without a loss (see compile)."""
+    from .pipelined import Pipelined
+    from .training import _spec_json
+    mesh = as_mesh(mesh) if mesh is not None else getattr(model, "mesh", None)
+    if mesh is None or axis not in mesh.axes:
+        raise ValueError(f"pipeline={axis!r} is not an axis of the mesh "
+                         f"{mesh.flag() if mesh is not None else '(none)'}")
+    if isinstance(microbatches, bool) or not isinstance(microbatches, int) or microbatches < 1:
+        raise ValueError(f"microbatches must be a positive integer, got {microbatches!r}")
+    if isinstance(stages, str):
+        stages = [stages]
+    keep: list = []
+    kind, source, name, input_shapes, composites = _source_of(model, keep)
+    # The model on one device, its annotations left out: the inputs' names
+    # and types.
+    try:
+        result = _core().plan(kind, source, name, input_shapes, None, [], False, False,
+                              composites, True, "none", _cluster_path(DEFAULT_CLUSTER), 60.0)
+    except CompileError as e:
+        raise _relocate(e, model) from None
+    one = Compiled(model, kind, source, name, input_shapes, composites, None, result, keep,
+                   "none")
+    if kind == "json":
+        model_file = os.path.join(keep[-1].name, name)
+        with open(model_file, "w") as f:
+            f.write(source)
+    elif kind == "file":
+        model_file = source
+    else:
+        raise ValueError(f"this model ({kind}) cannot run in a pipeline yet: save it as a "
+                         f"file (ONNX or JSON) and load it")
+    shardings = {n: _spec_json(s) for n, s in getattr(model, "annotations", {}).items()}
+    flags = ["--pipeline", axis, "--stages", ",".join(stages) if stages else "auto",
+             "--microbatches", str(microbatches), "--schedule", schedule]
+    return Pipelined(model, mesh, one, model_file, flags, shardings, microbatches, keep)
