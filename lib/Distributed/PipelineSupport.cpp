@@ -2,6 +2,7 @@
 
 #include "PipelineSupport.h"
 
+#include "dialects/Graph/IR/GraphOps.h"
 #include "partita/Diagnostics.h"
 #include "partita/Pipeline/Balance.h"
 #include "partita/Planner/Cluster.h"
@@ -10,6 +11,7 @@
 #include "partita/Sharding/Annotations.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "llvm/ADT/DenseSet.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -133,10 +135,32 @@ std::optional<DistributedOptions> resolveStages(MLIRContext &ctx, StringRef inpu
   auto cost = planner::estimateCost(*module, *cluster, err);
   if (failed(cost))
     return fail("--stages auto: " + err), std::nullopt;
+  // Each weight's bytes at its first user, in the cost model's op order
+  // (the body's ops but constants and the return); training adds its
+  // gradient and optimizer state (f32: SGD none, momentum one, AdamW two).
+  double perWeight = 1;
+  if (opts.training) {
+    const TrainOptions &t = opts.training->options;
+    perWeight = 2 + (t.optimizer == "adamw" ? 2 : t.momentum > 0 ? 1 : 0);
+  }
+  std::vector<double> weightBytes(cost->ops.size(), 0);
+  if (auto main = planner::costedFunction(*module)) {
+    llvm::DenseSet<Operation *> counted;
+    size_t at = 0;
+    for (Operation &op : main.front()) {
+      if (isa<graph::ConstantOp, func::ReturnOp>(op))
+        continue;
+      for (Value v : op.getOperands())
+        if (auto c = v.getDefiningOp<graph::ConstantOp>();
+            c && c.isTrainableInitializer() && counted.insert(c).second && at < weightBytes.size())
+          weightBytes[at] += perWeight * planner::tensorBytes(c.getType());
+      ++at;
+    }
+  }
   // The layers: runs of one layer group, each ending at a named tensor.
   std::vector<double> times, bytes;
   std::vector<std::string> ends, names;
-  for (const planner::OpCost &op : cost->ops) {
+  for (auto [i, op] : llvm::enumerate(cost->ops)) {
     if (!op.collective.empty())
       continue;
     if (names.empty() || names.back() != op.layer) {
@@ -144,20 +168,23 @@ std::optional<DistributedOptions> resolveStages(MLIRContext &ctx, StringRef inpu
       times.push_back(0), bytes.push_back(0), ends.push_back("");
     }
     times.back() += op.computeTime;
+    bytes.back() += weightBytes[i];
     if (!op.name.empty())
       ends.back() = op.name;
   }
   // A run with no named tensor joins the next one.
   for (size_t i = 0; i + 1 < ends.size();)
     if (ends[i].empty()) {
-      times[i + 1] += times[i];
+      times[i + 1] += times[i], bytes[i + 1] += bytes[i];
       for (auto *v : {&times, &bytes})
         v->erase(v->begin() + i);
       ends.erase(ends.begin() + i), names.erase(names.begin() + i);
     } else {
       ++i;
     }
-  auto split = pipeline::balanceStages(times, bytes, (int)count, 0, err);
+  double limit = opts.pipeline.stageMemoryBytes > 0 ? opts.pipeline.stageMemoryBytes
+                                                     : cluster->device.memoryBytes;
+  auto split = pipeline::balanceStages(times, bytes, (int)count, limit, err);
   if (!split)
     return fail("--stages auto: " + err), std::nullopt;
   stages.clear();
@@ -166,9 +193,12 @@ std::optional<DistributedOptions> resolveStages(MLIRContext &ctx, StringRef inpu
   if (print) {
     llvm::outs() << "stages auto: " << llvm::join(stages, ",") << " (" << names.size()
                  << " layers; per stage";
-    for (double t : split->stageTimes)
-      llvm::outs() << " " << planner::formatSeconds(t);
-    llvm::outs() << " on " << cluster->name << ")\n";
+    for (auto [t, b] : llvm::zip(split->stageTimes, split->stageBytes))
+      llvm::outs() << " " << planner::formatSeconds(t) << " " << planner::formatBytes(b);
+    llvm::outs() << " on " << cluster->name;
+    if (limit > 0)
+      llvm::outs() << ", at most " << planner::formatBytes(limit) << " per stage";
+    llvm::outs() << ")\n";
     llvm::outs().flush();
   }
   return out;

@@ -225,6 +225,17 @@ double collectiveTime(const Cluster &cluster, StringRef kind, double bytes, int6
   return f.bandwidthFactor * frac * bytes / bw + f.latencyFactor * (n - 1) * link.latency;
 }
 
+func::FuncOp costedFunction(ModuleOp module) {
+  func::FuncOp func;
+  for (auto f : module.getOps<func::FuncOp>()) {
+    if (f.isExternal())
+      continue;
+    if (!func || f.getSymName() == "main")
+      func = f;
+  }
+  return func;
+}
+
 FailureOr<CostReport> estimateCost(ModuleOp module, const Cluster &cluster,
                                    std::string &error) {
   CostReport report;
@@ -250,13 +261,7 @@ FailureOr<CostReport> estimateCost(ModuleOp module, const Cluster &cluster,
     meshLinks[mesh.getSymName()] = *links;
   }
 
-  func::FuncOp func;
-  for (auto f : module.getOps<func::FuncOp>()) {
-    if (f.isExternal())
-      continue;
-    if (!func || f.getSymName() == "main")
-      func = f;
-  }
+  func::FuncOp func = costedFunction(module);
   if (!func) {
     error = "no function with a body to cost";
     return failure();

@@ -102,6 +102,8 @@ static cl::opt<std::string> planSchedule("schedule",
                                          cl::desc("--pipeline: gpipe, 1f1b, interleaved:V, "
                                                   "zb-h1, zb-h2 or zb-v"),
                                          cl::init("1f1b"), cl::sub(planCmd));
+static cl::opt<double> planStageMemory("stage-memory-gb", cl::desc("--pipeline --stages auto: GB a stage's weights (training: with gradients and optimizer state) may take per device (default: the cluster's device memory)"),
+                                       cl::init(0), cl::sub(planCmd));
 static cl::opt<bool> planInference("inference",
                                    cl::desc("--pipeline: simulate forwards only (default: a "
                                             "training step)"),
@@ -121,6 +123,7 @@ static int planWithPipeline(MLIRContext &ctx, const partita::planner::Cluster &c
     opts.pipeline.stages = {"auto"};
   opts.pipeline.microbatches = planMicrobatches;
   opts.pipeline.schedule = planSchedule;
+  opts.pipeline.stageMemoryBytes = planStageMemory * 1e9;
   auto load = [](MLIRContext &c, StringRef path) { return partita::loadModelFile(c, path); };
   return partita::planPipeline(ctx, planInput, opts, load, cluster, !planInference, llvm::outs());
 #else

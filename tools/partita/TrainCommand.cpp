@@ -151,6 +151,8 @@ static cl::opt<std::string> pipelineAxis("pipeline", cl::desc("--mesh: the mesh 
 static cl::list<std::string> stages("stages", cl::desc("--pipeline: the tensors after which a "
                                                        "stage ends, in model order"),
                                     cl::CommaSeparated, cl::sub(trainCmd));
+static cl::opt<double> stageMemory("stage-memory-gb", cl::desc("--pipeline --stages auto: GB a stage's weights (training: with gradients and optimizer state) may take per device (default: the cluster's device memory)"),
+                                   cl::init(0), cl::sub(trainCmd));
 static cl::opt<std::string> schedule("schedule", cl::desc("--pipeline: gpipe, 1f1b, "
                                                           "interleaved:V, zb-h1, zb-h2 or zb-v"),
                                      cl::init("1f1b"), cl::sub(trainCmd));
@@ -342,6 +344,7 @@ int runTrain(MLIRContext &ctx) {
     d.pipeline.stages.assign(stages.begin(), stages.end());
     d.pipeline.microbatches = microbatches;
     d.pipeline.schedule = schedule;
+    d.pipeline.stageMemoryBytes = stageMemory * 1e9;
     d.pipeline.traceFile = trace;
     // The ranks split the forward model; the step is built per stage.
     return runDistributedCommand(ctx, input, d, load);

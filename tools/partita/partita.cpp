@@ -59,6 +59,7 @@ static cl::opt<bool> runConservative("conservative", cl::desc("run --mesh: conse
 static cl::opt<std::string> runPipeline("pipeline", cl::desc("run --mesh: the mesh axis whose ranks are pipeline stages (docs/pipeline.md)"), cl::value_desc("axis"), cl::sub(runCmd));
 static cl::list<std::string> runStages("stages", cl::desc("run --pipeline: the tensors after which a stage ends, in model order"), cl::CommaSeparated, cl::sub(runCmd));
 static cl::opt<int64_t> runMicrobatches("microbatches", cl::desc("run --pipeline: microbatches per step (the model defines one; the inputs hold all of them along dimension 0)"), cl::init(1), cl::sub(runCmd));
+static cl::opt<double> runStageMemory("stage-memory-gb", cl::desc("--pipeline --stages auto: GB a stage's weights (training: with gradients and optimizer state) may take per device (default: the cluster's device memory)"), cl::init(0), cl::sub(runCmd));
 static cl::opt<std::string> runSchedule("schedule", cl::desc("run --pipeline: gpipe, 1f1b, interleaved:V, zb-h1, zb-h2 (inference runs forwards only)"), cl::init("1f1b"), cl::sub(runCmd));
 static cl::opt<std::string> runTrace("trace", cl::desc("run --pipeline: write the measured timeline of every rank as a Chrome trace"), cl::value_desc("file"), cl::sub(runCmd));
 static cl::opt<std::string> runReport("report", cl::desc("run --mesh: write the collectives of the partitioned program as JSON"), cl::value_desc("file"), cl::sub(runCmd));
@@ -281,6 +282,7 @@ int runCompileOrRun(MLIRContext &ctx) {
     pipe.stages.assign(runStages.begin(), runStages.end());
     pipe.microbatches = runMicrobatches;
     pipe.schedule = runSchedule;
+    pipe.stageMemoryBytes = runStageMemory * 1e9;
     pipe.traceFile = runTrace;
     return partita::tools::runDistributed(ctx, inputPath, run, runMesh, runShardings,
                                           runCollectiveTimeout, runReport, runConservative,

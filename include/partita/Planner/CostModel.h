@@ -15,6 +15,7 @@
 #include "partita/Planner/Cluster.h"
 #include "partita/Support/Naming.h"
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -91,6 +92,10 @@ struct CostReport {
 
 /// The layer group of a tensor name (partita/Support/Naming.h).
 using partita::layerOf;
+
+/// The function estimateCost costs: @main, else the first func.func with a
+/// body; null without one.
+mlir::func::FuncOp costedFunction(mlir::ModuleOp module);
 
 /// Costs `func` (default: the first func.func with a body, preferring
 /// @main) of a partitioned module on `cluster`. Fails with a one-line

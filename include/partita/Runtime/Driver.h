@@ -49,6 +49,10 @@ struct PipelineRunOptions {
   int64_t microbatches = 1;
   std::string schedule = "1f1b";
   std::string traceFile; ///< --trace FILE.json: the measured timeline
+  /// --stage-memory-gb: what one stage's weights (training: with their
+  /// gradients and optimizer state) may take on a device under --stages
+  /// auto; 0: the cluster's device memory.
+  double stageMemoryBytes = 0;
 };
 
 int runCompileCommand(mlir::MLIRContext &ctx, llvm::StringRef input,
