@@ -148,6 +148,17 @@ LogicalResult divGrad(GradientBuilder &g, Operation *op, ArrayRef<Value> dy, Gra
   return success();
 }
 
+/// y = a - b q with q = floor(a / b) (trunc with fmod), piecewise constant:
+/// dy/da = 1, dy/db = -q, and q = (a - y) / b exactly where defined.
+LogicalResult modGrad(GradientBuilder &g, Operation *op, ArrayRef<Value> dy, Grads &dx) {
+  Value a = op->getOperand(0), b = op->getOperand(1), y = op->getResult(0);
+  if (!isa<FloatType>(tensorType(y).getElementType()))
+    return success(); // integers carry no cotangent
+  dx[0] = g.sumToShape(dy[0], tensorType(a));
+  dx[1] = g.sumToShape(g.neg(g.mul(dy[0], g.div(g.sub(a, y), b))), tensorType(b));
+  return success();
+}
+
 /// The larger (smaller) operand takes the cotangent; ties go to the first.
 template <bool IsMax>
 LogicalResult extremumGrad(GradientBuilder &g, Operation *op, ArrayRef<Value> dy, Grads &dx) {
@@ -200,6 +211,7 @@ void registerElementwiseGradients(DialectRegistry &registry) {
     attachGradient<clipGrad, ClipOp>(ctx);
     attachGradient<cosGrad, CosOp>(ctx);
     attachGradient<divGrad, DivOp>(ctx);
+    attachGradient<modGrad, ModOp>(ctx);
     attachGradient<eluGrad, EluOp>(ctx);
     attachGradient<erfGrad, ErfOp>(ctx);
     attachGradient<expGrad, ExpOp>(ctx);

@@ -190,6 +190,44 @@ LogicalResult scatterElementsGrad(GradientBuilder &g, Operation *op, ArrayRef<Va
   return success();
 }
 
+/// Slice scatter: index tuples of length k into the input's first k
+/// dimensions. The updates' cotangent is the output's read at the tuples
+/// (a gather over the first k dimensions flattened into one, negative
+/// indices wrapped); without a reduction the overwritten slices of the
+/// input get none (with `add` all of it); mul, max and min have no rule
+/// yet.
+LogicalResult scatterNDGrad(GradientBuilder &g, Operation *op, ArrayRef<Value> dy, Grads &dx) {
+  auto scatter = cast<ScatterNDOp>(op);
+  ScatterReduction red = scatter.getReduction();
+  if (red != ScatterReduction::none && red != ScatterReduction::add)
+    return op->emitError() << "no gradient for a scatter_nd with reduction "
+                           << stringifyScatterReduction(red) << " yet";
+  Value x = scatter.getInput(), idx = scatter.getIndices(), u = scatter.getUpdates();
+  RankedTensorType xt = tensorType(x), it = tensorType(idx), ut = tensorType(u);
+  int64_t k = it.getShape().back(), rows = 1;
+  SmallVector<int64_t> dims(xt.getShape().take_front(k)), strides(k, 1), flatShape = {1};
+  for (int64_t d = k - 1; d >= 0; --d) {
+    strides[d] = rows;
+    rows *= dims[d];
+  }
+  flatShape[0] = rows;
+  llvm::append_range(flatShape, xt.getShape().drop_front(k));
+  OpBuilder &b = g.builder();
+  auto i64s = [&](ArrayRef<int64_t> v) {
+    auto t = RankedTensorType::get({(int64_t)v.size()}, b.getI64Type());
+    return ConstantOp::create(b, g.location(), t, DenseElementsAttr::get(t, v)).getResult();
+  };
+  Value wrapped = g.select(g.op<LessOp>({idx, g.scalar(idx, 0)}), g.add(idx, i64s(dims)), idx);
+  Value linear = g.reduceSum(g.mul(wrapped, i64s(strides)), {it.getRank() - 1},
+                             /*keepdims=*/false);
+  Value flat = g.reshape(dy[0], flatShape);
+  dx[2] = g.reshape(g.op<GatherOp>({flat, linear}, {g.integer("axis", 0)}), ut.getShape());
+  dx[0] = dy[0];
+  if (red == ScatterReduction::none)
+    dx[0] = g.op<ScatterNDOp>({dy[0], idx, g.splat(u, 0.0)});
+  return success();
+}
+
 } // namespace
 
 void registerShapeGradients(DialectRegistry &registry) {
@@ -199,6 +237,7 @@ void registerShapeGradients(DialectRegistry &registry) {
     attachGradient<gatherGrad, GatherOp>(ctx);
     attachGradient<gatherElementsGrad, GatherElementsOp>(ctx);
     attachGradient<scatterElementsGrad, ScatterElementsOp>(ctx);
+    attachGradient<scatterNDGrad, ScatterNDOp>(ctx);
     attachGradient<padGrad, PadOp>(ctx);
     attachGradient<reshapeGrad, ReshapeOp>(ctx);
     attachGradient<sliceGrad, SliceOp>(ctx);

@@ -1,11 +1,24 @@
 // RUN: partita-opt %s -split-input-file --graph-autodiff -verify-diagnostics
 
 // An op on the path to the loss without a gradient rule.
+func.func @main(%x: tensor<6x4xf32>) -> tensor<6x2xf32> {
+  %w = graph.constant {value = dense<0.5> : tensor<6x4xf32>} : tensor<6x4xf32> loc("w"("m.json":0:0))
+  %h = graph.add %x, %w : (tensor<6x4xf32>, tensor<6x4xf32>) -> tensor<6x4xf32>
+  // expected-error @+1 {{'graph.moe_gate' has no gradient rule yet, and it lies between the parameters and the loss}}
+  %y:2 = graph.moe_gate %h {k = 2 : i64} : (tensor<6x4xf32>) -> (tensor<6x2xf32>, tensor<6x2xi64>)
+  return %y#0 : tensor<6x2xf32>
+}
+
+// -----
+
+// A rule that does not cover every form of its op says which.
 func.func @main(%x: tensor<2x3xf32>) -> tensor<2x3xf32> {
   %w = graph.constant {value = dense<0.5> : tensor<2x3xf32>} : tensor<2x3xf32> loc("w"("m.json":0:0))
   %h = graph.add %x, %w : (tensor<2x3xf32>, tensor<2x3xf32>) -> tensor<2x3xf32>
-  // expected-error @+1 {{'graph.mod' has no gradient rule yet, and it lies between the parameters and the loss}}
-  %y = graph.mod %h, %x {fmod = true} : (tensor<2x3xf32>, tensor<2x3xf32>) -> tensor<2x3xf32>
+  %i = graph.constant {value = dense<[[0]]> : tensor<1x1xi64>} : tensor<1x1xi64>
+  %u = graph.constant {value = dense<2.0> : tensor<1x3xf32>} : tensor<1x3xf32>
+  // expected-error @+1 {{no gradient for a scatter_nd with reduction mul yet}}
+  %y = graph.scatter_nd %h, %i, %u {reduction = #graph<reduction mul>} : (tensor<2x3xf32>, tensor<1x1xi64>, tensor<1x3xf32>) -> tensor<2x3xf32>
   return %y : tensor<2x3xf32>
 }
 
