@@ -8,6 +8,11 @@
 // of it is matmuls, a softmax and elementwise ops with sharding rules of
 // their own.
 //
+// The MoE ops: the gate's picks are piecewise constant (the cotangent goes
+// through the softmax at the picked experts), dispatch and combine are each
+// other's transposes (per assignment, with the same slots and drops), the
+// expert matmul is a batched matmul.
+//
 //===----------------------------------------------------------------------===//
 
 #include "dialects/Graph/Gradients/GradientBuilder.h"
@@ -62,11 +67,105 @@ LogicalResult attentionGrad(GradientBuilder &g, Operation *op, ArrayRef<Value> d
   return success();
 }
 
+/// [T, k, E] one-hot of the expert indices, in `like`'s element type.
+Value expertOneHot(GradientBuilder &g, Value indices, int64_t experts, Value like) {
+  Type et = tensorType(like).getElementType();
+  auto valuesType = RankedTensorType::get({2}, et);
+  OpBuilder &b = g.builder();
+  Value values = ConstantOp::create(
+      b, g.location(), valuesType,
+      DenseElementsAttr::get(valuesType,
+                             ArrayRef<Attribute>{FloatAttr::get(et, 0), FloatAttr::get(et, 1)}));
+  return g.op<OneHotOp>({indices, values}, {g.integer("depth", experts), g.integer("axis", -1)});
+}
+
+/// Router: p = softmax(logits) over the experts, w = p at the k picked
+/// experts (divided by their sum S with `normalize`). The picks are
+/// piecewise constant, so dp is dw at the picked experts (with normalize,
+/// (dw - <dw, w>) / S), and softmax's backward gives
+/// dlogits = p (dp - <dp, p>).
+LogicalResult moeGateGrad(GradientBuilder &g, Operation *op, ArrayRef<Value> dy, Grads &dx) {
+  auto gate = cast<MoeGateOp>(op);
+  if (!dy[0])
+    return success();
+  Value logits = gate.getLogits(), w = gate.getWeights(), idx = gate.getIndices();
+  int64_t rank = tensorType(logits).getRank(), experts = tensorType(logits).getShape().back();
+  Value p = g.op<SoftmaxOp>({logits}, {g.integer("axis", rank - 1)});
+  Value picked = expertOneHot(g, idx, experts, logits); // [..., k, E]
+  Value dsel = dy[0];
+  if (gate.getNormalize()) {
+    // S = the picked probabilities' sum: p at the picks, summed.
+    SmallVector<int64_t> oneRow(tensorType(p).getShape());
+    oneRow.insert(oneRow.end() - 1, 1); // [..., 1, E]
+    Value psel = g.reduceSum(g.mul(picked, g.reshape(p, oneRow)), {rank},
+                             /*keepdims=*/false); // [..., k]
+    Value sum = g.reduceSum(psel, {rank - 1}, /*keepdims=*/true);
+    Value inner = g.reduceSum(g.mul(dy[0], w), {rank - 1}, /*keepdims=*/true);
+    dsel = g.div(g.sub(dy[0], inner), sum);
+  }
+  SmallVector<int64_t> withOne(tensorType(dsel).getShape());
+  withOne.push_back(1);
+  Value dp = g.reduceSum(g.mul(picked, g.reshape(dsel, withOne)), {rank - 1},
+                         /*keepdims=*/false); // [..., E]
+  dx[0] = g.mul(p, g.sub(dp, g.reduceSum(g.mul(dp, p), {rank - 1}, /*keepdims=*/true)));
+  return success();
+}
+
+/// [T, k] assignments as T*k single ones, in the same row-major order (so
+/// the same slots and the same dropped assignments).
+Value singleAssignments(GradientBuilder &g, Value indices) {
+  return g.reshape(indices, {tensorType(indices).getNumElements(), 1});
+}
+
+/// Dispatch copies token t into each of its kept slots: its cotangent is
+/// the sum of those slots' cotangents, a combine with unit weights.
+LogicalResult moeDispatchGrad(GradientBuilder &g, Operation *op, ArrayRef<Value> dy,
+                              Grads &dx) {
+  auto dispatch = cast<MoeDispatchOp>(op);
+  Value tokens = dispatch.getTokens(), idx = dispatch.getIndices();
+  Value ones = g.cast(g.splat(idx, 1), tensorType(tokens).getElementType());
+  dx[0] = g.op<MoeCombineOp>({dy[0], ones, idx});
+  return success();
+}
+
+/// out[t] = sum_j w[t, j] X[e(t, j), s(t, j)]: X's cotangent is w[t, j] dy[t]
+/// dispatched to slot (e, s) -- each assignment as a token of its own --
+/// and w's is <dy[t], X[e, s]> (zero where the assignment was dropped).
+LogicalResult moeCombineGrad(GradientBuilder &g, Operation *op, ArrayRef<Value> dy,
+                             Grads &dx) {
+  auto combine = cast<MoeCombineOp>(op);
+  Value x = combine.getExpertOut(), w = combine.getWeights(), idx = combine.getIndices();
+  RankedTensorType xt = tensorType(x), wt = tensorType(w);
+  int64_t t = wt.getDimSize(0), k = wt.getDimSize(1), h = xt.getDimSize(2);
+  Value single = singleAssignments(g, idx);
+  Value perAssignment = g.mul(g.reshape(dy[0], {t, 1, h}), g.reshape(w, {t, k, 1}));
+  dx[0] = g.op<MoeDispatchOp>({g.reshape(perAssignment, {t * k, h}), single},
+                              {g.integer("num_experts", xt.getDimSize(0)),
+                               g.integer("capacity", xt.getDimSize(1))});
+  Value ones = g.cast(g.splat(single, 1), wt.getElementType());
+  Value rows = g.reshape(g.op<MoeCombineOp>({x, ones, single}), {t, k, h});
+  dx[1] = g.reduceSum(g.mul(rows, g.reshape(dy[0], {t, 1, h})), {2}, /*keepdims=*/false);
+  return success();
+}
+
+/// One matmul per expert: dX = dY W^T, dW = X^T dY, batched over experts.
+LogicalResult moeExpertMatMulGrad(GradientBuilder &g, Operation *op, ArrayRef<Value> dy,
+                                  Grads &dx) {
+  Value x = op->getOperand(0), w = op->getOperand(1);
+  dx[0] = g.op<MatMulOp>({dy[0], g.transposeLast2(w)});
+  dx[1] = g.op<MatMulOp>({g.transposeLast2(x), dy[0]});
+  return success();
+}
+
 } // namespace
 
 void registerCompositeGradients(DialectRegistry &registry) {
   registry.addExtension(+[](MLIRContext *ctx, GraphDialect *) {
     attachGradient<attentionGrad, AttentionOp>(ctx);
+    attachGradient<moeCombineGrad, MoeCombineOp>(ctx);
+    attachGradient<moeDispatchGrad, MoeDispatchOp>(ctx);
+    attachGradient<moeExpertMatMulGrad, MoeExpertMatMulOp>(ctx);
+    attachGradient<moeGateGrad, MoeGateOp>(ctx);
   });
 }
 
