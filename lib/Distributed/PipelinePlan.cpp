@@ -78,11 +78,7 @@ int planPipeline(MLIRContext &ctx, StringRef input, const DistributedOptions &op
   std::vector<StageEstimate> est(stages);
   for (int k = 0; k < stages; ++k) {
     OwningOpRef<ModuleOp> copy = module->clone();
-    func::FuncOp keep = stageFunction(*copy, pipe, k);
-    for (auto f : llvm::make_early_inc_range(copy->getOps<func::FuncOp>()))
-      if (f != keep && !f.isExternal())
-        f.erase();
-    keep.setSymName("main");
+    func::FuncOp keep = keepAsMain(*copy, stageFunction(*copy, pipe, k).getSymName());
     if (!setup->sub.axes.empty() &&
         failed(runPassPipeline(*copy, "sharding-partition,collectives-simplify")))
       return 1;
@@ -95,7 +91,7 @@ int planPipeline(MLIRContext &ctx, StringRef input, const DistributedOptions &op
     e.weightBytes = report->parameterBytes;
     e.heldBytes = report->inputBytes;
     e.workingBytes = report->peakActivationBytes;
-    keep = copy->lookupSymbol<func::FuncOp>("main");
+    keep = copy->lookupSymbol<func::FuncOp>("main"); // (partitioned: local types)
     for (Type t : keep.getResultTypes())
       e.sendBytes += planner::tensorBytes(t);
   }

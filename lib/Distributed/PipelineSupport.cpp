@@ -93,6 +93,7 @@ std::optional<PipelineSetup> setUpPipeline(const DistributedOptions &opts, bool 
   auto schedule = pipeline::generateSchedule(spec, err);
   if (!schedule || !pipeline::verifySchedule(*schedule, err))
     return fail("schedule " + pipe.schedule + ": " + err), std::nullopt;
+  setup.spec = spec;
   setup.schedule = std::move(*schedule);
   return setup;
 }
@@ -298,18 +299,25 @@ HostTensor concatenate(const std::vector<HostTensor> &parts) {
   return out;
 }
 
+func::FuncOp keepAsMain(ModuleOp module, StringRef name) {
+  auto keep = module.lookupSymbol<func::FuncOp>(name);
+  if (!keep)
+    return {};
+  for (auto f : llvm::make_early_inc_range(module.getOps<func::FuncOp>()))
+    if (f != keep && !f.isExternal())
+      f.erase();
+  keep.setSymName("main");
+  keep->removeAttr("pipeline.stage");
+  for (unsigned i = 0; i < keep.getNumArguments(); ++i)
+    keep.removeArgAttr(i, "graph.init");
+  return keep;
+}
+
 std::unique_ptr<Executor> compileFunction(ModuleOp module, StringRef name,
                                           const CompileOptions &options, ModelSignature &sig) {
   OwningOpRef<ModuleOp> copy = module.clone();
-  for (auto f : llvm::make_early_inc_range(copy->getOps<func::FuncOp>()))
-    if (f.getSymName() != name && !f.isExternal()) // (runtime declarations stay)
-      f.erase();
-  auto f = copy->lookupSymbol<func::FuncOp>(name);
-  if (!f)
+  if (!keepAsMain(*copy, name))
     return emitError(module.getLoc()) << "no function @" << name << " to compile", nullptr;
-  f.setSymName("main");
-  for (unsigned i = 0; i < f.getNumArguments(); ++i)
-    f.removeArgAttr(i, "graph.init"); // (the values are the caller's)
   auto s = getSignature(*copy);
   if (failed(s))
     return nullptr;

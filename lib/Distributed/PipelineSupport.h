@@ -42,6 +42,7 @@ struct PipelineSetup {
   ShardingSpecs specs;
   std::string specsSource; ///< the --shardings file
 
+  pipeline::ScheduleSpec spec; ///< what --schedule asked for
   pipeline::Schedule schedule;
   int64_t worldSize() const { return ranks * subSize(); }
   int64_t subSize() const;
@@ -142,6 +143,12 @@ HostTensor microbatch(const HostTensor &t, int64_t i, int64_t m, bool strided);
 
 /// The tensors concatenated along dimension 0.
 HostTensor concatenate(const std::vector<HostTensor> &parts);
+
+/// Keeps the function `name` of `module` as its @main, erasing the other
+/// functions with a body (runtime declarations stay) and the arguments'
+/// initial values (graph.init: the caller passes them); null when there is
+/// no such function.
+mlir::func::FuncOp keepAsMain(mlir::ModuleOp module, llvm::StringRef name);
 
 /// Compiles the function `name` of `module` (a clone of it, the function
 /// as @main) for the CPU; null after a diagnostic. `sig` gets its

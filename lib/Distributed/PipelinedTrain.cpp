@@ -149,12 +149,9 @@ LogicalResult pinSavedShardings(ModuleOp module, const PipelineRunOptions &pipe,
     if (!input || !weight)
       continue;
     OwningOpRef<ModuleOp> copy = module.clone();
-    for (auto f : llvm::make_early_inc_range(copy->getOps<func::FuncOp>()))
-      if (f.getSymName() != input.getSymName() && !f.isExternal())
-        f.erase();
+    func::FuncOp propagated = keepAsMain(*copy, input.getSymName());
     if (failed(runPassPipeline(*copy, "sharding-propagate")))
       return failure();
-    auto propagated = copy->lookupSymbol<func::FuncOp>(input.getSymName());
     std::map<std::string, Attribute> of;
     for (unsigned r = 0; r < propagated.getNumResults(); ++r)
       if (auto role = propagated.getResultAttrOfType<StringAttr>(r, "graph.role");
@@ -379,10 +376,11 @@ LogicalResult buildStageRun(ModuleOp module, int stage, const PipelineSetup &set
 /// changed. Failure after a one-line message.
 LogicalResult regenerateOnMeasuredTimes(pipeline::Schedule &schedule,
                                         const std::vector<pipeline::SimulationResult::Slot> &slots,
+                                        const PipelineSetup &setup,
                                         const PipelineRunOptions &pipe, bool print) {
-  pipeline::ScheduleSpec spec;
+  const pipeline::ScheduleSpec &spec = setup.spec;
   std::string err;
-  if (!pipeline::parseScheduleName(pipe.schedule, spec, err) || spec.kind.rfind("zb", 0) != 0)
+  if (spec.kind.rfind("zb", 0) != 0)
     return success();
   int n = schedule.numStages();
   std::vector<double> sums(3 * n, 0), counts(3 * n, 0), means(3 * n, 0), measured(3 * n, 0);
@@ -403,9 +401,6 @@ LogicalResult regenerateOnMeasuredTimes(pipeline::Schedule &schedule,
     costs.backwardInput.push_back(measured[3 * st + 1]);
     costs.backwardWeight.push_back(measured[3 * st + 2]);
   }
-  spec.ranks = schedule.ranks;
-  spec.microbatches = schedule.microbatches;
-  spec.training = true;
   auto regenerated = pipeline::generateSchedule(spec, err, &costs);
   if (!regenerated || !pipeline::verifySchedule(*regenerated, err))
     return fail("schedule " + pipe.schedule + " on the measured stage times: " + err), failure();
@@ -818,8 +813,8 @@ int runPipelinedTraining(MLIRContext &ctx, StringRef input, const DistributedOpt
       return 1;
     if (!std::isfinite(loss))
       return 1;
-    if (step == 1 && o.steps > 1 && failed(regenerateOnMeasuredTimes(schedule, timeline, pipe,
-                                                                     rank == 0)))
+    if (step == 1 && o.steps > 1 && failed(regenerateOnMeasuredTimes(schedule, timeline, *setup,
+                                                                     pipe, rank == 0)))
       return 1;
   }
 

@@ -81,18 +81,10 @@ LogicalResult buildRankProgram(ModuleOp module, StringRef name, const PipelineSe
                                PipelinePlace place, bool propagate,
                                const CompileOptions *compile, StageProgram &out) {
   bool spmd = !setup.sub.axes.empty();
-  // The function becomes @main (runtime declarations stay).
-  func::FuncOp keep = module.lookupSymbol<func::FuncOp>(name);
-  if (!keep)
-    return module.emitError() << "no function @" << name;
   std::string what = name.str();
-  for (auto f : llvm::make_early_inc_range(module.getOps<func::FuncOp>()))
-    if (f != keep && !f.isExternal())
-      f.erase();
-  keep.setSymName("main");
-  keep->removeAttr("pipeline.stage");
-  for (unsigned i = 0; i < keep.getNumArguments(); ++i)
-    keep.removeArgAttr(i, "graph.init"); // (the values are the caller's)
+  func::FuncOp keep = keepAsMain(module, what);
+  if (!keep)
+    return module.emitError() << "no function @" << what;
 
   out.inLayouts.clear();
   out.outLayouts.clear();
@@ -105,19 +97,18 @@ LogicalResult buildRankProgram(ModuleOp module, StringRef name, const PipelineSe
                                            "sharding-partition,collectives-simplify")))
       return failure();
     func::FuncOp main = module.lookupSymbol<func::FuncOp>("main");
-    for (unsigned i = 0; i < main.getNumArguments(); ++i) {
-      auto l = blocks::layoutOf(main.getArgAttr(i, sharding::kPartitionedAttr), setup.sub,
-                                rankOf(main.getArgumentTypes()[i]));
-      if (failed(l))
-        return main.emitError() << "input " << i << ": unknown mesh axis";
-      out.inLayouts.push_back(*l);
-    }
-    for (unsigned i = 0; i < main.getNumResults(); ++i) {
-      auto l = blocks::layoutOf(main.getResultAttr(i, sharding::kPartitionedAttr), setup.sub,
-                                rankOf(main.getResultTypes()[i]));
-      if (failed(l))
-        return main.emitError() << "output " << i << ": unknown mesh axis";
-      out.outLayouts.push_back(*l);
+    for (bool results : {false, true}) {
+      unsigned n = results ? main.getNumResults() : main.getNumArguments();
+      for (unsigned i = 0; i < n; ++i) {
+        Attribute a = results ? main.getResultAttr(i, sharding::kPartitionedAttr)
+                              : main.getArgAttr(i, sharding::kPartitionedAttr);
+        Type t = results ? main.getResultTypes()[i] : main.getArgumentTypes()[i];
+        auto l = blocks::layoutOf(a, setup.sub, rankOf(t));
+        if (failed(l))
+          return main.emitError() << (results ? "output " : "input ") << i
+                                  << ": unknown mesh axis";
+        (results ? out.outLayouts : out.inLayouts).push_back(*l);
+      }
     }
     if (!compile)
       return success();

@@ -1469,13 +1469,7 @@ FailureOr<SolverResult> solveShardings(ModuleOp module, const Cluster &cluster,
     error = "--strategy auto needs a mesh (--mesh NAME=SIZE,... or one in the model)";
     return failure();
   }
-  func::FuncOp func;
-  for (auto f : module.getOps<func::FuncOp>()) {
-    if (f.isExternal())
-      continue;
-    if (!func || f.getSymName() == "main")
-      func = f;
-  }
+  func::FuncOp func = costedFunction(module);
   if (!func) {
     error = "--strategy auto: no function with a body";
     return failure();

@@ -96,12 +96,35 @@ def _run(cmd: list, ranks: int, cwd: str, timeout: float | None) -> str:
     return out
 
 
+def _save_arrays(tmp: str, arrays: list) -> list:
+    """The arrays as tmp/input_K.npy, in order; their paths."""
+    import numpy as np
+
+    files = []
+    for i, a in enumerate(arrays):
+        files.append(os.path.join(tmp, f"input_{i}.npy"))
+        np.save(files[-1], a)
+    return files
+
+
+def _shardings_flags(tmp: str, mesh, shardings: dict | None) -> list:
+    """``--shardings FILE`` with the annotations written as tmp/shardings.json
+    (nothing without any)."""
+    import json
+
+    if not shardings:
+        return []
+    path = os.path.join(tmp, "shardings.json")
+    with open(path, "w") as f:
+        json.dump({"mesh": mesh.axes, "shardings": shardings}, f)
+    return ["--shardings", path]
+
+
 def train_ranks(model_file: str, mesh, flags: list, arrays: list, labels, steps: int, *,
                 shardings: dict | None = None, timeout: float | None = 600.0):
     """``partita train MODEL --mesh ...`` for ``steps`` steps on the batch
     ``arrays`` (and ``labels``); returns (losses, {parameter: trained value},
     the command's stdout)."""
-    import json
     import re
 
     import numpy as np
@@ -109,10 +132,7 @@ def train_ranks(model_file: str, mesh, flags: list, arrays: list, labels, steps:
     exe = partita_executable()
     ranks = mesh.size
     with tempfile.TemporaryDirectory(prefix="partita-train-") as tmp:
-        files = []
-        for i, a in enumerate(arrays):
-            files.append(os.path.join(tmp, f"input_{i}.npy"))
-            np.save(files[-1], a)
+        files = _save_arrays(tmp, arrays)
         weights = os.path.join(tmp, "weights")
         cmd = [exe, "train", model_file, "--mesh", mesh.flag(), "--steps", str(int(steps)),
                "--save-weights", weights] + list(flags)
@@ -121,11 +141,7 @@ def train_ranks(model_file: str, mesh, flags: list, arrays: list, labels, steps:
         if labels is not None:
             np.save(os.path.join(tmp, "labels.npy"), labels)
             cmd += ["--labels", os.path.join(tmp, "labels.npy")]
-        if shardings:
-            path = os.path.join(tmp, "shardings.json")
-            with open(path, "w") as f:
-                json.dump({"mesh": mesh.axes, "shardings": shardings}, f)
-            cmd += ["--shardings", path]
+        cmd += _shardings_flags(tmp, mesh, shardings)
         out = _run(cmd, ranks, tmp, timeout)
         losses = [float(m) for m in re.findall(r"^step \d+: loss (\S+)$", out, re.M)]
         params = {f[:-4]: np.load(os.path.join(weights, f)) for f in os.listdir(weights)}
@@ -137,16 +153,11 @@ def pipeline_ranks(model_file: str, mesh, flags: list, arrays: list, *,
                    timeout: float | None = 600.0):
     """``partita run MODEL --mesh ... --pipeline ...`` on the step's input
     ``arrays``; returns (the outputs, the command's stdout)."""
-    import json
-
     import numpy as np
 
     exe = partita_executable()
     with tempfile.TemporaryDirectory(prefix="partita-pipeline-") as tmp:
-        files = []
-        for i, a in enumerate(arrays):
-            files.append(os.path.join(tmp, f"input_{i}.npy"))
-            np.save(files[-1], a)
+        files = _save_arrays(tmp, arrays)
         outputs = os.path.join(tmp, "outputs")
         os.mkdir(outputs)
         cmd = [exe, "run", model_file, "--mesh", mesh.flag(), "--outputs", outputs,
@@ -154,11 +165,7 @@ def pipeline_ranks(model_file: str, mesh, flags: list, arrays: list, *,
         cmd += list(flags)
         if files:
             cmd += ["--inputs", ",".join(files)]
-        if shardings:
-            path = os.path.join(tmp, "shardings.json")
-            with open(path, "w") as f:
-                json.dump({"mesh": mesh.axes, "shardings": shardings}, f)
-            cmd += ["--shardings", path]
+        cmd += _shardings_flags(tmp, mesh, shardings)
         out = _run(cmd, mesh.size, tmp, timeout)
         count = len([f for f in os.listdir(outputs) if f.startswith("output_")])
         return [np.load(os.path.join(outputs, f"output_{k}.npy")) for k in range(count)], out

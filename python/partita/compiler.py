@@ -382,6 +382,21 @@ def _source_of(model, keep: list):
                     f"got {model!r}")
 
 
+def _model_file(kind: str, source: str, name: str, keep: list, what: str) -> str:
+    """The model as a file the ``partita`` executable reads (the ranks'
+    launches): a Graph's JSON written next to its parameters (``keep``'s
+    last temporary directory), a loaded model's own file."""
+    if kind == "json":
+        path = os.path.join(keep[-1].name, name)
+        with open(path, "w") as f:
+            f.write(source)
+        return path
+    if kind == "file":
+        return source
+    raise ValueError(f"this model ({kind}) cannot {what} yet: save it as a "
+                     f"file (ONNX or JSON) and load it")
+
+
 def _relocate(e: CompileError, model) -> CompileError:
     """For graphs built in Python, point node diagnostics at the Python line."""
     if isinstance(model, Graph):
@@ -503,15 +518,7 @@ def _compile_pipelined(model, mesh, axis: str, stages, microbatches: int, schedu
         raise _relocate(e, model) from None
     one = Compiled(model, kind, source, name, input_shapes, composites, None, result, keep,
                    "none")
-    if kind == "json":
-        model_file = os.path.join(keep[-1].name, name)
-        with open(model_file, "w") as f:
-            f.write(source)
-    elif kind == "file":
-        model_file = source
-    else:
-        raise ValueError(f"this model ({kind}) cannot run in a pipeline yet: save it as a "
-                         f"file (ONNX or JSON) and load it")
+    model_file = _model_file(kind, source, name, keep, "run in a pipeline")
     shardings = {n: _spec_json(s) for n, s in getattr(model, "annotations", {}).items()}
     flags = ["--pipeline", axis, "--stages", ",".join(stages) if stages else "auto",
              "--microbatches", str(microbatches), "--schedule", schedule]

@@ -17,12 +17,11 @@ losses; the trained parameters come back to ``parameters()``.
 
 from __future__ import annotations
 
-import os
 
 import numpy as np
 
 from ._errors import CompileError
-from .compiler import _convert_inputs, _core, _relocate, _source_of
+from .compiler import _convert_inputs, _core, _model_file, _relocate, _source_of
 from .mesh import PartitionSpec as P, as_mesh
 
 LOSSES = ("mean", "sum", "mse", "cross_entropy")
@@ -221,15 +220,7 @@ def train(model, loss: str = "mean", optimizer: str = "sgd", *, lr: float = 1e-3
     if mesh is None:
         return Trainer(model, t, keep, loss)
     mesh = as_mesh(mesh)
-    if kind == "json":
-        model_file = os.path.join(keep[-1].name, name)
-        with open(model_file, "w") as f:
-            f.write(source)
-    elif kind == "file":
-        model_file = source
-    else:
-        raise ValueError(f"this model ({kind}) cannot be trained on a mesh yet: save it as a "
-                         f"file (ONNX or JSON) and load it")
+    model_file = _model_file(kind, source, name, keep, "be trained on a mesh")
     specs = dict(getattr(model, "annotations", {}))
     specs.update(shardings or {})
     as_json = {n: _spec_json(spec) for n, spec in specs.items()}

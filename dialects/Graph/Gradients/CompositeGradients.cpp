@@ -67,18 +67,6 @@ LogicalResult attentionGrad(GradientBuilder &g, Operation *op, ArrayRef<Value> d
   return success();
 }
 
-/// [T, k, E] one-hot of the expert indices, in `like`'s element type.
-Value expertOneHot(GradientBuilder &g, Value indices, int64_t experts, Value like) {
-  Type et = tensorType(like).getElementType();
-  auto valuesType = RankedTensorType::get({2}, et);
-  OpBuilder &b = g.builder();
-  Value values = ConstantOp::create(
-      b, g.location(), valuesType,
-      DenseElementsAttr::get(valuesType,
-                             ArrayRef<Attribute>{FloatAttr::get(et, 0), FloatAttr::get(et, 1)}));
-  return g.op<OneHotOp>({indices, values}, {g.integer("depth", experts), g.integer("axis", -1)});
-}
-
 /// Router: p = softmax(logits) over the experts, w = p at the k picked
 /// experts (divided by their sum S with `normalize`). The picks are
 /// piecewise constant, so dp is dw at the picked experts (with normalize,
@@ -91,7 +79,7 @@ LogicalResult moeGateGrad(GradientBuilder &g, Operation *op, ArrayRef<Value> dy,
   Value logits = gate.getLogits(), w = gate.getWeights(), idx = gate.getIndices();
   int64_t rank = tensorType(logits).getRank(), experts = tensorType(logits).getShape().back();
   Value p = g.op<SoftmaxOp>({logits}, {g.integer("axis", rank - 1)});
-  Value picked = expertOneHot(g, idx, experts, logits); // [..., k, E]
+  Value picked = g.oneHot(idx, experts, -1, tensorType(logits).getElementType()); // [..., k, E]
   Value dsel = dy[0];
   if (gate.getNormalize()) {
     // S = the picked probabilities' sum: p at the picks, summed.

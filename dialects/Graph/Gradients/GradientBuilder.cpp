@@ -100,6 +100,15 @@ Value GradientBuilder::cast(Value v, Type elementType) {
   return op<CastOp>({v}, {attr("to", TypeAttr::get(elementType))});
 }
 
+Value GradientBuilder::oneHot(Value indices, int64_t depth, int64_t axis, Type et) {
+  auto valuesType = RankedTensorType::get({2}, et);
+  Value values = ConstantOp::create(
+      b, loc, valuesType,
+      DenseElementsAttr::get(valuesType,
+                             ArrayRef<Attribute>{FloatAttr::get(et, 0), FloatAttr::get(et, 1)}));
+  return op<OneHotOp>({indices, values}, {integer("depth", depth), integer("axis", axis)});
+}
+
 Value GradientBuilder::sumToShape(Value grad, RankedTensorType target) {
   if (!grad)
     return {};

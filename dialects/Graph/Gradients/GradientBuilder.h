@@ -49,6 +49,9 @@ public:
   mlir::Value mul(mlir::Value a, double c) { return mul(a, scalar(a, c)); }
   /// Where `cond` is true `a`, else `b` (broadcasting).
   mlir::Value select(mlir::Value cond, mlir::Value a, mlir::Value b);
+  /// One-hot of `indices` (a new axis `axis` of size `depth`): 1.0 at the
+  /// index, 0.0 elsewhere, in `elementType`.
+  mlir::Value oneHot(mlir::Value indices, int64_t depth, int64_t axis, mlir::Type elementType);
   /// 1.0 where `cond` holds, else 0.0, in `like`'s element type.
   mlir::Value indicator(mlir::Value cond, mlir::Value like);
 

@@ -139,16 +139,8 @@ LogicalResult gatherGrad(GradientBuilder &g, Operation *op, ArrayRef<Value> dy, 
     before *= table.getDimSize(d);
   for (int64_t d = axis + 1; d < rank; ++d)
     after *= table.getDimSize(d);
-  Type et = table.getElementType();
-  auto valuesType = RankedTensorType::get({2}, et);
-  OpBuilder &b = g.builder();
-  Value values = ConstantOp::create(
-      b, g.location(), valuesType,
-      DenseElementsAttr::get(valuesType,
-                             ArrayRef<Attribute>{FloatAttr::get(et, 0), FloatAttr::get(et, 1)}));
   Value flatIdx = g.reshape(gather.getIndices(), {picks});
-  Value oneHot = g.op<OneHotOp>({flatIdx, values},
-                                {g.integer("depth", rows), g.integer("axis", 0)}); // [N, S]
+  Value oneHot = g.oneHot(flatIdx, rows, 0, table.getElementType()); // [N, S]
   Value grad = g.reshape(dy[0], {before, picks, after});
   dx[0] = g.reshape(g.op<MatMulOp>({oneHot, grad}), table.getShape()); // [P, N, Q]
   return success();
