@@ -22,6 +22,11 @@ in name order (deterministic).
 --mode auto runs the same tests with `partita run TESTDIR --mesh data=2
 --strategy auto --cluster cpu-local --check` (no shardings file: the
 planner's ILP chooses every sharding, lib/Planner/Solver.cpp).
+
+--mode cuda compiles every test for the CUDA target (`partita compile
+TESTDIR --target cuda -o DIR`: kernels through ptxas to sm_90 cubin,
+contractions to cuBLAS, nothing left on the host); it runs nothing, so it
+needs no GPU.
 """
 
 import argparse
@@ -175,6 +180,10 @@ def run_import(partita, test_dir, timeout, mode="import", shardings=None, extra=
     expected outputs; mode "distributed": the same on --mesh data=2 with
     `shardings`; mode "auto": on --mesh data=2 with the planner's shardings,
     whose summary goes to `extra`); returns (passed, diagnostic)."""
+    if mode == "cuda":
+        with tempfile.TemporaryDirectory(prefix="partita-cuda-") as out:
+            return run_command([partita, "compile", test_dir, "--target", "cuda",
+                                "-o", os.path.join(out, "artifact")], test_dir, timeout, mode)
     if mode == "run":
         cmd = [partita, "run", test_dir, "--check", "--print-limit", "0"]
     elif mode == "distributed":
@@ -185,6 +194,12 @@ def run_import(partita, test_dir, timeout, mode="import", shardings=None, extra=
                "--mesh", "data=2", "--strategy", "auto", "--cluster", AUTO_CLUSTER]
     else:
         cmd = [partita, "import", test_dir, "-o", os.devnull]
+    return run_command(cmd, test_dir, timeout, mode, extra)
+
+
+def run_command(cmd, test_dir, timeout, mode, extra=None):
+    """Runs one test's command; returns (passed, diagnostic)."""
+    partita = cmd[0]
     try:
         proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               text=True, errors="replace", timeout=timeout)
@@ -286,6 +301,7 @@ def format_markdown(results, stats, data_dir, mode="import"):
     passed = sum(r.passed for r in results)
     out = [
         "# ONNX node-test " + {"import": "import", "run": "run (--check)",
+                               "cuda": "compile for the CUDA target",
                                "distributed": "run (--check)",
                                "auto": "run on data=2 with --strategy auto (--check)"}[mode]
         + " coverage",
@@ -294,14 +310,16 @@ def format_markdown(results, stats, data_dir, mode="import"):
         f"Tests: every node test in `{data_dir}` whose ops are all in the",
         "foundation list (`scripts/partita_ops.py`). A test counts for each op it uses.",
         "",
-        "| ONNX op | tests | " + ("imported" if mode == "import" else "passed") + " | rate |",
+        "| ONNX op | tests | " + {"import": "imported", "cuda": "compiled"}.get(mode, "passed")
+        + " | rate |",
         "|---|---:|---:|---:|",
     ]
     for op, (n, ok) in stats.items():
         out.append(f"| {op} | {n} | {ok} | {100 * rate(ok, n):.1f}% |")
     untested = sorted(FOUNDATION_OPS - set(stats))
     out += ["", f"**Total: {passed}/{len(results)} tests "
-            + ("imported" if mode == "import" else "ran and matched the expected outputs") + " "
+            + {"import": "imported", "cuda": "compiled for the CUDA target"}.get(
+                mode, "ran and matched the expected outputs") + " "
             f"({100 * rate(passed, len(results)):.1f}%).**", ""]
     if untested:
         out += ["Foundation ops with no selected node test: "
@@ -356,13 +374,13 @@ def parse_args(argv):
     parser.add_argument("-j", "--jobs", type=int, default=2, help="parallel workers")
     parser.add_argument("--timeout", type=float, default=60.0,
                         help="seconds per test (default 60)")
-    parser.add_argument("--mode", choices=["import", "run", "distributed", "auto"],
+    parser.add_argument("--mode", choices=["import", "run", "distributed", "auto", "cuda"],
                         default="import",
                         help="import and verify (default), or compile, run and "
                              "--check against the expected outputs (on one device, "
                              "on --mesh data=2 with the first input's leading dim sharded, "
                              "or on --mesh data=2 with the shardings chosen by "
-                             "--strategy auto)")
+                             "--strategy auto; cuda: compile for the CUDA target)")
     parser.add_argument("--sample", type=int, default=None, metavar="N",
                         help="distributed/auto modes: run N of the eligible tests, "
                              "evenly spaced")
@@ -393,6 +411,7 @@ def main(argv=None):
                       shard_inputs)
     stats = per_op_stats(results)
     verb = {"import": "imported", "run": "passed (run --check)",
+            "cuda": "compiled (compile --target cuda)",
             "distributed": "passed (run --mesh data=2 --check)",
             "auto": "passed (run --mesh data=2 --strategy auto --check)"}[args.mode]
     print(format_text(results, stats, per_op=not args.quiet, verb=verb))

@@ -20,6 +20,27 @@ config.substitutions.append(("%onnx_testdata", "/usr/share/libonnx-testdata/data
 
 llvm_config.use_default_substitutions()
 tool_dirs = [os.path.join(config.partita_obj_root, "bin"), config.llvm_tools_dir]
-tools = ["partita-opt", "partita", "FileCheck", "not", "count", "split-file"]
+tools = ["partita-opt", "partita", "FileCheck", "not", "count", "split-file", "mlir-translate"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
+
+# CUDA: `cuda-toolkit` when ptxas is there (kernels compile to cubin),
+# `cuda-device` when the driver sees a GPU (CUDA tests run); without one,
+# tests that run on the GPU are UNSUPPORTED and those that check the
+# "no CUDA device" diagnostic run instead.
+def _cuda_device_present():
+    import ctypes
+    try:
+        cuda = ctypes.CDLL("libcuda.so.1")
+    except OSError:
+        return False
+    count = ctypes.c_int(0)
+    return cuda.cuInit(0) == 0 and cuda.cuDeviceGetCount(ctypes.byref(count)) == 0 \
+        and count.value > 0
+
+_cuda_home = os.environ.get("CUDA_HOME", "/usr/local/cuda")
+if os.path.exists(os.path.join(_cuda_home, "bin", "ptxas")):
+    config.available_features.add("cuda-toolkit")
+    config.substitutions.append(("%ptxas", os.path.join(_cuda_home, "bin", "ptxas")))
+if _cuda_device_present():
+    config.available_features.add("cuda-device")

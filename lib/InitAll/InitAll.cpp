@@ -15,6 +15,7 @@
 #include "passes/Runtime/Passes.h"
 #include "dialects/Collectives/IR/CollectivesOps.h"
 #include "partita/Runtime/Compiler.h"
+#include "partita/Target/CUDA.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/Passes.h"
@@ -33,6 +34,7 @@ void partita::registerAllDialects(mlir::DialectRegistry &registry) {
   // The CPU backend's dialects (memref, bufferization, LLVM, ...), so
   // partita-opt reads and runs its pipelines' input and output.
   partita::registerCpuBackendDialects(registry);
+  partita::registerCudaBackendDialects(registry);
 }
 
 void partita::registerAllPasses() {
@@ -58,4 +60,5 @@ void partita::registerAllPasses() {
   // The CPU backend: partita-cpu-bufferize, partita-cpu-lower-to-llvm,
   // partita-contractions-to-calls, partita-outline-loop-nests.
   partita::registerCpuPipelines();
+  partita::registerCudaPipelines();
 }

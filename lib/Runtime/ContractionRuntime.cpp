@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "partita/Runtime/Contraction.h"
+#include "partita/Runtime/GemmPlan.h"
 
 #include <algorithm>
 #include <cstdlib>
@@ -96,39 +97,11 @@ const Blas &blas() {
 
 namespace {
 
-constexpr int kMaxLoops = 15;
+using partita::gemm::kMaxLoops;
 
-struct Operand {
+struct Operand : partita::gemm::Operand {
   char *base = nullptr; // aligned + offset, in bytes
-  int64_t stride[kMaxLoops] = {}; // per loop, in elements; 0 when absent
-  bool present[kMaxLoops] = {};
 };
-
-/// One logical matrix (rows x cols, element strides) as a BLAS operand in
-/// row-major order. False when BLAS cannot address it.
-bool asBlasMatrix(int64_t rows, int64_t cols, int64_t sr, int64_t sc, bool &trans,
-                  int64_t &ld) {
-  int64_t minCols = std::max<int64_t>(1, cols), minRows = std::max<int64_t>(1, rows);
-  if (cols <= 1)
-    sc = 1; // never stepped
-  if (rows <= 1)
-    sr = minCols;
-  if (sc == 1 && sr >= minCols) {
-    trans = false;
-    ld = sr;
-    return true;
-  }
-  if (cols <= 1)
-    sc = minRows;
-  if (rows <= 1)
-    sr = 1;
-  if (sr == 1 && sc >= minRows) {
-    trans = true;
-    ld = sc;
-    return true;
-  }
-  return false;
-}
 
 template <typename T>
 void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const T *a, int64_t lda,
@@ -172,133 +145,40 @@ void reference(int numLoops, const int64_t *size, const Operand &A, const Operan
   }
 }
 
-/// The loops of one role collapsed into a single (size, strides) dimension:
-/// starting from the innermost loop (smallest stride in `key`), outer loops
-/// join while they continue the inner ones in both operands that carry the
-/// role. Loops that do not fit are appended to `rest`.
-struct Group {
-  int64_t size = 1;
-  int64_t s[3] = {0, 0, 0};
-};
-
-Group collapse(std::vector<int> loops, const int64_t *size, const Operand *ops[3], int key,
-               int other, std::vector<int> &rest) {
-  Group g;
-  if (loops.empty())
-    return g;
-  std::sort(loops.begin(), loops.end(), [&](int x, int y) {
-    return ops[key]->stride[x] < ops[key]->stride[y];
-  });
-  g.size = size[loops[0]];
-  for (int o = 0; o < 3; ++o)
-    g.s[o] = ops[o]->stride[loops[0]];
-  for (size_t i = 1; i < loops.size(); ++i) {
-    int l = loops[i];
-    if (ops[key]->stride[l] == g.s[key] * g.size &&
-        ops[other]->stride[l] == g.s[other] * g.size) {
-      g.size *= size[l];
-      continue;
-    }
-    rest.push_back(l);
-  }
-  return g;
-}
-
 template <typename T>
 void contract(int64_t rankA, void *a, int64_t rankB, void *b, int64_t rankC, void *c,
               int64_t numLoops, int64_t mapA, int64_t mapB, int64_t mapC) {
   int64_t size[kMaxLoops];
-  std::fill(size, size + kMaxLoops, 1);
   Operand A, B, C;
   Operand *ops[3] = {&A, &B, &C};
+  partita::gemm::Operand *plain[3] = {&A, &B, &C};
   int64_t ranks[3] = {rankA, rankB, rankC};
   void *descs[3] = {a, b, c};
   int64_t maps[3] = {mapA, mapB, mapC};
-  for (int o = 0; o < 3; ++o) {
-    auto *words = static_cast<int64_t *>(descs[o]);
-    int64_t rank = ranks[o];
-    ops[o]->base = reinterpret_cast<char *>(words[1]) + words[2] * (int64_t)sizeof(T);
-    for (int64_t i = 0; i < rank; ++i) {
-      int l = (maps[o] >> (4 * i)) & 0xF;
-      size[l] = words[3 + i];
-      ops[o]->stride[l] = words[3 + rank + i];
-      ops[o]->present[l] = true;
-    }
-  }
+  char *base[3];
+  partita::gemm::readOperands(ranks, descs, maps, sizeof(T), size, plain, base);
+  for (int o = 0; o < 3; ++o)
+    ops[o]->base = base[o];
   int n = (int)numLoops;
   for (int l = 0; l < n; ++l)
     if (size[l] == 0)
       return; // nothing to accumulate
 
-  // Roles; size-1 loops play none.
-  std::vector<int> batch, M, N, K;
-  bool useBlas = true;
-  for (int l = 0; l < n; ++l) {
-    if (size[l] == 1)
-      continue;
-    bool pa = A.present[l], pb = B.present[l], pc = C.present[l];
-    if (pa && pb && pc)
-      batch.push_back(l);
-    else if (pa && pc && !pb)
-      M.push_back(l);
-    else if (pb && pc && !pa)
-      N.push_back(l);
-    else if (pa && pb && !pc)
-      K.push_back(l);
-    else
-      useBlas = false;
-  }
-  if (!blas().sgemm)
-    useBlas = false;
-  if (useBlas) {
-    const Operand *cops[3] = {&A, &B, &C};
-    std::vector<int> outer = batch;
-    Group gm = collapse(M, size, cops, /*key=*/2, /*other=*/0, outer);
-    Group gn = collapse(N, size, cops, /*key=*/2, /*other=*/1, outer);
-    Group gk = collapse(K, size, cops, /*key=*/0, /*other=*/1, outer);
-    // C = A * B, or C^T = B^T * A^T when C is column-major.
-    bool ta, tb, tc, swap = false;
-    int64_t lda, ldb, ldc;
-    bool ok = asBlasMatrix(gm.size, gn.size, gm.s[2], gn.s[2], tc, ldc);
-    if (ok && tc) {
-      swap = true;
-      ok = asBlasMatrix(gn.size, gm.size, gn.s[2], gm.s[2], tc, ldc) && !tc &&
-           asBlasMatrix(gn.size, gk.size, gn.s[1], gk.s[1], ta, lda) &&
-           asBlasMatrix(gk.size, gm.size, gk.s[0], gm.s[0], tb, ldb);
-    } else if (ok) {
-      ok = asBlasMatrix(gm.size, gk.size, gm.s[0], gk.s[0], ta, lda) &&
-           asBlasMatrix(gk.size, gn.size, gk.s[1], gn.s[1], tb, ldb);
-    }
-    const int64_t intMax = 0x7fffffff;
-    ok = ok && gm.size <= intMax && gn.size <= intMax && gk.size <= intMax &&
-         lda <= intMax && ldb <= intMax && ldc <= intMax;
-    if (ok) {
-      int64_t total = 1;
-      for (int l : outer)
-        total *= size[l];
-      std::vector<int64_t> idx(outer.size(), 0);
-      for (int64_t it = 0; it < total; ++it) {
-        int64_t oa = 0, ob = 0, oc = 0;
-        for (size_t i = 0; i < outer.size(); ++i) {
-          oa += idx[i] * A.stride[outer[i]];
-          ob += idx[i] * B.stride[outer[i]];
-          oc += idx[i] * C.stride[outer[i]];
-        }
-        const T *pa = reinterpret_cast<const T *>(A.base) + oa;
-        const T *pb = reinterpret_cast<const T *>(B.base) + ob;
-        T *pc = reinterpret_cast<T *>(C.base) + oc;
-        if (swap)
-          gemm<T>(ta, tb, gn.size, gm.size, gk.size, pb, lda, pa, ldb, pc, ldc);
-        else
-          gemm<T>(ta, tb, gm.size, gn.size, gk.size, pa, lda, pb, ldb, pc, ldc);
-        for (int i = (int)outer.size() - 1; i >= 0; --i) {
-          if (++idx[i] < size[outer[i]])
-            break;
-          idx[i] = 0;
-        }
-      }
-      return;
-    }
+  std::optional<partita::gemm::Plan> plan;
+  if (blas().sgemm)
+    plan = partita::gemm::plan(n, size, A, B, C);
+  if (plan) {
+    const partita::gemm::Plan &p = *plan;
+    partita::gemm::forEachPoint(p.outer, size, A, B, C, [&](int64_t oa, int64_t ob, int64_t oc) {
+      const T *pa = reinterpret_cast<const T *>(A.base) + oa;
+      const T *pb = reinterpret_cast<const T *>(B.base) + ob;
+      T *pc = reinterpret_cast<T *>(C.base) + oc;
+      if (p.swap)
+        gemm<T>(p.ta, p.tb, p.m, p.n, p.k, pb, p.lda, pa, p.ldb, pc, p.ldc);
+      else
+        gemm<T>(p.ta, p.tb, p.m, p.n, p.k, pa, p.lda, pb, p.ldb, pc, p.ldc);
+    });
+    return;
   }
   reference<T>(n, size, A, B, C);
 }

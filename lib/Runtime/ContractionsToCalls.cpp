@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "partita/Runtime/Contraction.h"
+#include "partita/Runtime/GemmPlan.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -42,9 +43,34 @@ bool isMulAddBody(Block &body) {
   return (mul.getLhs() == a && mul.getRhs() == b) || (mul.getLhs() == b && mul.getRhs() == a);
 }
 
-/// The callee for `op`, or null when `op` stays on the loop path. `maps`
-/// receives the nibble-encoded operand-to-loop maps.
-StringRef calleeFor(linalg::LinalgOp op, int64_t (&maps)[3]) {
+/// Whether the operands' static layouts make `op` one GEMM per outer point
+/// (GemmPlan.h); false when a stride or size is dynamic.
+bool isStaticGemm(linalg::LinalgOp op, ArrayRef<OpOperand *> operands, const int64_t (&maps)[3]) {
+  int64_t size[gemm::kMaxLoops];
+  std::fill(size, size + gemm::kMaxLoops, 1);
+  gemm::Operand ops[3];
+  for (unsigned o = 0; o < 3; ++o) {
+    auto type = cast<MemRefType>(operands[o]->get().getType());
+    SmallVector<int64_t> strides;
+    int64_t offset;
+    if (failed(type.getStridesAndOffset(strides, offset)) || !type.hasStaticShape())
+      return false;
+    for (unsigned i = 0; i < type.getRank(); ++i) {
+      int l = (maps[o] >> (4 * i)) & 0xF;
+      if (ShapedType::isDynamic(strides[i]))
+        return false;
+      size[l] = type.getDimSize(i);
+      ops[o].stride[l] = strides[i];
+      ops[o].present[l] = true;
+    }
+  }
+  return gemm::plan(op.getNumLoops(), size, ops[0], ops[1], ops[2]).has_value();
+}
+
+/// The element-type suffix of the callee for `op` ("f32", "f64"), or null
+/// when `op` stays on the loop path. `maps` receives the nibble-encoded
+/// operand-to-loop maps.
+StringRef calleeFor(linalg::LinalgOp op, int64_t (&maps)[3], bool staticLayoutsOnly) {
   if (!op.hasPureBufferSemantics() || op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1)
     return {};
   Type elem;
@@ -86,12 +112,28 @@ StringRef calleeFor(linalg::LinalgOp op, int64_t (&maps)[3]) {
       return {};
   if (!isMulAddBody(*op.getBlock()))
     return {};
-  return elem.isF32() ? "partita_contract_f32" : "partita_contract_f64";
+  if (staticLayoutsOnly && !isStaticGemm(op, operands, maps))
+    return {};
+  return elem.isF32() ? "f32" : "f64";
 }
 
 struct ContractionsToCallsPass
     : PassWrapper<ContractionsToCallsPass, OperationPass<ModuleOp>> {
   MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(ContractionsToCallsPass)
+  ContractionsToCallsPass() = default;
+  ContractionsToCallsPass(const ContractionsToCallsPass &other) : PassWrapper(other) {}
+  ContractionsToCallsPass(StringRef prefix, bool staticOnly) {
+    calleePrefix = prefix.str();
+    staticLayoutsOnly = staticOnly;
+  }
+  Option<std::string> calleePrefix{*this, "callee-prefix",
+                                   llvm::cl::desc("The runtime's functions: <prefix>_f32, _f64"),
+                                   llvm::cl::init("partita_contract")};
+  Option<bool> staticLayoutsOnly{
+      *this, "static-layouts-only",
+      llvm::cl::desc("Only contractions whose static layouts are one GEMM call each (for a "
+                     "runtime without a fallback loop: cuBLAS)"),
+      llvm::cl::init(false)};
   StringRef getArgument() const final { return "partita-contractions-to-calls"; }
   StringRef getDescription() const final {
     return "Bufferized f32/f64 contractions become calls into the BLAS runtime";
@@ -102,14 +144,14 @@ struct ContractionsToCallsPass
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    SmallVector<std::pair<linalg::LinalgOp, StringRef>> work;
+    SmallVector<std::pair<linalg::LinalgOp, std::string>> work;
     SmallVector<std::array<int64_t, 3>> workMaps;
     module.walk([&](linalg::LinalgOp op) {
       int64_t maps[3];
-      StringRef callee = calleeFor(op, maps);
-      if (callee.empty())
+      StringRef suffix = calleeFor(op, maps, staticLayoutsOnly);
+      if (suffix.empty())
         return;
-      work.push_back({op, callee});
+      work.push_back({op, calleePrefix + "_" + suffix.str()});
       workMaps.push_back({maps[0], maps[1], maps[2]});
     });
     OpBuilder b(module.getContext());
@@ -142,8 +184,9 @@ struct ContractionsToCallsPass
 
 } // namespace
 
-std::unique_ptr<Pass> createContractionsToCallsPass() {
-  return std::make_unique<ContractionsToCallsPass>();
+std::unique_ptr<Pass> createContractionsToCallsPass(StringRef calleePrefix,
+                                                   bool staticLayoutsOnly) {
+  return std::make_unique<ContractionsToCallsPass>(calleePrefix, staticLayoutsOnly);
 }
 
 void registerContractionsToCallsPass() { PassRegistration<ContractionsToCallsPass>(); }

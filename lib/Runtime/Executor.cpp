@@ -5,6 +5,7 @@
 #include "dialects/Graph/IR/ConstantStorage.h"
 #include "partita/Runtime/Contraction.h"
 #include "partita/Runtime/Parallel.h"
+#include "runtime/CudaRuntime.h"
 
 #include "mlir/ExecutionEngine/ExecutionEngine.h"
 #include "mlir/ExecutionEngine/OptUtils.h"
@@ -25,7 +26,22 @@ using namespace mlir;
 
 namespace partita {
 
-Executor::~Executor() = default;
+Executor::~Executor() {
+  for (void *w : deviceWeights)
+    partita_cuda_free(w);
+  if (!deviceWeights.empty())
+    partita_cuda_synchronize();
+}
+
+/// The GPU this process uses: PARTITA_CUDA_DEVICE, else the MPI launcher's
+/// local rank (one GPU per rank), else 0.
+static int cudaDeviceIndex() {
+  for (const char *var : {"PARTITA_CUDA_DEVICE", "OMPI_COMM_WORLD_LOCAL_RANK",
+                          "MPI_LOCALRANKID", "SLURM_LOCALID"})
+    if (const char *v = std::getenv(var))
+      return std::atoi(v);
+  return 0;
+}
 
 std::unique_ptr<Executor> Executor::create(ModuleOp llvmModule, ModelSignature signature,
                                            unsigned optLevel) {
@@ -36,6 +52,15 @@ std::unique_ptr<Executor> Executor::create(ModuleOp llvmModule, ModelSignature s
   }();
   (void)targetsReady;
   Location loc = llvmModule.getLoc();
+  bool cuda = compiledTarget(llvmModule) == "cuda";
+  if (cuda) {
+    // Before the JIT: the module's constructors load its kernels.
+    char why[256];
+    if (partita_cuda_init(cudaDeviceIndex(), why, sizeof why) != 0) {
+      emitError(loc) << why;
+      return nullptr;
+    }
+  }
 
   // Host CPU and its features (AVX2/AVX-512 where present), so LLVM's
   // vectorizers use the full vector width.
@@ -99,6 +124,12 @@ std::unique_ptr<Executor> Executor::create(ModuleOp llvmModule, ModelSignature s
   (void)threadsSet;
   ex->engine->initialize();
   ex->sig = std::move(signature);
+  ex->cuda = cuda;
+  if (cuda)
+    if (const char *err = partita_cuda_error()) {
+      emitError(loc) << "loading the CUDA kernels failed: " << err;
+      return nullptr;
+    }
   if (auto fn = ex->engine->lookupPacked("_mlir_ciface_main"); !fn) {
     emitError(loc) << "the compiled module has no C interface for @main: "
                    << llvm::toString(fn.takeError());
@@ -159,6 +190,26 @@ llvm::Error Executor::run(ArrayRef<HostTensor> inputs, std::vector<HostTensor> &
     descs.emplace_back(const_cast<uint8_t *>(w.data), w.shape);
   for (HostTensor &t : outputs)
     descs.emplace_back(t.data.data(), t.shape);
+  if (cuda) {
+    std::vector<void *> hostData;
+    std::vector<size_t> bytes;
+    for (const HostTensor &t : inputs) {
+      hostData.push_back(const_cast<uint8_t *>(t.data.data()));
+      bytes.push_back(t.numBytes());
+    }
+    for (const WeightBuffer &w : sig.weights) {
+      hostData.push_back(const_cast<uint8_t *>(w.data));
+      bytes.push_back(w.numBytes);
+    }
+    for (HostTensor &t : outputs) {
+      hostData.push_back(t.data.data());
+      bytes.push_back(t.numBytes());
+    }
+    // The same descriptors on device pointers.
+    if (llvm::Error e = runOnDevice(hostData, bytes, inputs.size(), outputs.size()))
+      return e;
+    return llvm::Error::success();
+  }
   // _mlir_ciface_main(desc0*, desc1*, ...): each packed argument is the
   // address of a descriptor pointer.
   std::vector<void *> descPtrs, args;
@@ -167,6 +218,51 @@ llvm::Error Executor::run(ArrayRef<HostTensor> inputs, std::vector<HostTensor> &
   for (void *&p : descPtrs)
     args.push_back(&p);
   return engine->invokePacked("_mlir_ciface_main", args);
+}
+
+llvm::Error Executor::runOnDevice(std::vector<void *> &hostData, ArrayRef<size_t> bytes,
+                                  size_t numInputs, size_t numOutputs) {
+  size_t numWeights = sig.weights.size();
+  if (deviceWeights.empty())
+    for (size_t i = 0; i < numWeights; ++i) {
+      void *d = partita_cuda_alloc(bytes[numInputs + i]);
+      partita_cuda_copy_to_device(d, hostData[numInputs + i], bytes[numInputs + i]);
+      deviceWeights.push_back(d);
+    }
+  std::vector<void *> device(hostData.size());
+  for (size_t i = 0; i < hostData.size(); ++i) {
+    bool isWeight = i >= numInputs && i < numInputs + numWeights;
+    device[i] = isWeight ? deviceWeights[i - numInputs] : partita_cuda_alloc(bytes[i]);
+    if (i < numInputs)
+      partita_cuda_copy_to_device(device[i], hostData[i], bytes[i]);
+  }
+  auto shapeOf = [&](size_t i) -> ArrayRef<int64_t> {
+    if (i < numInputs)
+      return sig.inputs[i].shape;
+    if (i < numInputs + numWeights)
+      return sig.weights[i - numInputs].shape;
+    return sig.outputs[i - numInputs - numWeights].shape;
+  };
+  std::vector<Descriptor> descs;
+  for (size_t i = 0; i < device.size(); ++i)
+    descs.emplace_back(device[i], shapeOf(i));
+  std::vector<void *> descPtrs, args;
+  for (Descriptor &d : descs)
+    descPtrs.push_back(d.words.data());
+  for (void *&p : descPtrs)
+    args.push_back(&p);
+  llvm::Error result = engine->invokePacked("_mlir_ciface_main", args);
+  for (size_t i = device.size() - numOutputs; i < device.size(); ++i)
+    partita_cuda_copy_to_host(hostData[i], device[i], bytes[i]);
+  for (size_t i = 0; i < device.size(); ++i)
+    if (i < numInputs || i >= numInputs + numWeights)
+      partita_cuda_free(device[i]);
+  partita_cuda_synchronize();
+  if (result)
+    return result;
+  if (const char *err = partita_cuda_error())
+    return llvm::createStringError(std::string("CUDA: ") + err);
+  return llvm::Error::success();
 }
 
 } // namespace partita

@@ -257,6 +257,66 @@ static LogicalResult runStage(ModuleOp module, StringRef stage,
   return result;
 }
 
+/// Names the first op no conversion handled (else the casts left around it):
+/// a partial conversion leaves such ops silently until LLVM IR translation,
+/// with a less useful message.
+static LogicalResult checkAllLowered(ModuleOp module, StringRef targetName) {
+  Operation *leftover = nullptr, *leftoverCast = nullptr;
+  module.walk([&](Operation *op) {
+    StringRef ns = op->getName().getDialectNamespace();
+    // The CUDA target's kernels and launches stay gpu ops; LLVM IR
+    // translation embeds and calls them.
+    StringRef name = op->getName().getStringRef();
+    if (op == module.getOperation() || ns == LLVM::LLVMDialect::getDialectNamespace() ||
+        name == "gpu.binary" || name == "gpu.launch_func")
+      return WalkResult::advance();
+    if (isa<UnrealizedConversionCastOp>(op)) {
+      leftoverCast = leftoverCast ? leftoverCast : op;
+      return WalkResult::advance();
+    }
+    leftover = op;
+    return WalkResult::interrupt();
+  });
+  if (!leftover)
+    leftover = leftoverCast;
+  if (leftover)
+    return leftover->emitError() << "'" << leftover->getName()
+                                 << "' could not be lowered to LLVM by the " << targetName
+                                 << " backend";
+  return success();
+}
+
+std::string compiledTarget(ModuleOp module) {
+  if (auto t = module->getAttrOfType<StringAttr>("partita.target"))
+    return t.str();
+  return "cpu";
+}
+
+/// The CUDA target's lowering, by its registered pipeline (this library does
+/// not link the target; partita-opt runs the same string).
+static LogicalResult lowerForCuda(ModuleOp module, const CompileOptions &options,
+                                  StageTimer &timer) {
+  std::string chip = options.cudaChip.empty() ? "sm_90" : options.cudaChip;
+  std::string pipeline = "partita-cuda-lower-to-llvm{chip=" + chip + "}";
+  if (!PassPipelineInfo::lookup("partita-cuda-lower-to-llvm"))
+    return emitError(module.getLoc())
+           << "the CUDA target is not registered in this build";
+  if (options.verbose)
+    llvm::errs() << "partita: CUDA pipeline: " << pipeline << "\n";
+  if (failed(runStage(module, "cuda-lower-to-llvm", options, timer,
+                      [&](OpPassManager &pm) -> LogicalResult {
+                        std::string err;
+                        llvm::raw_string_ostream os(err);
+                        if (failed(parsePassPipeline(pipeline, pm, os)))
+                          return emitError(module.getLoc())
+                                 << "cannot build '" << pipeline << "': " << err;
+                        return success();
+                      })))
+    return failure();
+  module->setAttr("partita.target", StringAttr::get(module.getContext(), "cuda"));
+  return checkAllLowered(module, "CUDA");
+}
+
 LogicalResult lowerToLLVM(ModuleOp module, const CompileOptions &options,
                           StageTimer &timer, ModelSignature *signature) {
   if (hasGraphOps(module)) {
@@ -307,6 +367,11 @@ LogicalResult lowerToLLVM(ModuleOp module, const CompileOptions &options,
         return success();
       })))
     return failure();
+  if (options.target == "cuda")
+    return lowerForCuda(module, options, timer);
+  if (options.target != "cpu")
+    return emitError(module.getLoc())
+           << "unknown target '" << options.target << "' (expected cpu or cuda)";
   const char *blasEnv = std::getenv("PARTITA_BLAS");
   if (!(blasEnv && StringRef(blasEnv) == "0") &&
       failed(runStage(module, "contractions-to-calls", options, timer, [](OpPassManager &pm) {
@@ -343,27 +408,7 @@ LogicalResult lowerToLLVM(ModuleOp module, const CompileOptions &options,
       fn.setLinkage(LLVM::Linkage::Internal);
     }
   });
-  // Conversions are partial: an op no pattern handled survives silently until
-  // LLVM IR translation, with a less useful message. Name it here.
-  // Prefer the real culprit over the casts left around it.
-  Operation *leftover = nullptr, *leftoverCast = nullptr;
-  module.walk([&](Operation *op) {
-    StringRef ns = op->getName().getDialectNamespace();
-    if (op == module.getOperation() || ns == LLVM::LLVMDialect::getDialectNamespace())
-      return WalkResult::advance();
-    if (isa<UnrealizedConversionCastOp>(op)) {
-      leftoverCast = leftoverCast ? leftoverCast : op;
-      return WalkResult::advance();
-    }
-    leftover = op;
-    return WalkResult::interrupt();
-  });
-  if (!leftover)
-    leftover = leftoverCast;
-  if (leftover)
-    return leftover->emitError()
-           << "'" << leftover->getName() << "' could not be lowered to LLVM by the CPU backend";
-  return success();
+  return checkAllLowered(module, "CPU");
 }
 
 } // namespace partita

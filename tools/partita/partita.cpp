@@ -116,6 +116,13 @@ static cl::opt<bool> embedWeights(
     cl::desc("Compile the weights into the code instead of passing them as arguments "
              "(slower to compile, more memory; for comparison)"),
     cl::sub(compileCmd), cl::sub(runCmd));
+static cl::opt<std::string> target(
+    "target", cl::desc("Code for the CPU (default) or for NVIDIA GPUs (cuda: kernels and "
+                       "cuBLAS, include/partita/Target/CUDA.h)"),
+    cl::value_desc("cpu|cuda"), cl::init("cpu"), cl::sub(compileCmd), cl::sub(runCmd));
+static cl::opt<std::string> cudaChip(
+    "cuda-chip", cl::desc("GPU architecture for --target cuda (default: the device's, else sm_90)"),
+    cl::value_desc("sm_XY"), cl::sub(compileCmd), cl::sub(runCmd));
 static cl::opt<std::string> graphLowering("graph-lowering", cl::Hidden,
                                           cl::desc("Pass or pipeline that lowers the graph dialect"),
                                           cl::sub(compileCmd), cl::sub(runCmd));
@@ -255,6 +262,17 @@ int runCompileOrRun(MLIRContext &ctx) {
   compile.graphLoweringPass = graphLowering;
   if (embedWeights)
     compile.weightMinBytes = -1;
+  if (target != "cpu" && target != "cuda") {
+    llvm::errs() << "partita: error: unknown --target '" << target << "' (expected cpu or cuda)\n";
+    return 1;
+  }
+  compile.target = target;
+  compile.cudaChip = cudaChip;
+  if (target == "cuda" && !runMesh.empty()) {
+    llvm::errs() << "partita: error: --target cuda with --mesh (NCCL on the ranks) is not "
+                    "implemented yet; run one device, or the CPU target on the mesh\n";
+    return 1;
+  }
   if (compileCmd) {
     if (outputPath == "-") {
       llvm::errs() << "partita: error: compile needs -o ARTIFACT (a directory)\n";

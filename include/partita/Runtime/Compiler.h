@@ -55,7 +55,17 @@ struct CompileOptions {
   /// Constants of @main with at least this many bytes become arguments
   /// (Weights.h); negative: every constant stays in the code.
   int64_t weightMinBytes = kDefaultWeightMinBytes;
+  /// "cpu", or "cuda": after bufferization the registered pipeline
+  /// `partita-cuda-lower-to-llvm` (include/partita/Target/CUDA.h) instead
+  /// of the CPU stages; the module is marked `partita.target = "cuda"`.
+  std::string target = "cpu";
+  /// The CUDA target's GPU architecture; empty: the device's when one is
+  /// present, else sm_90.
+  std::string cudaChip;
 };
+
+/// The target lowerToLLVM compiled `module` for ("cpu" when unmarked).
+std::string compiledTarget(mlir::ModuleOp module);
 
 /// A size field of /proc/self/status ("VmRSS", "VmHWM", ...) in MiB; -1
 /// when it cannot be read.

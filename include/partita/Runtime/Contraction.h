@@ -18,6 +18,8 @@
 #ifndef PARTITA_RUNTIME_CONTRACTION_H
 #define PARTITA_RUNTIME_CONTRACTION_H
 
+#include "llvm/ADT/StringRef.h"
+
 #include <cstdint>
 #include <memory>
 
@@ -28,7 +30,11 @@ class Pass;
 namespace partita {
 
 /// The rewrite described above (pass argument `partita-contractions-to-calls`).
-std::unique_ptr<mlir::Pass> createContractionsToCallsPass();
+/// `calleePrefix`: the runtime's functions (`<prefix>_f32`, `_f64`); with
+/// `staticLayoutsOnly`, only contractions whose static layouts make one GEMM
+/// call each (GemmPlan.h) -- for a runtime that has no fallback loop (cuBLAS).
+std::unique_ptr<mlir::Pass> createContractionsToCallsPass(
+    llvm::StringRef calleePrefix = "partita_contract", bool staticLayoutsOnly = false);
 void registerContractionsToCallsPass();
 
 /// f32 math.exp/math.erf as polynomial approximations (MathApproximation.cpp).

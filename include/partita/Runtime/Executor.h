@@ -6,7 +6,10 @@
 //   { T *allocated, T *aligned, int64 offset, int64 sizes[R], int64 strides[R] }
 // built here for any rank. Outputs are out-params (see
 // buildCpuBufferizePipeline), allocated by the executor: the JIT-ed code never
-// hands a buffer back, so there is nothing to free or leak.
+// hands a buffer back, so there is nothing to free or leak. A module compiled
+// for the CUDA target gets device copies of every argument (the weights
+// once), made and read back here; without a usable GPU, create() fails with
+// "no CUDA device: <why>".
 //
 //===----------------------------------------------------------------------===//
 
@@ -37,8 +40,15 @@ public:
 
 private:
   Executor() = default;
+  /// The CUDA backend of run(): inputs, weights (once) and outputs in device
+  /// memory, copied around the call.
+  llvm::Error runOnDevice(std::vector<void *> &hostData, llvm::ArrayRef<size_t> bytes,
+                          size_t numInputs, size_t numOutputs);
   std::unique_ptr<mlir::ExecutionEngine> engine;
   ModelSignature sig;
+  /// Compiled for the CUDA target (module attribute partita.target).
+  bool cuda = false;
+  std::vector<void *> deviceWeights;
 };
 
 } // namespace partita
