@@ -448,9 +448,20 @@ int64_t partita_group_size(int32_t group) {
 
 int partita_runtime_init(const int64_t *meshSizes, int32_t meshRank, char *error,
                          int64_t errorSize) {
+  return partita_runtime_init_backend(meshSizes, meshRank, "mpi", error, errorSize);
+}
+
+int partita_runtime_init_backend(const int64_t *meshSizes, int32_t meshRank,
+                                 const char *backend, char *error, int64_t errorSize) {
   std::string err;
   std::vector<int64_t> mesh(meshSizes, meshSizes + meshRank);
-  auto c = createMPICommunicator(mesh, err);
+  std::unique_ptr<Communicator> c;
+  if (!std::strcmp(backend, "nccl"))
+    c = createNCCLCommunicator(mesh, err);
+  else if (!std::strcmp(backend, "mpi"))
+    c = createMPICommunicator(mesh, err);
+  else
+    err = std::string("unknown collectives backend '") + backend + "' (expected mpi or nccl)";
   if (!c) {
     if (error && errorSize > 0)
       std::snprintf(error, (size_t)errorSize, "%s", err.c_str());

@@ -9,6 +9,7 @@
 #include "runtime/CudaRuntime.h"
 
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <dlfcn.h>
 #include <mutex>
@@ -64,6 +65,7 @@ struct State {
   Driver cu{};
   CUstream stream = nullptr;
   char chip[16] = "";
+  int device = -1;
   std::string error; // the first failure since partita_cuda_error
   std::string reported;
 };
@@ -152,6 +154,7 @@ std::string initialize(int device) {
     return "cannot make the CUDA context current: " + describe(r);
   if (CUresult r = d.streamCreate(&s.stream, kStreamNonBlocking))
     return "cannot create a CUDA stream: " + describe(r);
+  s.device = device;
   return "";
 }
 
@@ -160,7 +163,7 @@ bool ready() {
   State &s = state();
   if (!s.initialized) {
     char buf[256];
-    if (partita_cuda_init(0, buf, sizeof buf) != 0)
+    if (partita_cuda_init(partita_cuda_default_device(), buf, sizeof buf) != 0)
       return partita::cuda::fail(buf);
   }
   return s.initError.empty() && !partita::cuda::failed();
@@ -198,6 +201,16 @@ int partita_cuda_init(int device, char *error, size_t errorSize) {
 }
 
 const char *partita_cuda_chip() { return state().chip; }
+
+int partita_cuda_device() { return state().device; }
+
+int partita_cuda_default_device() {
+  for (const char *var : {"PARTITA_CUDA_DEVICE", "OMPI_COMM_WORLD_LOCAL_RANK", "MPI_LOCALRANKID",
+                          "SLURM_LOCALID"})
+    if (const char *v = std::getenv(var))
+      return std::atoi(v);
+  return 0;
+}
 
 void *partita_cuda_stream() { return state().stream; }
 

@@ -28,6 +28,11 @@ extern "C" {
 /// stream. 0 on success; else non-zero with a one-line reason in `error`
 /// ("no CUDA device: ...").
 int partita_cuda_init(int device, char *error, size_t errorSize);
+/// The GPU this process should use: PARTITA_CUDA_DEVICE, else the MPI
+/// launcher's local rank (one GPU per rank), else 0.
+int partita_cuda_default_device();
+/// The device partita_cuda_init chose; -1 before (or after it failed).
+int partita_cuda_device();
 /// "sm_90" etc. for the device partita_cuda_init chose; empty before.
 const char *partita_cuda_chip();
 /// Device memory (0 bytes gives a valid 1-byte allocation).

@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "runtime/Communicator.h"
+#include "runtime/CudaRuntime.h"
 
 #include <cuda_runtime.h>
 #include <mpi.h>
@@ -25,7 +26,7 @@ public:
   ~NCCLCommunicator() override {
     for (ncclComm_t c : comms)
       ncclCommDestroy(c);
-    if (stream)
+    if (stream && ownsStream)
       cudaStreamDestroy(stream);
   }
 
@@ -37,6 +38,13 @@ public:
     rank_ = mpi->rank();
     size_ = mpi->size();
     mesh_ = mesh;
+    // Code compiled for the CUDA target: its device and its stream, so
+    // kernels, cuBLAS and NCCL are ordered on one stream.
+    if (partita_cuda_device() >= 0) {
+      stream = static_cast<cudaStream_t>(partita_cuda_stream());
+      ownsStream = false;
+      return cuda("cudaSetDevice", cudaSetDevice(partita_cuda_device()));
+    }
     int devices = 0;
     if (cudaGetDeviceCount(&devices) != cudaSuccess || devices == 0)
       return fail("no CUDA device is visible (the NCCL backend needs one GPU per rank)");
@@ -251,6 +259,7 @@ private:
   std::unique_ptr<Communicator> mpi;
   std::vector<ncclComm_t> comms;
   cudaStream_t stream = nullptr;
+  bool ownsStream = true;
 };
 
 } // namespace

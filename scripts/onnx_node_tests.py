@@ -23,6 +23,9 @@ in name order (deterministic).
 --strategy auto --cluster cpu-local --check` (no shardings file: the
 planner's ILP chooses every sharding, lib/Planner/Solver.cpp).
 
+--mode cuda-run runs every test on the GPU (`partita run TESTDIR --target
+cuda --check`); it needs one.
+
 --mode cuda compiles every test for the CUDA target (`partita compile
 TESTDIR --target cuda -o DIR`: kernels through ptxas to sm_90 cubin,
 contractions to cuBLAS, nothing left on the host); it runs nothing, so it
@@ -184,6 +187,9 @@ def run_import(partita, test_dir, timeout, mode="import", shardings=None, extra=
         with tempfile.TemporaryDirectory(prefix="partita-cuda-") as out:
             return run_command([partita, "compile", test_dir, "--target", "cuda",
                                 "-o", os.path.join(out, "artifact")], test_dir, timeout, mode)
+    if mode == "cuda-run":
+        return run_command([partita, "run", test_dir, "--target", "cuda", "--check",
+                            "--print-limit", "0"], test_dir, timeout, "run")
     if mode == "run":
         cmd = [partita, "run", test_dir, "--check", "--print-limit", "0"]
     elif mode == "distributed":
@@ -302,6 +308,7 @@ def format_markdown(results, stats, data_dir, mode="import"):
     out = [
         "# ONNX node-test " + {"import": "import", "run": "run (--check)",
                                "cuda": "compile for the CUDA target",
+                               "cuda-run": "run on the GPU (--target cuda --check)",
                                "distributed": "run (--check)",
                                "auto": "run on data=2 with --strategy auto (--check)"}[mode]
         + " coverage",
@@ -374,7 +381,8 @@ def parse_args(argv):
     parser.add_argument("-j", "--jobs", type=int, default=2, help="parallel workers")
     parser.add_argument("--timeout", type=float, default=60.0,
                         help="seconds per test (default 60)")
-    parser.add_argument("--mode", choices=["import", "run", "distributed", "auto", "cuda"],
+    parser.add_argument("--mode",
+                        choices=["import", "run", "distributed", "auto", "cuda", "cuda-run"],
                         default="import",
                         help="import and verify (default), or compile, run and "
                              "--check against the expected outputs (on one device, "
@@ -412,6 +420,7 @@ def main(argv=None):
     stats = per_op_stats(results)
     verb = {"import": "imported", "run": "passed (run --check)",
             "cuda": "compiled (compile --target cuda)",
+            "cuda-run": "passed (run --target cuda --check)",
             "distributed": "passed (run --mesh data=2 --check)",
             "auto": "passed (run --mesh data=2 --strategy auto --check)"}[args.mode]
     print(format_text(results, stats, per_op=not args.quiet, verb=verb))

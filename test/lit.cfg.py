@@ -28,19 +28,24 @@ llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 # `cuda-device` when the driver sees a GPU (CUDA tests run); without one,
 # tests that run on the GPU are UNSUPPORTED and those that check the
 # "no CUDA device" diagnostic run instead.
-def _cuda_device_present():
+# `cuda-multi-device` with two or more (NCCL runs one rank per GPU).
+def _cuda_device_count():
     import ctypes
     try:
         cuda = ctypes.CDLL("libcuda.so.1")
     except OSError:
-        return False
+        return 0
     count = ctypes.c_int(0)
-    return cuda.cuInit(0) == 0 and cuda.cuDeviceGetCount(ctypes.byref(count)) == 0 \
-        and count.value > 0
+    if cuda.cuInit(0) != 0 or cuda.cuDeviceGetCount(ctypes.byref(count)) != 0:
+        return 0
+    return count.value
 
 _cuda_home = os.environ.get("CUDA_HOME", "/usr/local/cuda")
 if os.path.exists(os.path.join(_cuda_home, "bin", "ptxas")):
     config.available_features.add("cuda-toolkit")
     config.substitutions.append(("%ptxas", os.path.join(_cuda_home, "bin", "ptxas")))
-if _cuda_device_present():
+_cuda_devices = _cuda_device_count()
+if _cuda_devices > 0:
     config.available_features.add("cuda-device")
+if _cuda_devices > 1:
+    config.available_features.add("cuda-multi-device")

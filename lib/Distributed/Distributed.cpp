@@ -20,6 +20,7 @@
 #include "partita/Sharding/Annotations.h"
 #include "partita/Sharding/Spmd.h"
 #include "passes/Runtime/Passes.h"
+#include "runtime/CudaRuntime.h"
 #include "runtime/Runtime.h"
 
 #include "mlir/Bytecode/BytecodeWriter.h"
@@ -556,6 +557,11 @@ int runDistributedCommand(MLIRContext &ctx, StringRef input, const DistributedOp
         return 1;
     }
     malloc_trim(0);
+    // No GPU here: one line, before any rank starts.
+    char why[256];
+    if (opts.run.compile.target == "cuda" &&
+        partita_cuda_init(partita_cuda_default_device(), why, sizeof why))
+      return fail(why);
     return relaunchUnderMpirun(ranks, "--mesh");
   }
   // The model is imported into a context of its own: once this rank's
@@ -575,8 +581,13 @@ int runDistributedCommand(MLIRContext &ctx, StringRef input, const DistributedOp
   for (auto &[name, size] : mesh->axes)
     meshSizes.push_back(size);
   char initError[512];
-  if (partita_runtime_init(meshSizes.data(), (int32_t)meshSizes.size(), initError,
-                           sizeof initError))
+  // The CUDA target: this rank's GPU (the launcher's local rank) first, so
+  // NCCL shares its device and stream.
+  bool cuda = opts.run.compile.target == "cuda";
+  if (cuda && partita_cuda_init(partita_cuda_default_device(), initError, sizeof initError))
+    return fail(initError);
+  if (partita_runtime_init_backend(meshSizes.data(), (int32_t)meshSizes.size(),
+                                   cuda ? "nccl" : "mpi", initError, sizeof initError))
     return fail(initError);
   int rank = partita_runtime_rank();
   partita_runtime_set_collective_timeout(opts.collectiveTimeout);

@@ -346,7 +346,7 @@ int runRunCommand(MLIRContext &ctx, StringRef input, const RunOptions &opts,
   if (compile.target == "cuda" && !fromArtifact) {
     // No GPU: say so before compiling. Else compile for this device's chip.
     char why[256];
-    if (partita_cuda_init(0, why, sizeof why) != 0)
+    if (partita_cuda_init(partita_cuda_default_device(), why, sizeof why) != 0)
       return fail(why);
     if (compile.cudaChip.empty())
       compile.cudaChip = partita_cuda_chip();

@@ -33,16 +33,6 @@ Executor::~Executor() {
     partita_cuda_synchronize();
 }
 
-/// The GPU this process uses: PARTITA_CUDA_DEVICE, else the MPI launcher's
-/// local rank (one GPU per rank), else 0.
-static int cudaDeviceIndex() {
-  for (const char *var : {"PARTITA_CUDA_DEVICE", "OMPI_COMM_WORLD_LOCAL_RANK",
-                          "MPI_LOCALRANKID", "SLURM_LOCALID"})
-    if (const char *v = std::getenv(var))
-      return std::atoi(v);
-  return 0;
-}
-
 std::unique_ptr<Executor> Executor::create(ModuleOp llvmModule, ModelSignature signature,
                                            unsigned optLevel) {
   static bool targetsReady = [] {
@@ -56,7 +46,7 @@ std::unique_ptr<Executor> Executor::create(ModuleOp llvmModule, ModelSignature s
   if (cuda) {
     // Before the JIT: the module's constructors load its kernels.
     char why[256];
-    if (partita_cuda_init(cudaDeviceIndex(), why, sizeof why) != 0) {
+    if (partita_cuda_init(partita_cuda_default_device(), why, sizeof why) != 0) {
       emitError(loc) << why;
       return nullptr;
     }

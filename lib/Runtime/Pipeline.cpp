@@ -30,6 +30,7 @@
 #include "mlir/Dialect/ControlFlow/Transforms/BufferDeallocationOpInterfaceImpl.h"
 #include "mlir/Dialect/ControlFlow/Transforms/BufferizableOpInterfaceImpl.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Linalg/Passes.h"
@@ -50,6 +51,7 @@
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
 #include "mlir/Transforms/Passes.h"
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Format.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -292,12 +294,34 @@ std::string compiledTarget(ModuleOp module) {
   return "cpu";
 }
 
+/// Each gpu.binary's object into options.cudaKernelDir, for ptxas,
+/// cuobjdump or nsight.
+static LogicalResult writeKernelObjects(ModuleOp module, const CompileOptions &options) {
+  StringRef dir = options.cudaKernelDir;
+  if (std::error_code ec = llvm::sys::fs::create_directories(dir))
+    return emitError(module.getLoc()) << "cannot create '" << dir << "': " << ec.message();
+  StringRef ext = options.cudaFormat == "isa" ? ".ptx"
+                  : options.cudaFormat == "fatbin" ? ".fatbin" : ".cubin";
+  for (auto binary : module.getOps<gpu::BinaryOp>())
+    for (Attribute a : binary.getObjects()) {
+      auto object = cast<gpu::ObjectAttr>(a);
+      std::string path = (dir + "/" + binary.getSymName() + ext).str();
+      std::error_code ec;
+      llvm::raw_fd_ostream os(path, ec);
+      if (ec)
+        return emitError(module.getLoc()) << "cannot write '" << path << "': " << ec.message();
+      os << object.getObject().getValue();
+    }
+  return success();
+}
+
 /// The CUDA target's lowering, by its registered pipeline (this library does
 /// not link the target; partita-opt runs the same string).
 static LogicalResult lowerForCuda(ModuleOp module, const CompileOptions &options,
                                   StageTimer &timer) {
   std::string chip = options.cudaChip.empty() ? "sm_90" : options.cudaChip;
-  std::string pipeline = "partita-cuda-lower-to-llvm{chip=" + chip + "}";
+  std::string pipeline =
+      "partita-cuda-lower-to-llvm{chip=" + chip + " format=" + options.cudaFormat + "}";
   if (!PassPipelineInfo::lookup("partita-cuda-lower-to-llvm"))
     return emitError(module.getLoc())
            << "the CUDA target is not registered in this build";
@@ -314,6 +338,8 @@ static LogicalResult lowerForCuda(ModuleOp module, const CompileOptions &options
                       })))
     return failure();
   module->setAttr("partita.target", StringAttr::get(module.getContext(), "cuda"));
+  if (!options.cudaKernelDir.empty() && failed(writeKernelObjects(module, options)))
+    return failure();
   return checkAllLowered(module, "CUDA");
 }
 

@@ -123,6 +123,13 @@ static cl::opt<std::string> target(
 static cl::opt<std::string> cudaChip(
     "cuda-chip", cl::desc("GPU architecture for --target cuda (default: the device's, else sm_90)"),
     cl::value_desc("sm_XY"), cl::sub(compileCmd), cl::sub(runCmd));
+static cl::opt<std::string> cudaKernels(
+    "cuda-kernels", cl::desc("--target cuda: write each kernel module's cubin (or PTX with "
+                             "--cuda-format isa) into DIR"),
+    cl::value_desc("DIR"), cl::sub(compileCmd), cl::sub(runCmd));
+static cl::opt<std::string> cudaFormat(
+    "cuda-format", cl::desc("--target cuda: kernels as bin (cubin), isa (PTX) or fatbin"),
+    cl::init("bin"), cl::sub(compileCmd), cl::sub(runCmd));
 static cl::opt<std::string> graphLowering("graph-lowering", cl::Hidden,
                                           cl::desc("Pass or pipeline that lowers the graph dialect"),
                                           cl::sub(compileCmd), cl::sub(runCmd));
@@ -268,9 +275,17 @@ int runCompileOrRun(MLIRContext &ctx) {
   }
   compile.target = target;
   compile.cudaChip = cudaChip;
-  if (target == "cuda" && !runMesh.empty()) {
-    llvm::errs() << "partita: error: --target cuda with --mesh (NCCL on the ranks) is not "
-                    "implemented yet; run one device, or the CPU target on the mesh\n";
+  compile.cudaKernelDir = cudaKernels;
+  if (cudaFormat != "bin" && cudaFormat != "isa" && cudaFormat != "fatbin") {
+    llvm::errs() << "partita: error: unknown --cuda-format '" << cudaFormat
+                 << "' (expected bin, isa or fatbin)\n";
+    return 1;
+  }
+  compile.cudaFormat = cudaFormat;
+  if (target == "cuda" && !runPipeline.empty()) {
+    llvm::errs() << "partita: error: --target cuda with --pipeline is not implemented yet "
+                    "(the pipeline executor moves host tensors); run the pipeline on the CPU "
+                    "target\n";
     return 1;
   }
   if (compileCmd) {

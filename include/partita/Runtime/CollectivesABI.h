@@ -80,6 +80,11 @@ int64_t partita_group_size(int32_t group);
  * Returns 0 on success; otherwise writes a one-line cause to `error`. */
 int partita_runtime_init(const int64_t *meshSizes, int32_t meshRank, char *error,
                          int64_t errorSize);
+/* The same with a backend: "mpi" (host buffers), or "nccl" (device buffers:
+ * code compiled for the CUDA target; one GPU per rank, the CUDA runtime's
+ * device and stream when partita_cuda_init ran first). */
+int partita_runtime_init_backend(const int64_t *meshSizes, int32_t meshRank,
+                                 const char *backend, char *error, int64_t errorSize);
 /* Registers the next group id: `axes` are indices into the mesh axes. */
 int32_t partita_runtime_add_group(const int32_t *axes, int32_t numAxes);
 int32_t partita_runtime_rank(void);

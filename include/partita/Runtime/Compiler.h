@@ -62,6 +62,12 @@ struct CompileOptions {
   /// The CUDA target's GPU architecture; empty: the device's when one is
   /// present, else sm_90.
   std::string cudaChip;
+  /// Where the CUDA target writes each kernel module's object
+  /// (`<module>.cubin`, or `.ptx` with cudaFormat "isa"); empty: nowhere.
+  std::string cudaKernelDir;
+  /// The kernels' object format: "bin" (cubin, default), "isa" (PTX the
+  /// driver compiles at load), "fatbin".
+  std::string cudaFormat = "bin";
 };
 
 /// The target lowerToLLVM compiled `module` for ("cpu" when unmarked).
