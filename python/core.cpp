@@ -23,6 +23,7 @@
 #include "partita/Planner/CostModel.h"
 #include "partita/Planner/Solver.h"
 #include "partita/Runtime/Compiler.h"
+#include "partita/Target/CPU.h"
 #include "partita/Runtime/Executor.h"
 #include "partita/Runtime/Npy.h"
 #include "partita/Runtime/Tensor.h"

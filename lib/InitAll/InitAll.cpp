@@ -15,6 +15,7 @@
 #include "passes/Runtime/Passes.h"
 #include "dialects/Collectives/IR/CollectivesOps.h"
 #include "partita/Runtime/Compiler.h"
+#include "partita/Target/CPU.h"
 #include "partita/Target/CUDA.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"

@@ -1,6 +1,7 @@
 //===- RuntimeWeightsTest.cpp - outlining weights into @main's arguments --===//
 
 #include "partita/Runtime/Compiler.h"
+#include "partita/Target/CPU.h"
 #include "partita/Runtime/Weights.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"

@@ -22,6 +22,7 @@
 #include "partita/InitAll.h"
 #include "partita/Runtime/Driver.h"
 #include "partita/Runtime/Train.h"
+#include "partita/Target/CPU.h"
 #include "passes/Graph/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"

@@ -1,9 +1,9 @@
 //===- Compiler.h - lower @main to LLVM for the CPU backend -----*- C++ -*-===//
 //
-// The CPU pipeline starts from upstream dialects on tensors (linalg, tensor,
-// arith, math) -- the graph dialect is lowered first by the pass named
-// `convert-graph-to-linalg`, looked up by name -- and ends in the LLVM
-// dialect, ready for mlir::ExecutionEngine or for an artifact.
+// lowerToLLVM takes @main from the graph dialect (or upstream dialects on
+// tensors) to the LLVM dialect for a target, ready for mlir::ExecutionEngine
+// or for an artifact, by running registered pipelines by name: the CPU's
+// (include/partita/Target/CPU.h) or the CUDA's (Target/CUDA.h).
 //
 //===----------------------------------------------------------------------===//
 
@@ -84,21 +84,6 @@ struct StageTimer {
   double totalSeconds = 0;
   void record(llvm::StringRef stage, double seconds);
 };
-
-/// The dialects and interface models the pipeline needs (bufferization
-/// models, LLVM IR translation).
-void registerCpuBackendDialects(mlir::DialectRegistry &registry);
-
-/// Registers `partita-cpu-bufferize` and `partita-cpu-lower-to-llvm` for
-/// partita-opt.
-void registerCpuPipelines();
-
-/// Tensors to memrefs: one-shot bufferization across function boundaries with
-/// identity layouts, results turned into caller-allocated out-params (so the
-/// caller owns every buffer), then ownership-based deallocation.
-void buildCpuBufferizePipeline(mlir::OpPassManager &pm);
-/// Memrefs and loops to the LLVM dialect.
-void buildCpuLowerToLLVMPipeline(mlir::OpPassManager &pm);
 
 /// Reads @main's signature from the tensor-level module (before lowering).
 /// Fails with "dtype X is not supported by the CPU backend" and similar.

@@ -1,57 +1,25 @@
 //===- Contraction.h - GEMM-class linalg ops as calls into BLAS -*- C++ -*-===//
 //
-// After bufferization, every f32/f64 contraction (linalg.matmul,
-// linalg.batch_matmul, a contraction linalg.generic: projected-permutation
-// maps, body `out + a * b`) becomes one call
+// After bufferization, partita-contractions-to-calls (lib/Target/CPU) turns
+// every f32/f64 contraction (linalg.matmul, linalg.batch_matmul, a
+// contraction linalg.generic: projected-permutation maps, body
+// `out + a * b`) into one call
 //
 //   partita_contract_f32(memref<*xf32> A, memref<*xf32> B, memref<*xf32> C,
 //                        i64 numLoops, i64 mapA, i64 mapB, i64 mapC)
 //
 // where nibble i of mapX is the loop dimension that indexes dimension i of X.
-// The runtime (ContractionRuntime.cpp) classifies the loops into batch, M, N
-// and K, collapses each group where the strides allow, loops over the rest and
-// calls cblas_sgemm/dgemm (OpenBLAS) with beta = 1; layouts BLAS cannot take
-// run a strided reference loop instead.
+// The runtime (ContractionRuntime.cpp) plans the loops as GEMMs (GemmPlan.h:
+// batch, M, N and K, collapsed where the strides allow, a loop over the rest)
+// and calls cblas_sgemm/dgemm (OpenBLAS) with beta = 1; layouts BLAS cannot
+// take run a strided reference loop instead.
 //
 //===----------------------------------------------------------------------===//
 
 #ifndef PARTITA_RUNTIME_CONTRACTION_H
 #define PARTITA_RUNTIME_CONTRACTION_H
 
-#include "llvm/ADT/StringRef.h"
-
 #include <cstdint>
-#include <memory>
-
-namespace mlir {
-class Pass;
-} // namespace mlir
-
-namespace partita {
-
-/// The rewrite described above (pass argument `partita-contractions-to-calls`).
-/// `calleePrefix`: the runtime's functions (`<prefix>_f32`, `_f64`); with
-/// `staticLayoutsOnly`, only contractions whose static layouts make one GEMM
-/// call each (GemmPlan.h) -- for a runtime that has no fallback loop (cuBLAS).
-std::unique_ptr<mlir::Pass> createContractionsToCallsPass(
-    llvm::StringRef calleePrefix = "partita_contract", bool staticLayoutsOnly = false);
-void registerContractionsToCallsPass();
-
-/// f32 math.exp/math.erf as polynomial approximations (MathApproximation.cpp).
-std::unique_ptr<mlir::Pass> createMathApproximationPass();
-void registerMathApproximationPass();
-
-/// Each top-level loop nest of a function into its own never-inlined function
-/// (pass argument `partita-outline-loop-nests`, OutlineLoopNests.cpp).
-std::unique_ptr<mlir::Pass> createOutlineLoopNestsPass();
-void registerOutlineLoopNestsPass();
-
-/// Each memref.dealloc moved to just after its buffer's last use in its block
-/// (pass argument `partita-dealloc-after-last-use`, DeallocAfterLastUse.cpp).
-std::unique_ptr<mlir::Pass> createDeallocAfterLastUsePass();
-void registerDeallocAfterLastUsePass();
-
-} // namespace partita
 
 extern "C" {
 void partita_contract_f32(int64_t rankA, void *a, int64_t rankB, void *b, int64_t rankC,

@@ -4,11 +4,11 @@
 // nest (elementwise chains, softmax, layer norm, transposes) through its own
 // thread pool:
 //
-//  - partita-parallelize-loop-nests (ParallelizeLoopNests.cpp), after
+//  - partita-parallelize-loop-nests (lib/Target/CPU/ParallelizeLoopNests.cpp), after
 //    partita-outline-loop-nests: an outlined linalg nest with enough
 //    iterations gets two trailing index arguments [lo, hi) that bound one of
 //    its parallel loops; its calls pass the whole range;
-//  - partita-parallel-calls (ParallelCalls.cpp), on the LLVM dialect: each
+//  - partita-parallel-calls (lib/Target/CPU/ParallelCalls.cpp), on the LLVM dialect: each
 //    such call becomes partita_parallel_for(task, ctx, lo, hi), with the
 //    other arguments packed into a struct in the caller's frame;
 //  - ParallelRuntime.cpp: partita_parallel_for runs chunks of [lo, hi) on
@@ -27,21 +27,11 @@
 #include <thread>
 #include <vector>
 
-namespace mlir {
-class Pass;
-} // namespace mlir
-
 namespace partita {
 
 /// Nests with fewer iterations in total stay serial (a dispatch costs a few
 /// microseconds, as much as ~10^4 elementwise iterations).
 constexpr int64_t kDefaultParallelMinIterations = 32768;
-
-std::unique_ptr<mlir::Pass>
-createParallelizeLoopNestsPass(int64_t minIterations = kDefaultParallelMinIterations);
-void registerParallelizeLoopNestsPass();
-std::unique_ptr<mlir::Pass> createParallelCallsPass();
-void registerParallelCallsPass();
 
 /// A fixed set of threads that run one range at a time. The calling thread
 /// takes chunks too, so `numThreads` counts it: a pool of 1 has no workers

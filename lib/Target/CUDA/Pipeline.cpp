@@ -11,7 +11,7 @@
 #include "partita/Target/CUDA.h"
 
 #include "Passes.h"
-#include "partita/Runtime/Contraction.h"
+#include "lib/Target/CPU/Passes.h"
 
 #include "mlir/Conversion/ArithToLLVM/ArithToLLVM.h"
 #include "mlir/Conversion/ControlFlowToLLVM/ControlFlowToLLVM.h"
@@ -74,7 +74,10 @@ void registerCudaBackendDialects(DialectRegistry &registry) {
 void buildCudaLowerToLLVMPipeline(OpPassManager &pm, const CudaTargetOptions &options) {
   // MLIR's NVVM serializer finds ptxas and libdevice through CUDA_HOME.
   setenv("CUDA_HOME", cudaToolkitPath().c_str(), /*overwrite=*/0);
-  pm.addPass(createContractionsToCallsPass("partita_cuda_contract", /*staticLayoutsOnly=*/true));
+  cpu::ContractionsToCallsOptions contractions;
+  contractions.calleePrefix = "partita_cuda_contract";
+  contractions.staticLayoutsOnly = true;
+  pm.addPass(cpu::createContractionsToCalls(contractions));
   // Integer powers and bit counts have no NVVM lowering: MLIR functions,
   // which kernel outlining copies into the kernels' module.
   pm.addPass(createConvertMathToFuncs());

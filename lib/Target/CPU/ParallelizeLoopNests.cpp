@@ -28,7 +28,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "partita/Runtime/Parallel.h"
+#include "Passes.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -44,36 +44,21 @@
 
 using namespace mlir;
 
-namespace partita {
+namespace partita::cpu {
+
+#define GEN_PASS_DEF_PARALLELIZELOOPNESTS
+#include "lib/Target/CPU/Passes.h.inc"
+
 namespace {
 
 /// A split loop shorter than this is passed over for a longer one further
 /// in, when there is one (4 batch rows leave 2 threads little to balance).
 constexpr int64_t kMinTrip = 16;
 
-struct ParallelizeLoopNestsPass
-    : PassWrapper<ParallelizeLoopNestsPass, OperationPass<ModuleOp>> {
-  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(ParallelizeLoopNestsPass)
-  ParallelizeLoopNestsPass() = default;
-  ParallelizeLoopNestsPass(const ParallelizeLoopNestsPass &other) : PassWrapper(other) {}
-  explicit ParallelizeLoopNestsPass(int64_t minIters) { minIterations = minIters; }
+struct ParallelizeLoopNestsPass : impl::ParallelizeLoopNestsBase<ParallelizeLoopNestsPass> {
+  using Base::Base;
 
-  StringRef getArgument() const final { return "partita-parallelize-loop-nests"; }
-  StringRef getDescription() const final {
-    return "Lower each outlined linalg loop nest to loops and give one parallel "
-           "loop of it a [lo, hi) range from two new arguments, for "
-           "partita-parallel-calls to split across threads";
-  }
-  void getDependentDialects(DialectRegistry &registry) const override {
-    registry.insert<affine::AffineDialect, arith::ArithDialect, func::FuncDialect,
-                    scf::SCFDialect>();
-  }
 
-  Option<int64_t> minIterations{
-      *this, "min-iterations",
-      llvm::cl::desc("Leave nests with fewer iterations in total (product of "
-                     "the loop ranges) serial"),
-      llvm::cl::init(kDefaultParallelMinIterations)};
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
@@ -198,11 +183,4 @@ struct ParallelizeLoopNestsPass
 };
 
 } // namespace
-
-std::unique_ptr<Pass> createParallelizeLoopNestsPass(int64_t minIterations) {
-  return std::make_unique<ParallelizeLoopNestsPass>(minIterations);
-}
-
-void registerParallelizeLoopNestsPass() { PassRegistration<ParallelizeLoopNestsPass>(); }
-
-} // namespace partita
+} // namespace partita::cpu

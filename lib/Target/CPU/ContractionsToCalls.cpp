@@ -1,11 +1,11 @@
 //===- ContractionsToCalls.cpp - bufferized contractions -> BLAS calls ----===//
 //
-// See include/partita/Runtime/Contraction.h. Runs after bufferization; other
+// See ContractionsToCalls in Passes.td. Runs after bufferization; other
 // element types and op shapes stay on the loop path.
 //
 //===----------------------------------------------------------------------===//
 
-#include "partita/Runtime/Contraction.h"
+#include "Passes.h"
 #include "partita/Runtime/GemmPlan.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -19,7 +19,11 @@
 
 using namespace mlir;
 
-namespace partita {
+namespace partita::cpu {
+
+#define GEN_PASS_DEF_CONTRACTIONSTOCALLS
+#include "lib/Target/CPU/Passes.h.inc"
+
 namespace {
 
 /// The body is `yield(out + a * b)` on the block arguments (either operand
@@ -117,30 +121,8 @@ StringRef calleeFor(linalg::LinalgOp op, int64_t (&maps)[3], bool staticLayoutsO
   return elem.isF32() ? "f32" : "f64";
 }
 
-struct ContractionsToCallsPass
-    : PassWrapper<ContractionsToCallsPass, OperationPass<ModuleOp>> {
-  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(ContractionsToCallsPass)
-  ContractionsToCallsPass() = default;
-  ContractionsToCallsPass(const ContractionsToCallsPass &other) : PassWrapper(other) {}
-  ContractionsToCallsPass(StringRef prefix, bool staticOnly) {
-    calleePrefix = prefix.str();
-    staticLayoutsOnly = staticOnly;
-  }
-  Option<std::string> calleePrefix{*this, "callee-prefix",
-                                   llvm::cl::desc("The runtime's functions: <prefix>_f32, _f64"),
-                                   llvm::cl::init("partita_contract")};
-  Option<bool> staticLayoutsOnly{
-      *this, "static-layouts-only",
-      llvm::cl::desc("Only contractions whose static layouts are one GEMM call each (for a "
-                     "runtime without a fallback loop: cuBLAS)"),
-      llvm::cl::init(false)};
-  StringRef getArgument() const final { return "partita-contractions-to-calls"; }
-  StringRef getDescription() const final {
-    return "Bufferized f32/f64 contractions become calls into the BLAS runtime";
-  }
-  void getDependentDialects(DialectRegistry &registry) const override {
-    registry.insert<arith::ArithDialect, func::FuncDialect, memref::MemRefDialect>();
-  }
+struct ContractionsToCallsPass : impl::ContractionsToCallsBase<ContractionsToCallsPass> {
+  using Base::Base;
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
@@ -183,12 +165,4 @@ struct ContractionsToCallsPass
 };
 
 } // namespace
-
-std::unique_ptr<Pass> createContractionsToCallsPass(StringRef calleePrefix,
-                                                   bool staticLayoutsOnly) {
-  return std::make_unique<ContractionsToCallsPass>(calleePrefix, staticLayoutsOnly);
-}
-
-void registerContractionsToCallsPass() { PassRegistration<ContractionsToCallsPass>(); }
-
-} // namespace partita
+} // namespace partita::cpu

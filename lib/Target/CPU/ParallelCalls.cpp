@@ -19,7 +19,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "partita/Runtime/Parallel.h"
+#include "Passes.h"
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/IR/Builders.h"
@@ -29,22 +29,17 @@
 
 using namespace mlir;
 
-namespace partita {
+namespace partita::cpu {
+
+#define GEN_PASS_DEF_PARALLELCALLS
+#include "lib/Target/CPU/Passes.h.inc"
+
 namespace {
 
 constexpr llvm::StringLiteral kRuntimeFn = "partita_parallel_for";
 
-struct ParallelCallsPass : PassWrapper<ParallelCallsPass, OperationPass<ModuleOp>> {
-  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(ParallelCallsPass)
-  StringRef getArgument() const final { return "partita-parallel-calls"; }
-  StringRef getDescription() const final {
-    return "Turn each call of a loop nest split by partita-parallelize-loop-nests "
-           "(LLVM dialect) into a call of partita_parallel_for through a "
-           "trampoline that unpacks the arguments";
-  }
-  void getDependentDialects(DialectRegistry &registry) const override {
-    registry.insert<LLVM::LLVMDialect>();
-  }
+struct ParallelCallsPass : impl::ParallelCallsBase<ParallelCallsPass> {
+  using Base::Base;
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
@@ -143,9 +138,4 @@ struct ParallelCallsPass : PassWrapper<ParallelCallsPass, OperationPass<ModuleOp
 };
 
 } // namespace
-
-std::unique_ptr<Pass> createParallelCallsPass() { return std::make_unique<ParallelCallsPass>(); }
-
-void registerParallelCallsPass() { PassRegistration<ParallelCallsPass>(); }
-
-} // namespace partita
+} // namespace partita::cpu

@@ -15,7 +15,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "partita/Runtime/Contraction.h"
+#include "Passes.h"
 
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/IR/BuiltinOps.h"
@@ -26,7 +26,11 @@
 
 using namespace mlir;
 
-namespace partita {
+namespace partita::cpu {
+
+#define GEN_PASS_DEF_DEALLOCAFTERLASTUSE
+#include "lib/Target/CPU/Passes.h.inc"
+
 namespace {
 
 /// The last op of `block` that uses `buffer` or a memref derived from it
@@ -61,13 +65,8 @@ Operation *lastUse(Value buffer, Block *block, Operation *dealloc) {
   return last;
 }
 
-struct DeallocAfterLastUsePass
-    : PassWrapper<DeallocAfterLastUsePass, OperationPass<ModuleOp>> {
-  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(DeallocAfterLastUsePass)
-  StringRef getArgument() const final { return "partita-dealloc-after-last-use"; }
-  StringRef getDescription() const final {
-    return "Move each memref.dealloc to just after the last use of its buffer in its block";
-  }
+struct DeallocAfterLastUsePass : impl::DeallocAfterLastUseBase<DeallocAfterLastUsePass> {
+  using Base::Base;
   void runOnOperation() override {
     SmallVector<memref::DeallocOp> deallocs;
     getOperation().walk([&](memref::DeallocOp op) { deallocs.push_back(op); });
@@ -88,11 +87,4 @@ struct DeallocAfterLastUsePass
 };
 
 } // namespace
-
-std::unique_ptr<Pass> createDeallocAfterLastUsePass() {
-  return std::make_unique<DeallocAfterLastUsePass>();
-}
-
-void registerDeallocAfterLastUsePass() { PassRegistration<DeallocAfterLastUsePass>(); }
-
-} // namespace partita
+} // namespace partita::cpu

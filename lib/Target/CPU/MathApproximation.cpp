@@ -7,7 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "partita/Runtime/Contraction.h"
+#include "Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Math/IR/Math.h"
@@ -19,18 +19,14 @@
 
 using namespace mlir;
 
-namespace partita {
+namespace partita::cpu {
+
+#define GEN_PASS_DEF_MATHAPPROXIMATION
+#include "lib/Target/CPU/Passes.h.inc"
+
 namespace {
-struct MathApproximationPass
-    : PassWrapper<MathApproximationPass, OperationPass<ModuleOp>> {
-  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(MathApproximationPass)
-  StringRef getArgument() const final { return "partita-math-approximation"; }
-  StringRef getDescription() const final {
-    return "f32 exp/erf as polynomial approximations (vectorizable)";
-  }
-  void getDependentDialects(DialectRegistry &registry) const override {
-    registry.insert<arith::ArithDialect, math::MathDialect, vector::VectorDialect>();
-  }
+struct MathApproximationPass : impl::MathApproximationBase<MathApproximationPass> {
+  using Base::Base;
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
     // The predicate sees operation names ("math.exp").
@@ -43,10 +39,4 @@ struct MathApproximationPass
   }
 };
 } // namespace
-
-std::unique_ptr<Pass> createMathApproximationPass() {
-  return std::make_unique<MathApproximationPass>();
-}
-
-void registerMathApproximationPass() { PassRegistration<MathApproximationPass>(); }
-} // namespace partita
+} // namespace partita::cpu

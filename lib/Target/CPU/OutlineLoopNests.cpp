@@ -15,7 +15,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "partita/Runtime/Contraction.h"
+#include "Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
@@ -29,7 +29,12 @@
 
 using namespace mlir;
 
-namespace partita {
+namespace partita::cpu {
+
+#define GEN_PASS_DEF_OUTLINELOOPNESTS
+#define GEN_PASS_DEF_OUTLINEDLINKAGE
+#include "lib/Target/CPU/Passes.h.inc"
+
 namespace {
 
 /// An op with no operands that folds to a constant (arith.constant, ...).
@@ -39,17 +44,8 @@ bool isConstant(Value v) {
          matchPattern(v, m_Constant());
 }
 
-struct OutlineLoopNestsPass
-    : PassWrapper<OutlineLoopNestsPass, OperationPass<ModuleOp>> {
-  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(OutlineLoopNestsPass)
-  StringRef getArgument() const final { return "partita-outline-loop-nests"; }
-  StringRef getDescription() const final {
-    return "Move each top-level region-holding op of a function into its own "
-           "never-inlined function (keeps LLVM's loop passes linear)";
-  }
-  void getDependentDialects(DialectRegistry &registry) const override {
-    registry.insert<func::FuncDialect>();
-  }
+struct OutlineLoopNestsPass : impl::OutlineLoopNestsBase<OutlineLoopNestsPass> {
+  using Base::Base;
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
@@ -107,12 +103,17 @@ struct OutlineLoopNestsPass
   }
 };
 
+/// See OutlinedLinkage in Passes.td.
+struct OutlinedLinkagePass : impl::OutlinedLinkageBase<OutlinedLinkagePass> {
+  void runOnOperation() override {
+    getOperation().walk([&](LLVM::LLVMFuncOp fn) {
+      if (fn->hasAttr("partita.outlined")) {
+        fn.setNoInline(true);
+        fn.setLinkage(LLVM::Linkage::Internal);
+      }
+    });
+  }
+};
+
 } // namespace
-
-std::unique_ptr<Pass> createOutlineLoopNestsPass() {
-  return std::make_unique<OutlineLoopNestsPass>();
-}
-
-void registerOutlineLoopNestsPass() { PassRegistration<OutlineLoopNestsPass>(); }
-
-} // namespace partita
+} // namespace partita::cpu
