@@ -28,6 +28,7 @@
 #include "partita/Runtime/Npy.h"
 #include "partita/Runtime/Tensor.h"
 #include "partita/Runtime/Train.h"
+#include "runtime/CudaRuntime.h"
 #include "partita/Sharding/Annotations.h"
 #include "partita/Sharding/Spmd.h"
 #include "passes/Graph/Passes.h"
@@ -72,6 +73,13 @@ std::unique_ptr<MLIRContext> newContext() {
   auto ctx = std::make_unique<MLIRContext>(registry());
   ctx->loadAllAvailableDialects();
   return ctx;
+}
+
+/// Raises partita.ExecutionError(message).
+[[noreturn]] void raiseExecutionError(const std::string &message) {
+  py::object cls = py::module_::import("partita._errors").attr("ExecutionError");
+  PyErr_SetString(cls.ptr(), message.c_str());
+  throw py::error_already_set();
 }
 
 struct Diag {
@@ -525,11 +533,8 @@ public:
       std::string path = dir + "/output_" + std::to_string(i) + ".npy";
       auto t = partita::readNpyFile(path);
       if (!t) {
-        py::object cls = py::module_::import("partita._errors").attr("ExecutionError");
-        PyErr_SetString(cls.ptr(), ("the ranks wrote no output '" + s.outputs[i].name +
-                                    "': " + llvm::toString(t.takeError()))
-                                       .c_str());
-        throw py::error_already_set();
+        raiseExecutionError("the ranks wrote no output '" + s.outputs[i].name +
+                            "': " + llvm::toString(t.takeError()));
       }
       out.append(toNumpy(*t));
     }
@@ -771,15 +776,23 @@ partita::HostTensor toHostTensor(const partita::TensorSpec &s, const py::array &
 class Executable {
 public:
   Executable(const std::string &kind, const std::string &source, const std::string &name,
-             const InputShapes &shapes, bool composites)
+             const InputShapes &shapes, bool composites, const std::string &target)
       : ctx(newContext()) {
     DiagCapture cap(*ctx);
+    partita::CompileOptions options;
+    options.target = target;
+    if (target == "cuda") {
+      // No GPU: say so before compiling; else compile for its chip.
+      char why[256];
+      if (partita_cuda_init(partita_cuda_default_device(), why, sizeof why) != 0)
+        raiseExecutionError(why);
+      options.cudaChip = partita_cuda_chip();
+    }
     module = loadOrRaise(*ctx, cap, kind, source, name, shapes, composites);
     auto signature = partita::getSignature(*module);
     if (failed(signature))
       cap.raise("the model cannot run on the CPU backend");
     sig = *signature;
-    partita::CompileOptions options;
     partita::StageTimer timer;
     if (failed(partita::lowerToLLVM(*module, options, timer, &sig)))
       cap.raise("lowering to LLVM failed");
@@ -804,11 +817,8 @@ public:
       if (llvm::Error e = exec->run(ins, outs))
         error = llvm::toString(std::move(e));
     }
-    if (!error.empty()) {
-      py::object cls = py::module_::import("partita._errors").attr("ExecutionError");
-      PyErr_SetString(cls.ptr(), ("execution failed: " + error).c_str());
-      throw py::error_already_set();
-    }
+    if (!error.empty())
+      raiseExecutionError("execution failed: " + error);
     py::list result;
     for (const partita::HostTensor &t : outs)
       result.append(toNumpy(t));
@@ -929,11 +939,8 @@ public:
       if (llvm::Error e = exec->run(values, outs))
         error = llvm::toString(std::move(e));
     }
-    if (!error.empty()) {
-      py::object cls = py::module_::import("partita._errors").attr("ExecutionError");
-      PyErr_SetString(cls.ptr(), ("execution failed: " + error).c_str());
-      throw py::error_already_set();
-    }
+    if (!error.empty())
+      raiseExecutionError("execution failed: " + error);
     for (size_t r = 0; r < outs.size(); ++r)
       if (step.updates[r] >= 0)
         values[step.updates[r]] = std::move(outs[r]);
@@ -1025,9 +1032,9 @@ PYBIND11_MODULE(_core, m) {
       .def_readonly("diagnostics", &Trainer::diagnostics);
   py::class_<Executable>(m, "Executable")
       .def(py::init<const std::string &, const std::string &, const std::string &,
-                    const InputShapes &, bool>(),
+                    const InputShapes &, bool, const std::string &>(),
            py::arg("kind"), py::arg("source"), py::arg("name"), py::arg("input_shapes"),
-           py::arg("composites") = false)
+           py::arg("composites") = false, py::arg("target") = "cpu")
       .def("lowered", &Executable::lowered)
       .def("inputs", &Executable::inputs)
       .def("outputs", &Executable::outputs)

@@ -23,6 +23,11 @@ in name order (deterministic).
 --strategy auto --cluster cpu-local --check` (no shardings file: the
 planner's ILP chooses every sharding, lib/Planner/Solver.cpp).
 
+--mode cuda-on-cpu runs every test through the CUDA target's loop mapping
+executed on the CPU (`partita run TESTDIR --target cuda-on-cpu --check`):
+the blocks x threads linearization, guards, reductions in the thread, sunk
+loads and one-thread code checked against the expected outputs, no GPU.
+
 --mode cuda-run runs every test on the GPU (`partita run TESTDIR --target
 cuda --check`); it needs one.
 
@@ -187,8 +192,9 @@ def run_import(partita, test_dir, timeout, mode="import", shardings=None, extra=
         with tempfile.TemporaryDirectory(prefix="partita-cuda-") as out:
             return run_command([partita, "compile", test_dir, "--target", "cuda",
                                 "-o", os.path.join(out, "artifact")], test_dir, timeout, mode)
-    if mode == "cuda-run":
-        return run_command([partita, "run", test_dir, "--target", "cuda", "--check",
+    if mode in ("cuda-run", "cuda-on-cpu"):
+        target = "cuda" if mode == "cuda-run" else "cuda-on-cpu"
+        return run_command([partita, "run", test_dir, "--target", target, "--check",
                             "--print-limit", "0"], test_dir, timeout, "run")
     if mode == "run":
         cmd = [partita, "run", test_dir, "--check", "--print-limit", "0"]
@@ -309,6 +315,8 @@ def format_markdown(results, stats, data_dir, mode="import"):
         "# ONNX node-test " + {"import": "import", "run": "run (--check)",
                                "cuda": "compile for the CUDA target",
                                "cuda-run": "run on the GPU (--target cuda --check)",
+                               "cuda-on-cpu": "run with the CUDA mapping on the CPU "
+                                              "(--target cuda-on-cpu --check)",
                                "distributed": "run (--check)",
                                "auto": "run on data=2 with --strategy auto (--check)"}[mode]
         + " coverage",
@@ -382,7 +390,8 @@ def parse_args(argv):
     parser.add_argument("--timeout", type=float, default=60.0,
                         help="seconds per test (default 60)")
     parser.add_argument("--mode",
-                        choices=["import", "run", "distributed", "auto", "cuda", "cuda-run"],
+                        choices=["import", "run", "distributed", "auto", "cuda", "cuda-run",
+                                 "cuda-on-cpu"],
                         default="import",
                         help="import and verify (default), or compile, run and "
                              "--check against the expected outputs (on one device, "
@@ -421,6 +430,7 @@ def main(argv=None):
     verb = {"import": "imported", "run": "passed (run --check)",
             "cuda": "compiled (compile --target cuda)",
             "cuda-run": "passed (run --target cuda --check)",
+            "cuda-on-cpu": "passed (run --target cuda-on-cpu --check)",
             "distributed": "passed (run --mesh data=2 --check)",
             "auto": "passed (run --mesh data=2 --strategy auto --check)"}[args.mode]
     print(format_text(results, stats, per_op=not args.quiet, verb=verb))

@@ -6,6 +6,8 @@ compares with the outputs PyTorch computed (one device) or with one device
 (the distributed runs, which --check also compares with the reference file).
 
 usage: run_real_models.py DIR [--partita BIN] [--only NAME,...] [--configs K,...]
+(default configurations: single, data2, auto-model2, auto-data2-model2; also
+cuda: compile for the CUDA target, cuda-on-cpu: its loop mapping on the CPU)
 
 Prints one line per model and configuration ("NAME CONFIG: OK 1.2s" or
 "NAME CONFIG: FAIL <first diagnostic line>") and a summary line; the exit
@@ -15,10 +17,15 @@ import argparse
 import os
 import subprocess
 import sys
+import tempfile
 import time
 
+# "cuda" compiles for the CUDA target (ptxas, no GPU needed); "cuda-on-cpu"
+# runs the CUDA target's loop mapping on the CPU against PyTorch's outputs.
 CONFIGS = {
     "single": [],
+    "cuda": None,
+    "cuda-on-cpu": ["--target", "cuda-on-cpu"],
     "data2": ["--mesh", "data=2"],
     "auto-model2": ["--mesh", "model=2", "--strategy", "auto", "--cluster", "cpu-local"],
     "auto-data2-model2": ["--mesh", "data=2,model=2", "--strategy", "auto",
@@ -41,7 +48,7 @@ def main():
     ap.add_argument("dir")
     ap.add_argument("--partita", default="partita")
     ap.add_argument("--only", default="")
-    ap.add_argument("--configs", default=",".join(CONFIGS))
+    ap.add_argument("--configs", default="single,data2,auto-model2,auto-data2-model2")
     ap.add_argument("--timeout", type=float, default=300)
     args = ap.parse_args()
     only = set(filter(None, args.only.split(",")))
@@ -58,8 +65,14 @@ def main():
     runs = failed = 0
     for m in models:
         for c in configs:
-            cmd = [args.partita, "run", os.path.join(args.dir, m), "--check",
-                   "--print-limit", "0"] + CONFIGS[c]
+            tmp = None
+            if CONFIGS[c] is None:  # compile only
+                tmp = tempfile.TemporaryDirectory(prefix="partita-real-")
+                cmd = [args.partita, "compile", os.path.join(args.dir, m), "--target", "cuda",
+                       "-o", os.path.join(tmp.name, "artifact")]
+            else:
+                cmd = [args.partita, "run", os.path.join(args.dir, m), "--check",
+                       "--print-limit", "0"] + CONFIGS[c]
             start = time.monotonic()
             try:
                 p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -71,8 +84,10 @@ def main():
             runs += 1
             # A passing run says ok (one device) or OK (ranks) for its
             # outputs and names none as a mismatch.
+            if tmp:
+                tmp.cleanup()
             ok = (rc == 0 and "MISMATCH" not in out
-                  and (": ok" in out or ": OK" in out))
+                  and (CONFIGS[c] is None or ": ok" in out or ": OK" in out))
             if ok:
                 print(f"{m} {c}: OK {took:.1f}s", flush=True)
             else:

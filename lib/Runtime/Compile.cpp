@@ -222,6 +222,8 @@ static LogicalResult writeKernelObjects(ModuleOp module, const CompileOptions &o
 /// the environment (PARTITA_BLAS=0, PARTITA_MATH_APPROX=0,
 /// PARTITA_PARALLEL_LOOPS=0, PARTITA_PARALLEL_MIN_ITERATIONS=N).
 static std::string targetPipeline(const CompileOptions &options) {
+  if (options.target == "cuda-on-cpu")
+    return "partita-cuda-emulate-on-cpu";
   if (options.target == "cuda") {
     std::string chip = options.cudaChip.empty() ? "sm_90" : options.cudaChip;
     return "partita-cuda-lower-to-llvm{chip=" + chip + " format=" + options.cudaFormat + "}";
@@ -238,7 +240,7 @@ static std::string targetPipeline(const CompileOptions &options) {
 
 LogicalResult lowerToLLVM(ModuleOp module, const CompileOptions &options,
                           StageTimer &timer, ModelSignature *signature) {
-  if (options.target != "cpu" && options.target != "cuda")
+  if (options.target != "cpu" && options.target != "cuda" && options.target != "cuda-on-cpu")
     return emitError(module.getLoc())
            << "unknown target '" << options.target << "' (expected cpu or cuda)";
   if (hasGraphOps(module)) {

@@ -172,7 +172,8 @@ def pipeline_ranks(model_file: str, mesh, flags: list, arrays: list, *,
 
 
 def run_ranks(program, mesh, arrays, *, conservative: bool = False,
-              collective_timeout: float = 30.0, timeout: float | None = 600.0):
+              collective_timeout: float = 30.0, timeout: float | None = 600.0,
+              target: str = "cpu"):
     """Runs ``program`` (a ``_core.Program``) on ``mesh.size`` ranks with the
     converted input ``arrays``; returns the gathered outputs."""
     exe = partita_executable()
@@ -189,6 +190,8 @@ def run_ranks(program, mesh, arrays, *, conservative: bool = False,
             cmd += ["--inputs", ",".join(inputs)]
         if conservative:
             cmd.append("--conservative")
+        if target != "cpu":
+            cmd += ["--target", target]
         # Its own session: on a timeout the launcher, mpirun and every rank
         # are stopped together.
         _run(cmd, ranks, tmp, timeout)

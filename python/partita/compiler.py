@@ -201,10 +201,11 @@ class Compiled:
     """The result of :func:`compile`: ``plan``, ``mlir(stage)``, ``run(inputs)``."""
 
     def __init__(self, model, kind, source, name, input_shapes, composites, mesh,
-                 result, keep, strategy, conservative=False):
+                 result, keep, strategy, conservative=False, target="cpu"):
         self.model = model
         self.mesh = mesh
         self.strategy = strategy
+        self.target = target
         self._kind, self._source, self._name = kind, source, name
         self._input_shapes, self._composites = input_shapes, composites
         self._result = result
@@ -258,7 +259,8 @@ class Compiled:
         if self._exe is None:
             try:
                 self._exe = _core().Executable(self._kind, self._source, self._name,
-                                               self._input_shapes, self._composites)
+                                               self._input_shapes, self._composites,
+                                               self.target)
             except CompileError as e:
                 raise _relocate(e, self.model) from None
         return self._exe
@@ -306,7 +308,8 @@ class Compiled:
             arrays = _convert_inputs(specs, defaults, inputs)
             from ._launch import run_ranks
             return run_ranks(program, self.mesh, arrays, conservative=self._conservative,
-                             collective_timeout=collective_timeout, timeout=timeout)
+                             collective_timeout=collective_timeout, timeout=timeout,
+                             target=self.target)
         exe = self._executable()
         return exe.run(_convert_inputs(exe.inputs(), exe.defaults(), inputs))
 
@@ -411,11 +414,15 @@ def _relocate(e: CompileError, model) -> CompileError:
     return e
 
 
+TARGETS = ("cpu", "cuda", "cuda-on-cpu")
+
+
 def compile(model, mesh=None, strategy: str = "none", *, cluster: str = DEFAULT_CLUSTER,
             conservative: bool = False, explain: bool = False,
             solver_time_limit: float = 60.0, loss: str | None = None,
             optimizer: str = "sgd", pipeline: str | None = None, stages=None,
-            microbatches: int | None = None, schedule: str = "1f1b", **training):
+            microbatches: int | None = None, schedule: str = "1f1b", target: str = "cpu",
+            **training):
     """Compiles ``model`` (a :class:`Graph` or a loaded :class:`Model`).
 
     With ``loss`` (and ``optimizer`` and the other options of
@@ -443,7 +450,18 @@ def compile(model, mesh=None, strategy: str = "none", *, cluster: str = DEFAULT_
     zb-h1 or zb-h2 (zb-* and training schedules with a loss). Without a
     loss the result is a :class:`Pipelined` whose ``run`` takes the step's
     microbatches; with one, the pipelined training step.
+
+    ``target``: ``"cpu"`` (default), ``"cuda"`` (kernels and cuBLAS on the
+    GPU, NCCL between ranks; docs/cuda.md; without a GPU ``run`` raises
+    ExecutionError "no CUDA device: ...") or ``"cuda-on-cpu"`` (the CUDA
+    target's loop mapping run on the CPU, to check it without a GPU).
+    Inference only.
     """
+    if target not in TARGETS:
+        raise ValueError(f"unknown target {target!r} (expected one of {', '.join(TARGETS)})")
+    if target != "cpu" and (loss is not None or pipeline is not None):
+        raise ValueError(f"target={target!r} runs inference without a pipeline; training "
+                         f"and pipelines run on the CPU target")
     if loss is not None and pipeline is not None:
         training.update(pipeline=pipeline, stages=stages, schedule=schedule)
     if loss is not None and microbatches is not None:
@@ -492,7 +510,7 @@ def compile(model, mesh=None, strategy: str = "none", *, cluster: str = DEFAULT_
     except CompileError as e:
         raise _relocate(e, model) from None
     return Compiled(model, kind, source, name, input_shapes, composites, mesh, result,
-                    keep, strategy, conservative)
+                    keep, strategy, conservative, target)
 
 
 def _compile_pipelined(model, mesh, axis: str, stages, microbatches: int, schedule: str):

@@ -119,8 +119,9 @@ static cl::opt<bool> embedWeights(
     cl::sub(compileCmd), cl::sub(runCmd));
 static cl::opt<std::string> target(
     "target", cl::desc("Code for the CPU (default) or for NVIDIA GPUs (cuda: kernels and "
-                       "cuBLAS, include/partita/Target/CUDA.h)"),
-    cl::value_desc("cpu|cuda"), cl::init("cpu"), cl::sub(compileCmd), cl::sub(runCmd));
+                       "cuBLAS, include/partita/Target/CUDA.h); cuda-on-cpu runs the CUDA "
+                       "target's loop mapping on the CPU, to check it without a GPU"),
+    cl::value_desc("cpu|cuda|cuda-on-cpu"), cl::init("cpu"), cl::sub(compileCmd), cl::sub(runCmd));
 static cl::opt<std::string> cudaChip(
     "cuda-chip", cl::desc("GPU architecture for --target cuda (default: the device's, else sm_90)"),
     cl::value_desc("sm_XY"), cl::sub(compileCmd), cl::sub(runCmd));
@@ -270,8 +271,8 @@ int runCompileOrRun(MLIRContext &ctx) {
   compile.graphLoweringPass = graphLowering;
   if (embedWeights)
     compile.weightMinBytes = -1;
-  if (target != "cpu" && target != "cuda") {
-    llvm::errs() << "partita: error: unknown --target '" << target << "' (expected cpu or cuda)\n";
+  if (target != "cpu" && target != "cuda" && target != "cuda-on-cpu") {
+    llvm::errs() << "partita: error: unknown --target '" << target << "' (expected cpu, cuda or cuda-on-cpu)\n";
     return 1;
   }
   compile.target = target;

@@ -57,7 +57,9 @@ struct CompileOptions {
   int64_t weightMinBytes = kDefaultWeightMinBytes;
   /// "cpu", or "cuda": after bufferization the registered pipeline
   /// `partita-cuda-lower-to-llvm` (include/partita/Target/CUDA.h) instead
-  /// of the CPU stages; the module is marked `partita.target = "cuda"`.
+  /// of the CPU's; the module is marked `partita.target = "cuda"`.
+  /// "cuda-on-cpu": the CUDA target's loop mapping run on the CPU
+  /// (`partita-cuda-emulate-on-cpu`), to check it without a GPU.
   std::string target = "cpu";
   /// The CUDA target's GPU architecture; empty: the device's when one is
   /// present, else sm_90.

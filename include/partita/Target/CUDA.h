@@ -53,6 +53,12 @@ void registerCudaPipelines();
 /// The pipeline described above; starts from a bufferized module.
 void buildCudaLowerToLLVMPipeline(mlir::OpPassManager &pm, const CudaTargetOptions &options);
 
+/// Checks the mapping without a GPU: contractions to (CPU) BLAS calls where
+/// the CUDA target would call cuBLAS, partita-gpu-map-loop-nests without the
+/// launch conversion, then the CPU target runs the mapped nests
+/// (`partita run --target cuda-on-cpu`).
+void buildCudaEmulationPipeline(mlir::OpPassManager &pm, const CudaTargetOptions &options);
+
 /// The CUDA toolkit the kernels are compiled with (ptxas, libdevice):
 /// CUDA_HOME if set, else the toolkit found when Partita was built.
 std::string cudaToolkitPath();

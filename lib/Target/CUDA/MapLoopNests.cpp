@@ -404,6 +404,8 @@ struct GpuMapLoopNests : impl::GpuMapLoopNestsBase<GpuMapLoopNests> {
         return failure();
     }
 
+    if (!launch)
+      return success();
     // The mapped loops to gpu.launch.
     ConversionTarget target(getContext());
     RewritePatternSet patterns(&getContext());

@@ -34,6 +34,10 @@ def GpuMapLoopNests : Pass<"partita-gpu-map-loop-nests", "::mlir::ModuleOp"> {
   let options = [
     Option<"blockSize", "block-size", "int64_t", /*default=*/"256",
            "Threads per block for loop nests">,
+    Option<"launch", "launch", "bool", /*default=*/"true",
+           "Turn the mapped loops into gpu.launch (false: leave the mapped "
+           "scf.parallel nests, which the CPU target can run: "
+           "partita-cuda-emulate-on-cpu)">,
   ];
   let dependentDialects = ["::mlir::affine::AffineDialect",
                            "::mlir::arith::ArithDialect",

@@ -12,6 +12,7 @@
 
 #include "Passes.h"
 #include "lib/Target/CPU/Passes.h"
+#include "partita/Target/CPU.h"
 
 #include "mlir/Conversion/ArithToLLVM/ArithToLLVM.h"
 #include "mlir/Conversion/ControlFlowToLLVM/ControlFlowToLLVM.h"
@@ -96,8 +97,27 @@ void buildCudaLowerToLLVMPipeline(OpPassManager &pm, const CudaTargetOptions &op
   gpu::buildLowerToNVVMPassPipeline(pm, nvvm);
 }
 
+void buildCudaEmulationPipeline(OpPassManager &pm, const CudaTargetOptions &options) {
+  cpu::ContractionsToCallsOptions contractions;
+  contractions.staticLayoutsOnly = true;
+  pm.addPass(cpu::createContractionsToCalls(contractions));
+  cuda::GpuMapLoopNestsOptions map;
+  map.blockSize = options.blockSize;
+  map.launch = false;
+  pm.addPass(cuda::createGpuMapLoopNests(map));
+  CpuTargetOptions cpuOptions;
+  cpuOptions.blas = false;          // done above, as for cuBLAS
+  cpuOptions.parallelLoops = false; // takes linalg nests, not mapped loops
+  buildCpuLowerToLLVMPipeline(pm, cpuOptions);
+}
+
 void registerCudaPipelines() {
   cuda::registerCUDAPasses();
+  PassPipelineRegistration<CudaTargetOptions>(
+      "partita-cuda-emulate-on-cpu",
+      "The CUDA target's mapping of loop nests (blocks x threads, guards, reductions in "
+      "the thread, sunk loads, one-thread code) run on the CPU, to check it without a GPU",
+      buildCudaEmulationPipeline);
   PassPipelineRegistration<CudaTargetOptions>(
       "partita-cuda-lower-to-llvm",
       "CUDA target: bufferized linalg to host LLVM calling cuBLAS and launching embedded "
