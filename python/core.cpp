@@ -28,7 +28,6 @@
 #include "partita/Runtime/Npy.h"
 #include "partita/Runtime/Tensor.h"
 #include "partita/Runtime/Train.h"
-#include "runtime/CudaRuntime.h"
 #include "partita/Sharding/Annotations.h"
 #include "partita/Sharding/Spmd.h"
 #include "passes/Graph/Passes.h"
@@ -781,13 +780,9 @@ public:
     DiagCapture cap(*ctx);
     partita::CompileOptions options;
     options.target = target;
-    if (target == "cuda") {
-      // No GPU: say so before compiling; else compile for its chip.
-      char why[256];
-      if (partita_cuda_init(partita_cuda_default_device(), why, sizeof why) != 0)
-        raiseExecutionError(why);
-      options.cudaChip = partita_cuda_chip();
-    }
+    if (target == "cuda")
+      if (std::string problem = partita::cudaDeviceProblem(); !problem.empty())
+        raiseExecutionError(problem);
     module = loadOrRaise(*ctx, cap, kind, source, name, shapes, composites);
     auto signature = partita::getSignature(*module);
     if (failed(signature))

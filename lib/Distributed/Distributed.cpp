@@ -20,7 +20,6 @@
 #include "partita/Sharding/Annotations.h"
 #include "partita/Sharding/Spmd.h"
 #include "passes/Runtime/Passes.h"
-#include "runtime/CudaRuntime.h"
 #include "runtime/Runtime.h"
 
 #include "mlir/Bytecode/BytecodeWriter.h"
@@ -558,10 +557,9 @@ int runDistributedCommand(MLIRContext &ctx, StringRef input, const DistributedOp
     }
     malloc_trim(0);
     // No GPU here: one line, before any rank starts.
-    char why[256];
-    if (opts.run.compile.target == "cuda" &&
-        partita_cuda_init(partita_cuda_default_device(), why, sizeof why))
-      return fail(why);
+    if (opts.run.compile.target == "cuda")
+      if (std::string problem = cudaDeviceProblem(); !problem.empty())
+        return fail(problem);
     return relaunchUnderMpirun(ranks, "--mesh");
   }
   // The model is imported into a context of its own: once this rank's
@@ -584,8 +582,9 @@ int runDistributedCommand(MLIRContext &ctx, StringRef input, const DistributedOp
   // The CUDA target: this rank's GPU (the launcher's local rank) first, so
   // NCCL shares its device and stream.
   bool cuda = opts.run.compile.target == "cuda";
-  if (cuda && partita_cuda_init(partita_cuda_default_device(), initError, sizeof initError))
-    return fail(initError);
+  if (cuda)
+    if (std::string problem = cudaDeviceProblem(); !problem.empty())
+      return fail(problem);
   if (partita_runtime_init_backend(meshSizes.data(), (int32_t)meshSizes.size(),
                                    cuda ? "nccl" : "mpi", initError, sizeof initError))
     return fail(initError);

@@ -16,6 +16,7 @@
 
 #include "partita/Runtime/Compiler.h"
 #include "partita/Runtime/Parallel.h"
+#include "runtime/CudaRuntime.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -218,6 +219,13 @@ static LogicalResult writeKernelObjects(ModuleOp module, const CompileOptions &o
   return success();
 }
 
+std::string cudaDeviceProblem() {
+  char why[256];
+  if (partita_cuda_init(partita_cuda_default_device(), why, sizeof why) != 0)
+    return why;
+  return "";
+}
+
 /// The target's pipeline with its options: the CPU's switches come from
 /// the environment (PARTITA_BLAS=0, PARTITA_MATH_APPROX=0,
 /// PARTITA_PARALLEL_LOOPS=0, PARTITA_PARALLEL_MIN_ITERATIONS=N).
@@ -225,7 +233,10 @@ static std::string targetPipeline(const CompileOptions &options) {
   if (options.target == "cuda-on-cpu")
     return "partita-cuda-emulate-on-cpu";
   if (options.target == "cuda") {
-    std::string chip = options.cudaChip.empty() ? "sm_90" : options.cudaChip;
+    // The device's own chip when the runtime runs on one, else sm_90.
+    std::string chip = options.cudaChip;
+    if (chip.empty())
+      chip = partita_cuda_device() >= 0 ? partita_cuda_chip() : "sm_90";
     return "partita-cuda-lower-to-llvm{chip=" + chip + " format=" + options.cudaFormat + "}";
   }
   int64_t minIterations = kDefaultParallelMinIterations;

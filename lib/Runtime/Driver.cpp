@@ -8,7 +8,6 @@
 #include "partita/Runtime/Compare.h"
 #include "partita/Runtime/Executor.h"
 #include "partita/Runtime/Npy.h"
-#include "runtime/CudaRuntime.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/Diagnostics.h"
@@ -342,15 +341,10 @@ int runRunCommand(MLIRContext &ctx, StringRef input, const RunOptions &opts,
   ModelSignature sig;
   OwningOpRef<ModuleOp> module;
   bool fromArtifact = isArtifact(input);
-  CompileOptions compile = opts.compile;
-  if (compile.target == "cuda" && !fromArtifact) {
-    // No GPU: say so before compiling. Else compile for this device's chip.
-    char why[256];
-    if (partita_cuda_init(partita_cuda_default_device(), why, sizeof why) != 0)
-      return fail(why);
-    if (compile.cudaChip.empty())
-      compile.cudaChip = partita_cuda_chip();
-  }
+  // No GPU: say so before compiling.
+  if (opts.compile.target == "cuda" && !fromArtifact)
+    if (std::string problem = cudaDeviceProblem(); !problem.empty())
+      return fail(problem);
   if (fromArtifact) {
     auto start = Clock::now();
     module = readArtifact(ctx, input, sig);
@@ -358,7 +352,7 @@ int runRunCommand(MLIRContext &ctx, StringRef input, const RunOptions &opts,
       return 1;
     timer.record("load artifact", secondsSince(start));
   } else {
-    module = compileInput(ctx, input, compile, load, sig, timer);
+    module = compileInput(ctx, input, opts.compile, load, sig, timer);
     if (!module)
       return 1;
   }

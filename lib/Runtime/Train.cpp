@@ -363,6 +363,9 @@ LogicalResult saveTrainedWeights(const TrainOptions &opts, const TrainingStep &s
 
 int runTrainCommand(MLIRContext &ctx, StringRef input, const TrainOptions &opts,
                     const ModelLoader &load) {
+  if (opts.run.compile.target == "cuda")
+    if (std::string problem = cudaDeviceProblem(); !problem.empty())
+      return fail(problem);
   OwningOpRef<ModuleOp> module = load(ctx, input);
   TrainingStep train;
   if (!module || failed(prepareTrainingStep(ctx, *module, opts, train)))

@@ -159,6 +159,10 @@ static cl::opt<std::string> schedule("schedule", cl::desc("--pipeline: gpipe, 1f
 static cl::opt<std::string> trace("trace", cl::desc("--pipeline: write the last step's measured "
                                                     "timeline of every rank as a Chrome trace"),
                                   cl::value_desc("file"), cl::sub(trainCmd));
+static cl::opt<std::string> target(
+    "target", cl::desc("The step's code: cpu (default), cuda (kernels and cuBLAS on the GPU, "
+                       "NCCL on a mesh) or cuda-on-cpu (the CUDA mapping run on the CPU)"),
+    cl::value_desc("cpu|cuda|cuda-on-cpu"), cl::init("cpu"), cl::sub(trainCmd));
 static cl::opt<bool> verbose("v", cl::desc("Print diagnostic notes and pipeline stages"),
                              cl::sub(trainCmd));
 
@@ -289,6 +293,12 @@ int runTrain(MLIRContext &ctx) {
   };
   TrainOptions o;
   o.run.compile.verbose = verbose;
+  if (target != "cpu" && target != "cuda" && target != "cuda-on-cpu")
+    return fail("unknown --target '" + target + "' (expected cpu, cuda or cuda-on-cpu)");
+  if (target != "cpu" && !pipelineAxis.empty())
+    return fail("--target " + target + " with --pipeline is not implemented yet (the pipeline "
+                "executor moves host tensors); train the pipeline on the CPU target");
+  o.run.compile.target = target;
   o.run.inputFiles.assign(inputs.begin(), inputs.end());
   o.run.seed = seed;
   o.labelsFile = labels;

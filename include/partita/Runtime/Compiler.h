@@ -61,8 +61,8 @@ struct CompileOptions {
   /// "cuda-on-cpu": the CUDA target's loop mapping run on the CPU
   /// (`partita-cuda-emulate-on-cpu`), to check it without a GPU.
   std::string target = "cpu";
-  /// The CUDA target's GPU architecture; empty: the device's when one is
-  /// present, else sm_90.
+  /// The CUDA target's GPU architecture; empty: the device's when the CUDA
+  /// runtime is initialized (cudaDeviceProblem), else sm_90.
   std::string cudaChip;
   /// Where the CUDA target writes each kernel module's object
   /// (`<module>.cubin`, or `.ptx` with cudaFormat "isa"); empty: nowhere.
@@ -71,6 +71,12 @@ struct CompileOptions {
   /// driver compiles at load), "fatbin".
   std::string cudaFormat = "bin";
 };
+
+/// For the CUDA target: empty when this process has a usable GPU (the CUDA
+/// runtime is then initialized on it, runtime/CudaRuntime.h), else the
+/// one-line reason ("no CUDA device: ..."). Callers check it before
+/// compiling, so a machine without a GPU fails fast.
+std::string cudaDeviceProblem();
 
 /// The target lowerToLLVM compiled `module` for ("cpu" when unmarked).
 std::string compiledTarget(mlir::ModuleOp module);
