@@ -45,9 +45,8 @@ std::unique_ptr<Executor> Executor::create(ModuleOp llvmModule, ModelSignature s
   bool cuda = compiledTarget(llvmModule) == "cuda";
   if (cuda) {
     // Before the JIT: the module's constructors load its kernels.
-    char why[256];
-    if (partita_cuda_init(partita_cuda_default_device(), why, sizeof why) != 0) {
-      emitError(loc) << why;
+    if (std::string problem = cudaDeviceProblem(); !problem.empty()) {
+      emitError(loc) << problem;
       return nullptr;
     }
   }
@@ -160,15 +159,9 @@ llvm::Error Executor::run(ArrayRef<HostTensor> inputs, std::vector<HostTensor> &
         outputs[i].numBytes() != size_t(outputs[i].numElements()) * dtypeBytes(outputs[i].dtype))
       outputs[i] = HostTensor(sig.outputs[i].dtype, sig.outputs[i].shape);
 
-  std::vector<Descriptor> descs;
-  descs.reserve(inputs.size() + sig.weights.size() + outputs.size());
-  // The generated code only reads inputs (their arguments are marked
-  // non-writable before bufferization).
-  for (const HostTensor &t : inputs)
-    descs.emplace_back(const_cast<uint8_t *>(t.data.data()), t.shape);
-  // Weights follow the inputs (outlineWeights); read-only like them. Those
-  // read in place at an unaligned address are copied once, now that the
-  // compiler's memory is gone; the mapped pages they came from are dropped.
+  // Weights follow the inputs (outlineWeights). Those read in place at an
+  // unaligned address are copied once, now that the compiler's memory is
+  // gone; the mapped pages they came from are dropped.
   for (WeightBuffer &w : sig.weights)
     if (!w.data && w.unaligned) {
       auto copy = std::make_shared<std::vector<uint8_t>>(w.unaligned, w.unaligned + w.numBytes);
@@ -176,30 +169,26 @@ llvm::Error Executor::run(ArrayRef<HostTensor> inputs, std::vector<HostTensor> &
       w.data = copy->data();
       w.owner = copy;
     }
+  // @main's arguments in order: inputs, weights, outputs. The generated code
+  // only reads inputs and weights (non-writable before bufferization).
+  std::vector<Argument> argsIn;
+  argsIn.reserve(inputs.size() + sig.weights.size() + outputs.size());
+  for (const HostTensor &t : inputs)
+    argsIn.push_back({const_cast<uint8_t *>(t.data.data()), t.shape, t.numBytes()});
   for (const WeightBuffer &w : sig.weights)
-    descs.emplace_back(const_cast<uint8_t *>(w.data), w.shape);
+    argsIn.push_back({const_cast<uint8_t *>(w.data), w.shape, w.numBytes});
   for (HostTensor &t : outputs)
-    descs.emplace_back(t.data.data(), t.shape);
-  if (cuda) {
-    std::vector<void *> hostData;
-    std::vector<size_t> bytes;
-    for (const HostTensor &t : inputs) {
-      hostData.push_back(const_cast<uint8_t *>(t.data.data()));
-      bytes.push_back(t.numBytes());
-    }
-    for (const WeightBuffer &w : sig.weights) {
-      hostData.push_back(const_cast<uint8_t *>(w.data));
-      bytes.push_back(w.numBytes);
-    }
-    for (HostTensor &t : outputs) {
-      hostData.push_back(t.data.data());
-      bytes.push_back(t.numBytes());
-    }
-    // The same descriptors on device pointers.
-    if (llvm::Error e = runOnDevice(hostData, bytes, inputs.size(), outputs.size()))
-      return e;
-    return llvm::Error::success();
-  }
+    argsIn.push_back({t.data.data(), t.shape, t.numBytes()});
+  if (cuda)
+    return runOnDevice(argsIn, inputs.size(), outputs.size());
+  return invokeMain(argsIn);
+}
+
+llvm::Error Executor::invokeMain(ArrayRef<Argument> arguments) {
+  std::vector<Descriptor> descs;
+  descs.reserve(arguments.size());
+  for (const Argument &a : arguments)
+    descs.emplace_back(a.data, a.shape);
   // _mlir_ciface_main(desc0*, desc1*, ...): each packed argument is the
   // address of a descriptor pointer.
   std::vector<void *> descPtrs, args;
@@ -210,43 +199,29 @@ llvm::Error Executor::run(ArrayRef<HostTensor> inputs, std::vector<HostTensor> &
   return engine->invokePacked("_mlir_ciface_main", args);
 }
 
-llvm::Error Executor::runOnDevice(std::vector<void *> &hostData, ArrayRef<size_t> bytes,
-                                  size_t numInputs, size_t numOutputs) {
+llvm::Error Executor::runOnDevice(ArrayRef<Argument> host, size_t numInputs,
+                                  size_t numOutputs) {
   size_t numWeights = sig.weights.size();
   if (deviceWeights.empty())
-    for (size_t i = 0; i < numWeights; ++i) {
-      void *d = partita_cuda_alloc(bytes[numInputs + i]);
-      partita_cuda_copy_to_device(d, hostData[numInputs + i], bytes[numInputs + i]);
+    for (size_t i = numInputs; i < numInputs + numWeights; ++i) {
+      void *d = partita_cuda_alloc(host[i].bytes);
+      partita_cuda_copy_to_device(d, host[i].data, host[i].bytes);
       deviceWeights.push_back(d);
     }
-  std::vector<void *> device(hostData.size());
-  for (size_t i = 0; i < hostData.size(); ++i) {
-    bool isWeight = i >= numInputs && i < numInputs + numWeights;
-    device[i] = isWeight ? deviceWeights[i - numInputs] : partita_cuda_alloc(bytes[i]);
+  // The same arguments on device buffers.
+  std::vector<Argument> device(host.begin(), host.end());
+  auto isWeight = [&](size_t i) { return i >= numInputs && i < numInputs + numWeights; };
+  for (size_t i = 0; i < device.size(); ++i) {
+    device[i].data = isWeight(i) ? deviceWeights[i - numInputs] : partita_cuda_alloc(host[i].bytes);
     if (i < numInputs)
-      partita_cuda_copy_to_device(device[i], hostData[i], bytes[i]);
+      partita_cuda_copy_to_device(device[i].data, host[i].data, host[i].bytes);
   }
-  auto shapeOf = [&](size_t i) -> ArrayRef<int64_t> {
-    if (i < numInputs)
-      return sig.inputs[i].shape;
-    if (i < numInputs + numWeights)
-      return sig.weights[i - numInputs].shape;
-    return sig.outputs[i - numInputs - numWeights].shape;
-  };
-  std::vector<Descriptor> descs;
-  for (size_t i = 0; i < device.size(); ++i)
-    descs.emplace_back(device[i], shapeOf(i));
-  std::vector<void *> descPtrs, args;
-  for (Descriptor &d : descs)
-    descPtrs.push_back(d.words.data());
-  for (void *&p : descPtrs)
-    args.push_back(&p);
-  llvm::Error result = engine->invokePacked("_mlir_ciface_main", args);
+  llvm::Error result = invokeMain(device);
   for (size_t i = device.size() - numOutputs; i < device.size(); ++i)
-    partita_cuda_copy_to_host(hostData[i], device[i], bytes[i]);
+    partita_cuda_copy_to_host(host[i].data, device[i].data, host[i].bytes);
   for (size_t i = 0; i < device.size(); ++i)
-    if (i < numInputs || i >= numInputs + numWeights)
-      partita_cuda_free(device[i]);
+    if (!isWeight(i))
+      partita_cuda_free(device[i].data);
   partita_cuda_synchronize();
   if (result)
     return result;

@@ -40,10 +40,17 @@ public:
 
 private:
   Executor() = default;
+  /// One of @main's memref arguments.
+  struct Argument {
+    void *data;
+    llvm::ArrayRef<int64_t> shape;
+    size_t bytes;
+  };
+  /// Calls @main through its C interface on these buffers.
+  llvm::Error invokeMain(llvm::ArrayRef<Argument> arguments);
   /// The CUDA backend of run(): inputs, weights (once) and outputs in device
   /// memory, copied around the call.
-  llvm::Error runOnDevice(std::vector<void *> &hostData, llvm::ArrayRef<size_t> bytes,
-                          size_t numInputs, size_t numOutputs);
+  llvm::Error runOnDevice(llvm::ArrayRef<Argument> host, size_t numInputs, size_t numOutputs);
   std::unique_ptr<mlir::ExecutionEngine> engine;
   ModelSignature sig;
   /// Compiled for the CUDA target (module attribute partita.target).

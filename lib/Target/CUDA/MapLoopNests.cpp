@@ -25,6 +25,11 @@ namespace partita::cuda {
 
 using namespace mlir;
 
+namespace {
+
+/// Host-level ops the mapping leaves outside launches: GPU ops, what
+/// partita-gpu-device-memory turns into device memory ops, runtime calls,
+/// and ops that touch no memory.
 bool isHostOp(Operation *op) {
   if (isa<gpu::GPUDialect>(op->getDialect()))
     return true;
@@ -37,8 +42,6 @@ bool isHostOp(Operation *op) {
   // touch no memory.
   return isMemoryEffectFree(op);
 }
-
-namespace {
 
 gpu::ParallelLoopDimMappingAttr mapping(MLIRContext *ctx, gpu::Processor processor) {
   AffineMap id = AffineMap::getMultiDimIdentityMap(1, ctx);

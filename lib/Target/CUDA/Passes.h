@@ -20,10 +20,6 @@ namespace partita::cuda {
 #define GEN_PASS_REGISTRATION
 #include "lib/Target/CUDA/Passes.h.inc"
 
-/// Ops allowed at a host function's top level after the mapping: what
-/// GpuCheckHost accepts and what GpuMapLoopNests leaves outside launches.
-bool isHostOp(mlir::Operation *op);
-
 } // namespace partita::cuda
 
 #endif // PARTITA_TARGET_CUDA_PASSES_H
