@@ -7,6 +7,7 @@
 #include "dialects/Sharding/Rules/GraphShardingRules.h"
 #include "passes/Partition/Passes.h"
 #include "passes/Propagation/Passes.h"
+#include "passes/Sequence/AttentionForms.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
@@ -76,8 +77,34 @@ FailureOr<ShardingSpecs> parseShardings(StringRef text, StringRef origin, std::s
     return fail("expected an object with \"mesh\" and \"shardings\"");
   ShardingSpecs specs;
   for (auto it = doc.begin(); it != doc.end(); ++it)
-    if (it.key() != "mesh" && it.key() != "shardings")
-      return fail("unknown key \"" + it.key() + "\" (expected \"mesh\", \"shardings\")");
+    if (it.key() != "mesh" && it.key() != "shardings" && it.key() != "attention")
+      return fail("unknown key \"" + it.key() +
+                  "\" (expected \"mesh\", \"shardings\", \"attention\")");
+  if (doc.contains("attention")) {
+    // docs/sequence.md: one form for every attention, or one per attention.
+    const auto &a = doc["attention"];
+    auto form = [&](const nlohmann::ordered_json &v, std::string &out) {
+      if (!v.is_string() || !sequence::isRequestableForm(v.get<std::string>()))
+        return false;
+      out = v.get<std::string>();
+      return true;
+    };
+    std::string all;
+    if (a.is_object()) {
+      for (auto it = a.begin(); it != a.end(); ++it) {
+        std::string one;
+        if (!form(it.value(), one))
+          return fail("\"attention\" of \"" + it.key() +
+                      "\" must be \"auto\", \"gather\", \"ulysses\" or \"ring\"");
+        specs.attentionForms[it.key()] = one;
+      }
+    } else if (form(a, all)) {
+      specs.attentionForm = all;
+    } else {
+      return fail("\"attention\" must be \"auto\", \"gather\", \"ulysses\", \"ring\" or an "
+                  "object mapping attention outputs to one of them");
+    }
+  }
   if (doc.contains("mesh")) {
     const auto &m = doc["mesh"];
     if (!m.is_object())
@@ -95,10 +122,28 @@ FailureOr<ShardingSpecs> parseShardings(StringRef text, StringRef origin, std::s
     if (!s.is_object())
       return fail("\"shardings\" must map tensor names to per-dimension lists");
     for (auto it = s.begin(); it != s.end(); ++it) {
-      if (!it.value().is_array())
+      // [dims...] or {"dims": [dims...], "priority": N}
+      const nlohmann::ordered_json *list = &it.value();
+      if (list->is_object()) {
+        for (auto key = list->begin(); key != list->end(); ++key)
+          if (key.key() != "dims" && key.key() != "priority")
+            return fail("sharding of \"" + it.key() + "\": unknown key \"" + key.key() +
+                        "\" (expected \"dims\", \"priority\")");
+        if (list->contains("priority")) {
+          const auto &p = (*list)["priority"];
+          if (!p.is_number_integer() || p.get<int64_t>() < 0)
+            return fail("sharding of \"" + it.key() +
+                        "\": \"priority\" must be a non-negative integer");
+          specs.priorities[it.key()] = p.get<int64_t>();
+        }
+        if (!list->contains("dims"))
+          return fail("sharding of \"" + it.key() + "\" needs \"dims\"");
+        list = &(*list)["dims"];
+      }
+      if (!list->is_array())
         return fail("sharding of \"" + it.key() + "\" must be a list with one entry per dimension");
       std::vector<DimSpec> dims;
-      for (const auto &d : it.value()) {
+      for (const auto &d : *list) {
         DimSpec dim;
         auto addAxis = [&](const nlohmann::ordered_json &a) {
           if (!a.is_string())
@@ -150,7 +195,17 @@ std::string formatShardings(const ShardingSpecs &specs) {
       else
         list.push_back(axes);
     }
-    doc["shardings"][name] = list;
+    if (auto p = specs.priorities.find(name); p != specs.priorities.end())
+      doc["shardings"][name] = {{"dims", list}, {"priority", p->second}};
+    else
+      doc["shardings"][name] = list;
+  }
+  if (!specs.attentionForms.empty()) {
+    doc["attention"] = nlohmann::ordered_json::object();
+    for (auto &[name, form] : specs.attentionForms)
+      doc["attention"][name] = form;
+  } else if (specs.attentionForm) {
+    doc["attention"] = *specs.attentionForm;
   }
   return doc.dump() + "\n";
 }
@@ -337,7 +392,10 @@ LogicalResult applyShardingAnnotations(ModuleOp module,
         axes.push_back(b.getStringAttr(a));
       dimAttrs.push_back(DimShardingAttr::get(ctx, axes, !d.open));
     }
-    auto attr = TensorShardingAttr::get(ctx, meshRef, dimAttrs, {}, {}, specs.priority);
+    auto priority = specs.priorities.find(name);
+    auto attr = TensorShardingAttr::get(
+        ctx, meshRef, dimAttrs, {}, {},
+        priority != specs.priorities.end() ? priority->second : specs.priority);
     std::string what = "tensor '" + name + "'";
     if (auto it = results.find(name); it != results.end() && !byName.count(name)) {
       auto [func, i] = it->second;
@@ -368,6 +426,18 @@ LogicalResult applyShardingAnnotations(ModuleOp module,
     b.setInsertionPointAfter(v.getDefiningOp());
     auto c = ConstraintOp::create(b, v.getLoc(), v, attr);
     v.replaceAllUsesExcept(c.getResult(), c);
+  }
+  // Attention forms (docs/sequence.md): on the module for all, on the op
+  // defining a named output (graph-recognize-composites keeps it on the
+  // attention it forms there).
+  if (specs.attentionForm)
+    module->setAttr(sequence::kAttentionFormAttr, b.getStringAttr(*specs.attentionForm));
+  for (auto &[name, form] : specs.attentionForms) {
+    Value v = byName.lookup(name);
+    if (!v || !v.getDefiningOp())
+      return module.emitError() << "no attention output named '" << name << "' (from "
+                                << specsSource << ") in the model";
+    v.getDefiningOp()->setAttr(sequence::kAttentionFormAttr, b.getStringAttr(form));
   }
   // A column-split fused projection (QKV) gets head-aligned blocks, for every
   // consumer of the annotated module alike (plan, run --mesh, Python).

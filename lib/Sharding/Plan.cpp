@@ -4,6 +4,7 @@
 #include "partita/Diagnostics.h"
 #include "partita/Sharding/Annotations.h"
 #include "passes/Propagation/Passes.h"
+#include "passes/Sequence/AttentionForms.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "llvm/ADT/StringSet.h"
@@ -149,6 +150,36 @@ void printShardingPlan(ModuleOp module, const std::vector<ReshardNeed> &reshards
   for (auto &[kind, n] : counts) {
     os << "  " << kind << ": " << n << "\n";
     j["counts"][kind] = n;
+  }
+  // How each attention over a split sequence computes (docs/sequence.md).
+  std::vector<std::string> forms;
+  j["attention"] = nlohmann::ordered_json::array();
+  module.walk([&](graph::AttentionOp op) {
+    std::string error;
+    auto choice = sequence::choosePropagatedAttentionForm(op, mesh, error);
+    nlohmann::ordered_json a;
+    a["tensor"] = valueName(op.getResult());
+    a["location"] = describeLocation(op.getLoc());
+    std::string line = "  '" + valueName(op.getResult()) + "' at " + describeLocation(op.getLoc()) + ": ";
+    if (failed(choice)) {
+      a["error"] = error;
+      line += "error: " + error;
+    } else {
+      a["form"] = sequence::formName(choice->form).str();
+      std::vector<std::string> axes;
+      for (StringAttr x : choice->axes)
+        axes.push_back(x.str());
+      a["axes"] = axes;
+      a["why"] = choice->why;
+      line += sequence::formName(choice->form).str() + " (" + choice->why + ")";
+    }
+    forms.push_back(line);
+    j["attention"].push_back(a);
+  });
+  if (!forms.empty()) {
+    os << "attention: " << forms.size() << "\n";
+    for (const std::string &line : forms)
+      os << line << "\n";
   }
   if (json)
     *json << j.dump(2) << "\n";

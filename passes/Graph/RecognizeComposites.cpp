@@ -172,6 +172,9 @@ struct RecognizeAttention : OpRewritePattern<MatMulOp> {
     auto attn = AttentionOp::create(
         rw, loc, pv.getType(), q, k, pv.getRhs(), mask,
         rw.getF64FloatAttr(scale), rw.getBoolAttr(causal));
+    // Requests on the matmul (an attention form, docs/sequence.md) stay.
+    for (NamedAttribute a : pv->getDiscardableAttrs())
+      attn->setAttr(a.getName(), a.getValue());
     rw.replaceOp(pv, attn.getResult());
     return success();
   }

@@ -16,13 +16,14 @@
 // target does not split), axis_slice (axes it splits further), both for
 // axes that move between dimensions.
 // Ops that combine blocks themselves (distributed softmax, layer_norm,
-// top-k, cumsum here; conv/pool over split spatial dimensions in Halo.cpp)
-// replace step 3.
+// top-k, cumsum here; conv/pool over split spatial dimensions in Halo.cpp;
+// attention over a split sequence in passes/Sequence) replace step 3.
 //
 //===----------------------------------------------------------------------===//
 
 #include "passes/Partition/Passes.h"
 #include "passes/Partition/Halo.h"
+#include "passes/Sequence/AttentionForms.h"
 
 #include "dialects/Graph/IR/GraphBuilder.h"
 #include "dialects/Sharding/IR/ReshardPlan.h"
@@ -576,6 +577,18 @@ LogicalResult Partitioner::partitionOp(OpBuilder &b, Operation *op) {
   for (unsigned i = 0; i < op->getNumOperands(); ++i)
     operandDims.push_back(local.lookup(op->getOperand(i)).second.dims);
   SmallVector<AxisList> factorAxes = realizeFactorAxes(rule, resultDims, operandDims, size);
+  // Attention over a split sequence: the form re-assigns its factors.
+  std::optional<sequence::AttentionChoice> attention;
+  if (auto att = dyn_cast<graph::AttentionOp>(op)) {
+    std::string error;
+    auto choice = sequence::chooseAttentionForm(
+        att, globalType(att.getQ()), globalType(att.getK()), factorAxes, mesh,
+        sequence::requestedForm(op), error);
+    if (failed(choice))
+      return op->emitError() << error;
+    attention = *choice;
+    sequence::applyAttentionForm(*attention, attention->query.getRank(), factorAxes);
+  }
 
   // 2. Operands in the layout the factors imply.
   SmallVector<Value> operands;
@@ -635,7 +648,7 @@ LogicalResult Partitioner::partitionOp(OpBuilder &b, Operation *op) {
   }
   SmallVector<NamedAttribute> attrs;
   for (NamedAttribute a : op->getAttrs()) {
-    if (a.getName() == kShardingsAttr)
+    if (a.getName() == kShardingsAttr || a.getName() == sequence::kAttentionFormAttr)
       continue;
     // A slice may only be split on dimensions it keeps whole: their end is
     // the local size.
@@ -671,6 +684,14 @@ LogicalResult Partitioner::partitionOp(OpBuilder &b, Operation *op) {
   if (splitReduction > 1 && isa<graph::ConvOp>(op) && operands.size() > 2)
     convBias = operands.pop_back_val();
   Operation *newOp = nullptr;
+  if (attention) {
+    FailureOr<Value> form = sequence::buildAttentionForm(b, cast<graph::AttentionOp>(op), operands,
+                                                         *attention, meshRef, mesh);
+    if (failed(form))
+      return failure();
+    if (*form)
+      newOp = form->getDefiningOp();
+  }
   if (isa<graph::SoftmaxOp, graph::LogSoftmaxOp>(op))
     newOp = distributedSoftmax(b, op, operands[0], natural[0]);
   if (auto ln = dyn_cast<graph::LayerNormOp>(op))

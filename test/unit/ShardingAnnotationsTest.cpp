@@ -33,4 +33,44 @@ TEST(ShardingAnnotations, FormatReadsBack) {
   EXPECT_NE(text.find("\"x\":[\"data\",null]"), std::string::npos) << text;
 }
 
+TEST(ShardingAnnotations, PrioritiesAndAttentionFormsReadBack) {
+  ShardingSpecs specs;
+  specs.tensors.push_back({"embed.out", {DimSpec{}, DimSpec{{"model"}, false}, DimSpec{}}});
+  specs.priorities["embed.out"] = 1;
+  specs.attentionForm = "ring";
+  std::string error;
+  auto back = parseShardings(formatShardings(specs), "formatted", error);
+  ASSERT_TRUE(succeeded(back)) << error;
+  EXPECT_EQ(back->priorities, specs.priorities);
+  EXPECT_EQ(back->attentionForm, specs.attentionForm);
+  EXPECT_TRUE(back->attentionForms.empty());
+
+  specs.attentionForms["layers.0.attn.context"] = "ulysses";
+  back = parseShardings(formatShardings(specs), "formatted", error);
+  ASSERT_TRUE(succeeded(back)) << error;
+  EXPECT_EQ(back->attentionForms, specs.attentionForms);
+}
+
+TEST(ShardingAnnotations, BadPrioritiesAndFormsAreOneLine) {
+  struct Case {
+    const char *text, *message;
+  };
+  for (const Case &c : {
+           Case{R"({"shardings": {"x": {"dims": [null], "priority": -1}}})",
+                "f.json: sharding of \"x\": \"priority\" must be a non-negative integer"},
+           Case{R"({"shardings": {"x": {"priority": 1}}})", "f.json: sharding of \"x\" needs \"dims\""},
+           Case{R"({"shardings": {"x": {"dims": [null], "prio": 1}}})",
+                "f.json: sharding of \"x\": unknown key \"prio\" (expected \"dims\", \"priority\")"},
+           Case{R"({"attention": "flash"})",
+                "f.json: \"attention\" must be \"auto\", \"gather\", \"ulysses\", \"ring\" or an "
+                "object mapping attention outputs to one of them"},
+           Case{R"({"attention": {"a": 1}})",
+                "f.json: \"attention\" of \"a\" must be \"auto\", \"gather\", \"ulysses\" or \"ring\""},
+       }) {
+    std::string error;
+    EXPECT_TRUE(failed(parseShardings(c.text, "f.json", error))) << c.text;
+    EXPECT_EQ(error, c.message);
+  }
+}
+
 } // namespace

@@ -509,8 +509,10 @@ ShardingRule oneHotRule(Operation *op) {
 //===----------------------------------------------------------------------===//
 
 /// Batch and head dimensions and the query sequence split freely; the key
-/// sequence and the head dimension stay whole (ring attention and head
-/// splits are separate strategies, chosen by the partitioner).
+/// sequence and the head dimension stay whole. Factor numbers as
+/// AttentionFactors::of says. A split query sequence (causal or not) and the
+/// other sequence forms (Ulysses, ring) are built by the partitioner
+/// (passes/Sequence/AttentionForms.cpp).
 ShardingRule attentionRule(Operation *op) {
   ShardingRuleBuilder b(op);
   int64_t r = b.operandRank(0);
@@ -518,15 +520,11 @@ ShardingRule attentionRule(Operation *op) {
     int64_t f = b.addFactor(b.operandDim(0, d));
     b.operand(0, d, f).operand(1, d, f).operand(2, d, f).result(0, d, f);
   }
-  // A causal mask is aligned to the end of the key sequence (query i sees
-  // keys j <= i + Sk - Sq), so a block of queries would need its global
-  // offset: with `causal`, the query sequence stays whole too.
-  int64_t sq = b.addFactor(b.operandDim(0, r - 2), cast<AttentionOp>(op).getCausal()
-                                                       ? FactorKind::NeedReplication
-                                                       : FactorKind::PassThrough);
+  int64_t sq = b.addFactor(b.operandDim(0, r - 2));
   int64_t dk = b.addFactor(b.operandDim(0, r - 1), FactorKind::NeedReplication);
   int64_t sk = b.addFactor(b.operandDim(1, r - 2), FactorKind::NeedReplication);
   int64_t dv = b.addFactor(b.operandDim(2, r - 1));
+  assert(AttentionFactors::of(r).querySeq == sq && AttentionFactors::of(r).valueDim == dv);
   b.operand(0, r - 2, sq).operand(0, r - 1, dk);
   b.operand(1, r - 2, sk).operand(1, r - 1, dk);
   b.operand(2, r - 2, sk).operand(2, r - 1, dv);

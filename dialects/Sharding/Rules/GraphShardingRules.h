@@ -42,6 +42,13 @@ std::optional<WindowDim> windowDim(mlir::Operation *op, unsigned dim);
 /// adds no partial window.
 std::string windowSplitObstacle(mlir::Operation *op, unsigned dim, int64_t parts = 0);
 
+/// The factors of graph.attention's rule for a rank-`rank` query
+/// [..., Sq, D]: leading (batch, head) dimension d is factor d, then these.
+struct AttentionFactors {
+  int64_t querySeq, headDim, keySeq, valueDim;
+  static AttentionFactors of(int64_t rank) { return {rank - 2, rank - 1, rank, rank + 1}; }
+};
+
 } // namespace partita::sharding
 
 #endif // PARTITA_DIALECTS_SHARDING_RULES_GRAPHSHARDINGRULES_H

@@ -38,6 +38,14 @@ struct ShardingSpecs {
   /// The propagation priority of every annotation here (lower is stronger;
   /// -1: none, which propagation takes as 0).
   int64_t priority = -1;
+  /// Per-tensor priorities ({"dims": [...], "priority": N}), overriding
+  /// `priority`.
+  std::map<std::string, int64_t> priorities;
+  /// The "attention" key: the form of every attention over a split sequence
+  /// ("auto", "gather", "ulysses", "ring"; docs/sequence.md), and per
+  /// attention output name.
+  std::optional<std::string> attentionForm;
+  std::map<std::string, std::string> attentionForms;
 };
 
 /// Parses "data=2,model=2"; failure with a message in `error`.

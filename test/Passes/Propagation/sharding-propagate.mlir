@@ -236,13 +236,13 @@ func.func @calls_external(%x: tensor<8x4xf32> {sharding.sharding = #sharding.ten
 
 // -----
 
-// Causal attention keeps the query sequence whole (its mask is aligned to
-// the end of the keys); without `causal` the queries may be split.
+// Causal or not, the query sequence may be split (the partitioner gives a
+// causal block its global offset, passes/Sequence); keys stay whole.
 sharding.mesh @mesh = <["s"=2]>
 // CHECK-LABEL: func.func @causal_queries
 func.func @causal_queries(%q: tensor<1x2x8x4xf32> {sharding.sharding = #sharding.tensor<@mesh, [{}, {}, {"s", ?}, {}]>},
                           %k: tensor<1x2x8x4xf32>, %v: tensor<1x2x8x4xf32>) -> (tensor<1x2x8x4xf32>, tensor<1x2x8x4xf32>) {
-  // CHECK: graph.attention {{.*}}causal = true{{.*}}[#sharding.tensor<@mesh, [{?}, {?}, {?}, {?}]>]
+  // CHECK: graph.attention {{.*}}causal = true{{.*}}[#sharding.tensor<@mesh, [{?}, {?}, {"s", ?}, {?}]>]
   %a = graph.attention %q, %k, %v {causal = true, scale = 5.0e-01 : f64} : (tensor<1x2x8x4xf32>, tensor<1x2x8x4xf32>, tensor<1x2x8x4xf32>) -> tensor<1x2x8x4xf32>
   // CHECK: graph.attention {{.*}}[#sharding.tensor<@mesh, [{?}, {?}, {"s", ?}, {?}]>]
   %b = graph.attention %q, %k, %v {scale = 5.0e-01 : f64} : (tensor<1x2x8x4xf32>, tensor<1x2x8x4xf32>, tensor<1x2x8x4xf32>) -> tensor<1x2x8x4xf32>

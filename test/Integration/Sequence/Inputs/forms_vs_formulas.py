@@ -1,0 +1,63 @@
+"""Checks a `partita run --report` file against the published communication
+of a sequence-parallel scheme (docs/sequence.md, ../shared/REFERENCES.md):
+per transformer layer, the number of collectives of each kind and the bytes
+each rank sends. Prints one line per layer and exits non-zero on a mismatch.
+
+  forms_vs_formulas.py REPORT --scheme gather|ulysses|ring|megatron-sp
+      --parts P --batch B --seq S --hidden H [--layers L] [--bytes 4]
+"""
+import argparse
+import collections
+import json
+import re
+import sys
+
+p = argparse.ArgumentParser()
+p.add_argument("report")
+p.add_argument("--scheme", required=True, choices=["gather", "ulysses", "ring", "megatron-sp"])
+p.add_argument("--parts", type=int, required=True)
+p.add_argument("--batch", type=int, required=True)
+p.add_argument("--seq", type=int, required=True)
+p.add_argument("--hidden", type=int, required=True)
+p.add_argument("--layers", type=int, default=2)
+p.add_argument("--bytes", type=int, default=4)
+a = p.parse_args()
+
+P, full = a.parts, a.batch * a.seq * a.hidden  # elements of one activation
+block = full // P
+# What each rank sends per layer: {kind: (count, elements sent)}.
+if a.scheme == "gather":  # K and V blocks to every peer
+    expect = {"all_gather": (2, 2 * block)}
+elif a.scheme == "ulysses":  # q, k, v and the output: (P-1)/P of each block
+    expect = {"all_to_all": (4, 4 * block * (P - 1) // P)}
+elif a.scheme == "ring":  # the K and V blocks on, P-1 times
+    expect = {"collective_permute": (2 * (P - 1), 2 * (P - 1) * block)}
+else:  # Megatron-SP: 2 reduce-scatters of the partial b*s*h, 2 all-gathers of blocks
+    expect = {"reduce_scatter": (2, 2 * full), "all_gather": (2, 2 * block)}
+
+report = json.load(open(a.report))
+seen = collections.defaultdict(lambda: [0, 0])
+for c in report["collectives"]:
+    m = re.search(r"layers\.(\d+)\.", c["location"])
+    if not m:
+        continue
+    s = seen[(int(m.group(1)), c["kind"])]
+    s[0] += 1
+    # bytes_per_rank is the local block a rank sends into the collective;
+    # an all_to_all keeps 1/P of it, the others send all of it.
+    sent = c["bytes_per_rank"]
+    if c["kind"] == "all_to_all":
+        sent = sent * (P - 1) // P
+    s[1] += sent
+
+ok = True
+for layer in range(a.layers):
+    kinds = {k for (l, k) in seen if l == layer} | set(expect)
+    for kind in sorted(kinds):
+        count, elements = expect.get(kind, (0, 0))
+        got = seen.get((layer, kind), [0, 0])
+        match = got[0] == count and got[1] == elements * a.bytes
+        ok &= match
+        print(f"{a.scheme} layer {layer}: {kind} x{got[0]} {got[1]} B/rank; "
+              f"formula x{count} {elements * a.bytes} B/rank: {'ok' if match else 'MISMATCH'}")
+sys.exit(0 if ok else 1)

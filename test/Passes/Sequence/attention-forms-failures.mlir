@@ -1,0 +1,34 @@
+// RUN: partita-opt %s -split-input-file --sharding-propagate --sharding-partition -verify-diagnostics
+
+// A requested form that cannot apply is one line naming the constraint.
+sharding.mesh @mesh = <["s"=2]>
+func.func @ulysses_heads(%q: tensor<1x3x8x4xf32> {sharding.sharding = #sharding.tensor<@mesh, [{}, {}, {"s"}, {}]>},
+                         %k: tensor<1x3x8x4xf32>, %v: tensor<1x3x8x4xf32>)
+    -> (tensor<1x3x8x4xf32> {sharding.sharding = #sharding.tensor<@mesh, [{}, {}, {"s"}, {}]>}) {
+  // expected-error @+1 {{attention form 'ulysses' cannot apply: heads 3 do not divide over {s} (2)}}
+  %a = graph.attention %q, %k, %v {scale = 5.0e-01 : f64, partita.attention_form = "ulysses"} : (tensor<1x3x8x4xf32>, tensor<1x3x8x4xf32>, tensor<1x3x8x4xf32>) -> tensor<1x3x8x4xf32>
+  return %a : tensor<1x3x8x4xf32>
+}
+
+// -----
+
+// Heads that divide alone but not on top of their own (tensor-parallel) split.
+sharding.mesh @mesh = <["m"=2, "s"=2]>
+func.func @ulysses_tp(%q: tensor<1x2x8x4xf32> {sharding.sharding = #sharding.tensor<@mesh, [{}, {"m"}, {"s"}, {}]>},
+                      %k: tensor<1x2x8x4xf32>, %v: tensor<1x2x8x4xf32>)
+    -> (tensor<1x2x8x4xf32> {sharding.sharding = #sharding.tensor<@mesh, [{}, {"m"}, {"s"}, {}]>}) {
+  // expected-error @+1 {{attention form 'ulysses' cannot apply: heads 2 do not divide over {s} (2) times their own split (2)}}
+  %a = graph.attention %q, %k, %v {scale = 5.0e-01 : f64, partita.attention_form = "ulysses"} : (tensor<1x2x8x4xf32>, tensor<1x2x8x4xf32>, tensor<1x2x8x4xf32>) -> tensor<1x2x8x4xf32>
+  return %a : tensor<1x2x8x4xf32>
+}
+
+// -----
+
+sharding.mesh @mesh = <["s"=2]>
+func.func @ring_keys(%q: tensor<1x4x8x4xf32> {sharding.sharding = #sharding.tensor<@mesh, [{}, {}, {"s"}, {}]>},
+                     %k: tensor<1x4x7x4xf32>, %v: tensor<1x4x7x4xf32>)
+    -> (tensor<1x4x8x4xf32> {sharding.sharding = #sharding.tensor<@mesh, [{}, {}, {"s"}, {}]>}) {
+  // expected-error @+1 {{attention form 'ring' cannot apply: key sequence 7 does not divide over {s} (2)}}
+  %a = graph.attention %q, %k, %v {scale = 5.0e-01 : f64, partita.attention_form = "ring"} : (tensor<1x4x8x4xf32>, tensor<1x4x7x4xf32>, tensor<1x4x7x4xf32>) -> tensor<1x4x8x4xf32>
+  return %a : tensor<1x4x8x4xf32>
+}
