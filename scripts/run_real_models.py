@@ -7,13 +7,16 @@ compares with the outputs PyTorch computed (one device) or with one device
 
 usage: run_real_models.py DIR [--partita BIN] [--only NAME,...] [--configs K,...]
 (default configurations: single, data2, auto-model2, auto-data2-model2; also
-cuda: compile for the CUDA target, cuda-on-cpu: its loop mapping on the CPU)
+cuda: compile for the CUDA target, cuda-on-cpu: its loop mapping on the CPU;
+seq2-gather, seq2-ulysses, seq2-ring: the token sequence split over seq=2
+with that attention form, docs/sequence.md)
 
 Prints one line per model and configuration ("NAME CONFIG: OK 1.2s" or
 "NAME CONFIG: FAIL <first diagnostic line>") and a summary line; the exit
 status is non-zero when any run failed.
 """
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -31,6 +34,23 @@ CONFIGS = {
     "auto-data2-model2": ["--mesh", "data=2,model=2", "--strategy", "auto",
                           "--cluster", "cpu-local"],
 }
+# Sequence parallelism: input_ids' sequence dimension on seq=2, each
+# attention in one form (a shardings file written per run).
+SEQUENCE_FORMS = ("gather", "ulysses", "ring")
+for form in SEQUENCE_FORMS:
+    CONFIGS["seq2-" + form] = ["--mesh", "seq=2"]
+
+
+def sequence_shardings(config, directory):
+    """The --shardings file of a seq2-FORM configuration, or None."""
+    form = config[len("seq2-"):] if config.startswith("seq2-") else None
+    if form not in SEQUENCE_FORMS:
+        return None
+    path = os.path.join(directory, "shardings.json")
+    with open(path, "w") as f:
+        json.dump({"mesh": {"seq": 2}, "shardings": {"input_ids": [None, "seq"]},
+                   "attention": form}, f)
+    return path
 
 
 def first_problem(text):
@@ -73,6 +93,9 @@ def main():
             else:
                 cmd = [args.partita, "run", os.path.join(args.dir, m), "--check",
                        "--print-limit", "0"] + CONFIGS[c]
+                if c.startswith("seq2-"):
+                    tmp = tempfile.TemporaryDirectory(prefix="partita-real-")
+                    cmd += ["--shardings", sequence_shardings(c, tmp.name)]
             start = time.monotonic()
             try:
                 p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,

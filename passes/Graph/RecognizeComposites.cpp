@@ -3,13 +3,16 @@
 // Matches, from the softmax outward:
 //
 //   s0 = matmul(q, kT)             kT = transpose(k, swap last two) or any
-//   s1 = mul(s0, c) | div(s0, c)   optional, c a scalar constant
+//   s1 = mul(s0, c) | div(s0, c)   optional, c a scalar constant expression
 //   s2 = add(s1, mask)             optional, either operand order
+//        where(keep, s, fill)      optional (boolean mask), before or after
+//                                  the add
 //   p  = softmax(s2, axis = last)
 //   o  = matmul(p, v)
 //
 // Every intermediate must have exactly one use, so the rewrite never
-// duplicates work. A constant causal mask becomes `causal = true`.
+// duplicates work. A constant causal mask (additive or boolean) becomes
+// `causal = true`; another boolean mask becomes an additive one.
 //
 //===----------------------------------------------------------------------===//
 
@@ -32,18 +35,54 @@ namespace partita::graph {
 
 namespace {
 
-/// The value of a splat (or one-element) float constant.
-std::optional<double> scalarConstant(Value v) {
+/// The value of a scalar float expression over constants: a splat (or
+/// one-element) constant, or pow/add/sub/mul/div/sqrt/neg/cast of such
+/// (exporters write the attention scale as sqrt(d) or pow(d, 0.5) + 0).
+std::optional<double> scalarConstant(Value v, int depth = 0) {
   DenseElementsAttr attr;
-  if (!matchPattern(v, m_Constant(&attr)) || !attr.isSplat() ||
-      !isa<FloatType>(attr.getElementType()))
+  if (matchPattern(v, m_Constant(&attr)))
+    return attr.isSplat() && isa<FloatType>(attr.getElementType())
+               ? std::optional<double>(attr.getSplatValue<APFloat>().convertToDouble())
+               : std::nullopt;
+  Operation *def = v.getDefiningOp();
+  auto type = dyn_cast<RankedTensorType>(v.getType());
+  if (!def || depth > 8 || !type || type.getNumElements() != 1 ||
+      !isa<FloatType>(type.getElementType()))
     return std::nullopt;
-  return attr.getSplatValue<APFloat>().convertToDouble();
+  SmallVector<double, 2> args;
+  for (Value operand : def->getOperands()) {
+    auto x = scalarConstant(operand, depth + 1);
+    if (!x)
+      return std::nullopt;
+    args.push_back(*x);
+  }
+  if (args.size() == 2) {
+    if (isa<PowOp>(def))
+      return std::pow(args[0], args[1]);
+    if (isa<AddOp>(def))
+      return args[0] + args[1];
+    if (isa<SubOp>(def))
+      return args[0] - args[1];
+    if (isa<MulOp>(def))
+      return args[0] * args[1];
+    if (isa<DivOp>(def) && args[1] != 0.0)
+      return args[0] / args[1];
+  }
+  if (args.size() == 1) {
+    if (isa<SqrtOp>(def))
+      return std::sqrt(args[0]);
+    if (isa<NegOp>(def))
+      return -args[0];
+    if (isa<CastOp>(def))
+      return args[0];
+  }
+  return std::nullopt;
 }
 
-/// True if `mask` is a constant [1.., sq, sk] additive mask that is 0 where
-/// key j <= i + (sk - sq) and very negative (or -inf) elsewhere.
-bool isCausalMask(Value mask, int64_t sq, int64_t sk) {
+/// True if `mask` is a constant [1.., sq, sk] mask that lets key j through
+/// exactly where j <= i + (sk - sq): additive (0 there, very negative or
+/// -inf elsewhere) or boolean (true there; false there when `inverted`).
+bool isCausalMask(Value mask, int64_t sq, int64_t sk, bool inverted = false) {
   ElementsAttr value;
   if (!matchPattern(mask, m_Constant(&value)))
     return false;
@@ -53,11 +92,19 @@ bool isCausalMask(Value mask, int64_t sq, int64_t sk) {
   if (!attr)
     attr = dyn_cast_or_null<DenseElementsAttr>(
         readBlock(value, type, SmallVector<int64_t>(type.getRank(), 0)));
-  if (!attr || !isa<FloatType>(attr.getElementType()))
-    return false;
   int64_t r = type.getRank();
-  if (r < 2 || type.getDimSize(r - 2) != sq || type.getDimSize(r - 1) != sk ||
+  if (!attr || r < 2 || type.getDimSize(r - 2) != sq || type.getDimSize(r - 1) != sk ||
       type.getNumElements() != sq * sk)
+    return false;
+  if (attr.getElementType().isInteger(1)) {
+    auto values = attr.getValues<bool>();
+    for (int64_t i = 0; i < sq; ++i)
+      for (int64_t j = 0; j < sk; ++j)
+        if ((values[i * sk + j] != inverted) != (j <= i + (sk - sq)))
+          return false;
+    return true;
+  }
+  if (!isa<FloatType>(attr.getElementType()))
     return false;
   auto values = attr.getValues<APFloat>();
   for (int64_t i = 0; i < sq; ++i)
@@ -94,6 +141,30 @@ struct RecognizeAttention : OpRewritePattern<MatMulOp> {
 
     Value scores = softmax.getInput();
     Value mask;
+    // A boolean mask: where(keep, scores, fill) or where(drop, fill,
+    // scores), fill a scalar constant <= -1e4 (exporters write the dtype's
+    // lowest value); before or after an additive mask.
+    Value keep;
+    bool inverted = false;
+    double fill = 0;
+    auto peelWhere = [&]() {
+      auto where = scores.getDefiningOp<WhereOp>();
+      if (keep || !where || !where->hasOneUse() ||
+          !cast<RankedTensorType>(where.getCondition().getType()).getElementType().isInteger(1))
+        return;
+      for (bool inv : {false, true}) {
+        Value kept = inv ? where.getY() : where.getX();
+        auto value = scalarConstant(inv ? where.getX() : where.getY());
+        if (kept.getType() == where.getType() && value && *value <= -1e4) {
+          keep = where.getCondition();
+          inverted = inv;
+          fill = *value;
+          scores = kept;
+          return;
+        }
+      }
+    };
+    peelWhere();
     if (auto add = scores.getDefiningOp<AddOp>(); add && add->hasOneUse()) {
       // The scores side is the one that leads back to a matmul.
       auto leadsToScores = [](Value v) {
@@ -111,6 +182,8 @@ struct RecognizeAttention : OpRewritePattern<MatMulOp> {
         return rw.notifyMatchFailure(pv, "add does not combine scores and a mask");
       }
     }
+
+    peelWhere();
 
     double scale = 1.0;
     if (auto mul = scores.getDefiningOp<MulOp>(); mul && mul->hasOneUse()) {
@@ -154,10 +227,25 @@ struct RecognizeAttention : OpRewritePattern<MatMulOp> {
     bool causal = mask && isCausalMask(mask, sq, sk);
     if (causal)
       mask = nullptr;
+    if (keep && !causal && isCausalMask(keep, sq, sk, inverted)) {
+      causal = true;
+      keep = nullptr;
+    }
 
     if (!k) {
       k = createInferred<TransposeOp>(
           rw, loc, kT, {rw.getNamedAttr("perm", rw.getDenseI64ArrayAttr(perm))});
+    }
+    if (keep) {
+      // Any other boolean mask joins the additive one: fill where dropped.
+      auto elt = cast<FloatType>(ranked(q).getElementType());
+      auto scalar = RankedTensorType::get({}, elt);
+      Value zero = createSplatConstant(rw, loc, scalar, 0.0);
+      Value low = createSplatConstant(rw, loc, scalar, fill);
+      Value additive = createInferred<WhereOp>(rw, loc, {keep, inverted ? low : zero,
+                                                         inverted ? zero : low})
+                           ->getResult(0);
+      mask = mask ? createInferred<AddOp>(rw, loc, {mask, additive})->getResult(0) : additive;
     }
     SmallVector<Value> operands{q, k, pv.getRhs()};
     if (mask)

@@ -67,3 +67,48 @@ func.func @wrong_axis(%q: tensor<3x4xf32>, %kt: tensor<4x3xf32>, %v: tensor<3x4x
   %o = graph.matmul %p, %v : (tensor<3x3xf32>, tensor<3x4xf32>) -> tensor<3x4xf32>
   return %o : tensor<3x4xf32>
 }
+
+// -----
+
+// GPT-2 as Hugging Face exports it: the scale as a constant expression
+// (pow(d, 0.5) + 0), a boolean causal mask through where(keep, scores,
+// lowest): causal attention.
+// CHECK-LABEL: func.func @where_causal
+// CHECK: %[[A:.*]] = graph.attention %arg0, %{{.*}}, %arg2 {causal = true, scale = 2.500000e-01 : f64}
+// CHECK-NOT: graph.where
+// CHECK-NOT: graph.softmax
+// CHECK: return %[[A]]
+func.func @where_causal(%q: tensor<1x2x3x16xf32>, %kt: tensor<1x2x16x3xf32>, %v: tensor<1x2x3x16xf32>) -> tensor<1x2x3x16xf32> {
+  %d = graph.constant {value = dense<16.0> : tensor<f32>} : tensor<f32>
+  %half = graph.constant {value = dense<0.5> : tensor<f32>} : tensor<f32>
+  %zero = graph.constant {value = dense<0.0> : tensor<f32>} : tensor<f32>
+  %keep = graph.constant {value = dense<[[[[true, false, false], [true, true, false], [true, true, true]]]]> : tensor<1x1x3x3xi1>} : tensor<1x1x3x3xi1>
+  %low = graph.constant {value = dense<-3.40282347e+38> : tensor<f32>} : tensor<f32>
+  %s = graph.matmul %q, %kt : (tensor<1x2x3x16xf32>, tensor<1x2x16x3xf32>) -> tensor<1x2x3x3xf32>
+  %p = graph.pow %d, %half : (tensor<f32>, tensor<f32>) -> tensor<f32>
+  %c = graph.add %zero, %p : (tensor<f32>, tensor<f32>) -> tensor<f32>
+  %s1 = graph.div %s, %c : (tensor<1x2x3x3xf32>, tensor<f32>) -> tensor<1x2x3x3xf32>
+  %s2 = graph.where %keep, %s1, %low : (tensor<1x1x3x3xi1>, tensor<1x2x3x3xf32>, tensor<f32>) -> tensor<1x2x3x3xf32>
+  %pr = graph.softmax %s2 {axis = -1 : i64} : (tensor<1x2x3x3xf32>) -> tensor<1x2x3x3xf32>
+  %o = graph.matmul %pr, %v : (tensor<1x2x3x3xf32>, tensor<1x2x3x16xf32>) -> tensor<1x2x3x16xf32>
+  return %o : tensor<1x2x3x16xf32>
+}
+
+// -----
+
+// A boolean padding mask (an input) and an additive one: both join the
+// attention's additive mask.
+// CHECK-LABEL: func.func @where_padding
+// CHECK: %[[M:.*]] = graph.where %arg3, %{{.*}}, %{{.*}} : (tensor<1x1x1x3xi1>, tensor<f32>, tensor<f32>) -> tensor<1x1x1x3xf32>
+// CHECK: %[[SUM:.*]] = graph.add %arg4, %[[M]]
+// CHECK: graph.attention %arg0, %{{.*}}, %arg2, %[[SUM]] {scale = 1.000000e+00 : f64}
+func.func @where_padding(%q: tensor<1x2x3x16xf32>, %kt: tensor<1x2x16x3xf32>, %v: tensor<1x2x3x16xf32>,
+                         %keep: tensor<1x1x1x3xi1>, %bias: tensor<1x1x3x3xf32>) -> tensor<1x2x3x16xf32> {
+  %low = graph.constant {value = dense<-3.40282347e+38> : tensor<f32>} : tensor<f32>
+  %s = graph.matmul %q, %kt : (tensor<1x2x3x16xf32>, tensor<1x2x16x3xf32>) -> tensor<1x2x3x3xf32>
+  %s1 = graph.add %s, %bias : (tensor<1x2x3x3xf32>, tensor<1x1x3x3xf32>) -> tensor<1x2x3x3xf32>
+  %s2 = graph.where %keep, %s1, %low : (tensor<1x1x1x3xi1>, tensor<1x2x3x3xf32>, tensor<f32>) -> tensor<1x2x3x3xf32>
+  %pr = graph.softmax %s2 {axis = -1 : i64} : (tensor<1x2x3x3xf32>) -> tensor<1x2x3x3xf32>
+  %o = graph.matmul %pr, %v : (tensor<1x2x3x3xf32>, tensor<1x2x3x16xf32>) -> tensor<1x2x3x16xf32>
+  return %o : tensor<1x2x3x16xf32>
+}
