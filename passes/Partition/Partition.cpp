@@ -692,6 +692,17 @@ LogicalResult Partitioner::partitionOp(OpBuilder &b, Operation *op) {
     if (*form)
       newOp = form->getDefiningOp();
   }
+  if (isa<graph::MoeDispatchOp>(op) && !natural[0].dims[0].empty()) {
+    // Experts split: every device dispatches all tokens (they are whole
+    // here) and keeps its experts' slots (docs/experts.md: the all_to_all
+    // form with per-group capacity is not built yet).
+    Operation *all = graph::createInferred(b, op->getLoc(), op->getName().getStringRef(),
+                                           operands, attrs);
+    if (all)
+      newOp = AxisSliceOp::create(
+          b, op->getLoc(), localType(cast<RankedTensorType>(op->getResult(0).getType()), natural[0]),
+          all->getResult(0), meshRef, axesAttr(b, natural[0].dims[0]), b.getI64IntegerAttr(0));
+  }
   if (isa<graph::SoftmaxOp, graph::LogSoftmaxOp>(op))
     newOp = distributedSoftmax(b, op, operands[0], natural[0]);
   if (auto ln = dyn_cast<graph::LayerNormOp>(op))

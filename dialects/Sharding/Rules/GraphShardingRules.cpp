@@ -588,7 +588,9 @@ ShardingRule moeCombineRule(Operation *op) {
   b.operand(0, 2, h).result(0, 1, h);
   b.operand(0, 0, b.addFactor(b.operandDim(0, 0), FactorKind::NeedReplication));
   b.operand(0, 1, b.addFactor(b.operandDim(0, 1), FactorKind::NeedReplication));
-  int64_t t = b.addFactor(b.operandDim(1, 0));
+  // A token's slot counts the earlier assignments of every token (as in
+  // moe_dispatch), so a block of tokens cannot find its slots alone.
+  int64_t t = b.addFactor(b.operandDim(1, 0), FactorKind::NeedReplication);
   b.operand(1, 0, t).operand(2, 0, t).result(0, 0, t);
   int64_t k = b.addFactor(b.operandDim(1, 1), FactorKind::NeedReplication);
   b.operand(1, 1, k).operand(2, 1, k);

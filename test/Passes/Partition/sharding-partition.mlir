@@ -296,3 +296,23 @@ func.func @merged_minor_split(%x: tensor<34x64xf32>) -> tensor<17x2x64xf32> {
   %e = graph.exp %c : tensor<17x2x64xf32>
   return %e : tensor<17x2x64xf32>
 }
+
+// -----
+
+// Experts split: the dispatch runs on every token and each device keeps
+// its experts' slots (no communication); the combine needs every expert's
+// output and every token (a token's slot counts all earlier assignments).
+sharding.mesh @mesh = <["e"=2]>
+// CHECK-LABEL: func.func @moe_experts
+// CHECK: %[[D:.*]] = graph.moe_dispatch {{.*}} -> tensor<4x5x4xf32>
+// CHECK: collectives.axis_slice %[[D]] on @mesh ["e"] {dim = 0 : i64} : (tensor<4x5x4xf32>) -> tensor<2x5x4xf32>
+// CHECK: graph.moe_expert_matmul {{.*}} : (tensor<2x5x4xf32>, tensor<2x4x6xf32>) -> tensor<2x5x6xf32>
+// CHECK: collectives.all_gather {{.*}} : (tensor<2x5x6xf32>) -> tensor<4x5x6xf32>
+// CHECK: graph.moe_combine {{.*}} : (tensor<4x5x6xf32>, tensor<8x2xf32>, tensor<8x2xi64>) -> tensor<8x6xf32>
+func.func @moe_experts(%x: tensor<8x4xf32>, %i: tensor<8x2xi64>, %g: tensor<8x2xf32>,
+                       %w: tensor<4x4x6xf32> {sharding.sharding = #sharding.tensor<@mesh, [{"e"}, {}, {}]>}) -> tensor<8x6xf32> {
+  %d = graph.moe_dispatch %x, %i {num_experts = 4 : i64, capacity = 5 : i64} : (tensor<8x4xf32>, tensor<8x2xi64>) -> tensor<4x5x4xf32>
+  %h = graph.moe_expert_matmul %d, %w : (tensor<4x5x4xf32>, tensor<4x4x6xf32>) -> tensor<4x5x6xf32>
+  %y = graph.moe_combine %h, %g, %i : (tensor<4x5x6xf32>, tensor<8x2xf32>, tensor<8x2xi64>) -> tensor<8x6xf32>
+  return %y : tensor<8x6xf32>
+}
