@@ -22,3 +22,29 @@ def step_ms(out):
     if not m:
         sys.exit("bench: no step time in:\n" + out[-2000:])
     return float(m.group(1))
+
+
+def run_matching(cmd, what):
+    """`partita run ... --check` (cmd); exits when `what` does not match one
+    device. Its output."""
+    out = sh(cmd)
+    if "MISMATCH" in out:
+        sys.exit("bench: the %s run does not match one device:\n%s" % (what, out[-2000:]))
+    return out
+
+
+def rank_summary(report_path):
+    """From a `partita run --report` file: the slowest rank's median step,
+    compute and time in collectives (ms), the collective counts as text and
+    the KiB each rank sends."""
+    import json
+    r = json.load(open(report_path))
+    t = r["rank_timings"]
+    return {
+        "step": max(x["step_seconds"] for x in t) * 1e3,
+        "compute": max(x["compute_seconds"] for x in t) * 1e3,
+        "collectives": max(x["collective_seconds"] for x in t) * 1e3,
+        "counts": ", ".join("%s=%d" % kv for kv in sorted(r["counts"].items())) or "none",
+        "kib": r["total_bytes_per_rank"] / 1024,
+        "bytes": r["total_bytes_per_rank"],
+    }

@@ -32,7 +32,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "bench"))
-from runlib import sh, step_ms  # noqa: E402
+from runlib import rank_summary, run_matching, sh, step_ms  # noqa: E402
 OUT = os.path.join(ROOT, "bench", "out", "conv_halo")
 
 
@@ -94,18 +94,11 @@ def main():
         shardings = os.path.join(OUT, axis + ".json")
         json.dump({"shardings": {"x": spec}}, open(shardings, "w"))
         report = os.path.join(OUT, axis + "-report.json")
-        out = sh(base + ["--mesh", axis + "=2", "--shardings", shardings, "--report", report,
-                         "--check"])
-        if "MISMATCH" in out:
-            sys.exit("bench: the %s=2 run does not match one device:\n%s" % (axis, out[-2000:]))
-        r = json.load(open(report))
-        t = r["rank_timings"]
-        step = max(x["step_seconds"] for x in t) * 1e3
-        compute = max(x["compute_seconds"] for x in t) * 1e3
-        coll = max(x["collective_seconds"] for x in t) * 1e3
-        counts = ", ".join("%s=%d" % kv for kv in sorted(r["counts"].items())) or "none"
-        rows.append((axis + "=2", step, compute, coll, compute / (single / 2), counts,
-                     r["total_bytes_per_rank"] / 1024, 100 * r["total_bytes_per_rank"] / act))
+        run_matching(base + ["--mesh", axis + "=2", "--shardings", shardings, "--report", report,
+                             "--check"], axis + "=2")
+        r = rank_summary(report)
+        rows.append((axis + "=2", r["step"], r["compute"], r["collectives"],
+                     r["compute"] / (single / 2), r["counts"], r["kib"], 100 * r["bytes"] / act))
     print("\nconvnet B=%d C=%d S=%d layers=%d; single device %.1f ms" % (b, c, s, l, single))
     print("%-7s %9s %10s %15s %11s  %s" % ("mesh", "step", "compute", "collectives",
                                             "rank/(1/2)", "collectives (KiB/rank, % of activations)"))

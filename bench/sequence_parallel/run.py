@@ -32,7 +32,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "bench"))
-from runlib import sh  # noqa: E402
+from runlib import rank_summary, run_matching, sh  # noqa: E402
 OUT = os.path.join(ROOT, "bench", "out", "sequence_parallel")
 FORMS = ("gather", "ulysses", "ring")
 
@@ -114,19 +114,12 @@ def main():
             sys.exit("bench: the attention did not take the %s form:\n%s" % (form, plan[-2000:]))
         predicted, predicted_comm = predicted_ms(plan)
         report = os.path.join(OUT, form + "-report.json")
-        out = sh([args.partita, "run", model, "--mesh", "seq=2", "--shardings", shardings,
-                  "--repeat", str(args.repeat), "--print-limit", "0", "--report", report,
-                  "--check"])
-        if "MISMATCH" in out:
-            sys.exit("bench: the %s run does not match one device:\n%s" % (form, out[-2000:]))
-        r = json.load(open(report))
-        t = r["rank_timings"]
-        step = max(x["step_seconds"] for x in t) * 1e3
-        compute = max(x["compute_seconds"] for x in t) * 1e3
-        coll = max(x["collective_seconds"] for x in t) * 1e3
-        counts = ", ".join("%s=%d" % kv for kv in sorted(r["counts"].items())) or "none"
-        rows.append((form, step, compute, coll, predicted, predicted_comm, counts,
-                     r["total_bytes_per_rank"] / 1024))
+        run_matching([args.partita, "run", model, "--mesh", "seq=2", "--shardings", shardings,
+                      "--repeat", str(args.repeat), "--print-limit", "0", "--report", report,
+                      "--check"], form)
+        r = rank_summary(report)
+        rows.append((form, r["step"], r["compute"], r["collectives"], predicted, predicted_comm,
+                     r["counts"], r["kib"]))
     print("\nattention S=%d D=%d heads=%d %s on seq=2; cluster %s" % (
         s, d, h, "non-causal" if args.non_causal else "causal", cluster))
     print("%-8s %9s %10s %12s %10s %9s %11s  %s" % (
