@@ -572,7 +572,9 @@ py::dict plan(const std::string &kind, const std::string &source, const std::str
               const std::optional<std::vector<std::pair<std::string, int64_t>>> &mesh,
               const std::vector<Spec> &specs, bool conservative, bool explain,
               bool composites, bool openOutputs, const std::string &strategy,
-              const std::string &cluster, double solverTimeLimit) {
+              const std::string &cluster, double solverTimeLimit,
+              const std::string &attentionForm,
+              const std::map<std::string, std::string> &attentionForms) {
   auto ctx = newContext();
   DiagCapture cap(*ctx);
   OwningOpRef<ModuleOp> module =
@@ -590,6 +592,10 @@ py::dict plan(const std::string &kind, const std::string &source, const std::str
       devices *= size;
   }
   partita::ShardingSpecs given;
+  // docs/sequence.md: the form of attention over a split sequence.
+  if (!attentionForm.empty())
+    given.attentionForm = attentionForm;
+  given.attentionForms = attentionForms;
   std::set<std::string> annotated;
   for (auto &[tensor, dims, priority] : specs) {
     std::vector<partita::DimSpec> ds;
@@ -1005,7 +1011,8 @@ PYBIND11_MODULE(_core, m) {
         py::arg("conservative") = false, py::arg("explain") = false,
         py::arg("composites") = false, py::arg("open_outputs") = true,
         py::arg("strategy") = "none", py::arg("cluster") = "cpu-local",
-        py::arg("solver_time_limit") = 60.0,
+        py::arg("solver_time_limit") = 60.0, py::arg("attention") = "",
+        py::arg("attention_forms") = std::map<std::string, std::string>(),
         "Imports, annotates, (strategy='auto') solves and propagates; returns the "
         "stages, the plan and (with a mesh) a Program.");
   py::class_<Program>(m, "Program")

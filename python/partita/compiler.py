@@ -422,7 +422,7 @@ def compile(model, mesh=None, strategy: str = "none", *, cluster: str = DEFAULT_
             solver_time_limit: float = 60.0, loss: str | None = None,
             optimizer: str = "sgd", pipeline: str | None = None, stages=None,
             microbatches: int | None = None, schedule: str = "1f1b", target: str = "cpu",
-            **training):
+            attention="auto", **training):
     """Compiles ``model`` (a :class:`Graph` or a loaded :class:`Model`).
 
     With ``loss`` (and ``optimizer`` and the other options of
@@ -456,12 +456,26 @@ def compile(model, mesh=None, strategy: str = "none", *, cluster: str = DEFAULT_
     ExecutionError "no CUDA device: ...") or ``"cuda-on-cpu"`` (the CUDA
     target's loop mapping run on the CPU, to check it without a GPU).
     Inference only.
+
+    ``attention``: how attention over a split sequence partitions
+    (docs/sequence.md): ``"auto"`` (default), ``"gather"``, ``"ulysses"``
+    or ``"ring"`` for every attention, or a dict mapping attention outputs
+    to forms. ``plan`` lists each attention's form and why.
     """
+    forms = ("auto", "gather", "ulysses", "ring")
+    per_output = attention if isinstance(attention, dict) else {}
+    for form in ([attention] if not per_output else per_output.values()):
+        if form not in forms:
+            raise ValueError(f"unknown attention form {form!r} (expected one of "
+                             f"{', '.join(forms)} or a dict of them by attention output)")
     if target not in TARGETS:
         raise ValueError(f"unknown target {target!r} (expected one of {', '.join(TARGETS)})")
     if target != "cpu" and (loss is not None or pipeline is not None):
         raise ValueError(f"target={target!r} runs inference without a pipeline; training "
                          f"and pipelines run on the CPU target")
+    if attention != "auto" and (loss is not None or pipeline is not None):
+        raise ValueError("attention forms apply to inference without a pipeline (a training "
+                         "step holds attention as primitive ops; docs/sequence.md)")
     if loss is not None and pipeline is not None:
         training.update(pipeline=pipeline, stages=stages, schedule=schedule)
     if loss is not None and microbatches is not None:
@@ -506,7 +520,8 @@ def compile(model, mesh=None, strategy: str = "none", *, cluster: str = DEFAULT_
         result = _core().plan(kind, source, name, input_shapes,
                               mesh._pairs() if mesh is not None else None, specs,
                               conservative, explain, composites, True, strategy,
-                              _cluster_path(cluster), float(solver_time_limit))
+                              _cluster_path(cluster), float(solver_time_limit),
+                              "" if per_output else attention, per_output)
     except CompileError as e:
         raise _relocate(e, model) from None
     return Compiled(model, kind, source, name, input_shapes, composites, mesh, result,
