@@ -180,6 +180,10 @@ void printShardingPlan(ModuleOp module, const std::vector<ReshardNeed> &reshards
     os << "attention: " << forms.size() << "\n";
     for (const std::string &line : forms)
       os << line << "\n";
+  } else if (module->hasAttr(sequence::kAttentionFormAttr)) {
+    // A form was asked for, but the plan ran on primitive ops.
+    os << "attention: none formed (`partita plan --composites` forms graph.attention, as "
+          "`partita run --mesh` does)\n";
   }
   if (json)
     *json << j.dump(2) << "\n";
