@@ -2,6 +2,7 @@
 
 #include "GraphDriver.h"
 #include "OpImporters.h"
+#include "RoutedExperts.h"
 
 #include "dialects/Graph/IR/GraphOps.h"
 #include "partita/Import/Importer.h"
@@ -74,14 +75,14 @@ LogicalResult orderNodes(MLIRContext &ctx, GraphDesc &g,
       if (o.empty())
         continue;
       if (available.contains(o) || !producer.try_emplace(o, i).second)
-        return emitError(nodeLocation(ctx, g.source, i, g.nodes[i]->outputs(),
+        return emitError(nodeLocation(ctx, g.source, g.sourcePosition(i), g.nodes[i]->outputs(),
                                       g.nodes[i]->name()))
                << "value '" << o << "' is defined more than once";
     }
   for (size_t i = 0; i < g.nodes.size(); ++i)
     for (const std::string &in : g.nodes[i]->inputs())
       if (!in.empty() && !available.contains(in) && !producer.count(in))
-        return emitError(nodeLocation(ctx, g.source, i, g.nodes[i]->outputs(),
+        return emitError(nodeLocation(ctx, g.source, g.sourcePosition(i), g.nodes[i]->outputs(),
                                       g.nodes[i]->name()))
                << "dangling value: '" << in << "' used by "
                << g.nodes[i]->opType() << " node '" << g.nodes[i]->name()
@@ -119,7 +120,7 @@ LogicalResult orderNodes(MLIRContext &ctx, GraphDesc &g,
   if (order.size() != g.nodes.size()) {
     for (size_t i = 0; i < g.nodes.size(); ++i)
       if (pending[i] != 0)
-        return emitError(nodeLocation(ctx, g.source, i, g.nodes[i]->outputs(),
+        return emitError(nodeLocation(ctx, g.source, g.sourcePosition(i), g.nodes[i]->outputs(),
                                       g.nodes[i]->name()))
                << "the graph has a cycle through " << g.nodes[i]->opType()
                << " node '" << g.nodes[i]->name() << "'";
@@ -135,6 +136,14 @@ OwningOpRef<ModuleOp> buildModule(MLIRContext &ctx, GraphDesc &g) {
   std::vector<size_t> order;
   if (failed(orderNodes(ctx, g, order)))
     return nullptr;
+  size_t nodesBefore = g.nodes.size();
+  if (failed(rewriteRoutedExperts(ctx, g, order)))
+    return nullptr;
+  if (g.nodes.size() != nodesBefore || !g.nodeSource.empty()) {
+    order.clear();
+    if (failed(orderNodes(ctx, g, order)))
+      return nullptr;
+  }
 
   OpBuilder b(&ctx);
   OwningOpRef<ModuleOp> module = ModuleOp::create(fileLoc);
@@ -185,7 +194,8 @@ OwningOpRef<ModuleOp> buildModule(MLIRContext &ctx, GraphDesc &g) {
   // Which tensors are consumed (for handlers that must reject used outputs).
   for (size_t idx : order) {
     NodeView &node = *g.nodes[idx];
-    Location loc = nodeLocation(ctx, g.source, idx, node.outputs(), node.name());
+    Location loc = nodeLocation(ctx, g.source, g.sourcePosition(idx), node.outputs(),
+                                node.name());
     if (!node.domain().empty() && node.domain() != "ai.onnx") {
       emitError(loc) << "unsupported op '" << node.opType() << "' from domain '"
                      << node.domain() << "' in node '" << node.name()

@@ -35,6 +35,12 @@ struct GraphDesc {
   };
   std::vector<Constant> constants;
   std::vector<std::unique_ptr<NodeView>> nodes;
+  /// Where node i stands in the source (its locations' line): set when a
+  /// rewrite (RoutedExperts.h) replaces nodes; empty means i itself.
+  std::vector<size_t> nodeSource;
+  size_t sourcePosition(size_t i) const {
+    return i < nodeSource.size() ? nodeSource[i] : i;
+  }
   std::vector<std::string> outputs;
   /// Static types declared for values (ONNX value_info / outputs, JSON
   /// outputs); the imported types must agree.

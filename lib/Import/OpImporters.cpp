@@ -672,8 +672,11 @@ LogicalResult importMoeGate(NodeContext &c) {
 
 LogicalResult importMoeDispatch(NodeContext &c) {
   auto e = c.node.getInt("num_experts"), cap = c.node.getInt("capacity");
+  // Dropless: every assignment fits, an expert receiving each token once.
+  if (!cap && c.attrInt("dropless", 0) && c.has(0) && c.rank(c.ins[0]) >= 1)
+    cap = c.type(c.ins[0]).getDimSize(0);
   if (!e || !cap)
-    return c.error() << "missing attribute 'num_experts' or 'capacity'";
+    return c.error() << "missing attribute 'num_experts' or 'capacity' (or 'dropless')";
   return composite(c, MoeDispatchOp::getOperationName(), 2,
                    {c.i64("num_experts", *e), c.i64("capacity", *cap)});
 }
