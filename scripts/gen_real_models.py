@@ -110,8 +110,8 @@ def export_torchvision(out, name, make):
     save_case(out, name, model, (x,), ["pixel_values"], ["logits"])
 
 
-# --- Hugging Face transformers: decoder (GPT-2, LLaMA), encoder (BERT, T5
-# encoder) and vision (ViT) models with two layers and small widths.
+# --- Hugging Face transformers: decoder (GPT-2, LLaMA, Mixtral), encoder (BERT,
+# T5 encoder) and vision (ViT) models with two layers and small widths.
 
 def transformers_cases():
     import transformers as hf
@@ -128,6 +128,12 @@ def transformers_cases():
             max_position_embeddings=64, **small), add_pooling_layer=False), "tokens"),
         "hf_t5_encoder": lambda: (hf.T5EncoderModel(hf.T5Config(
             num_layers=2, num_heads=2, d_model=64, d_kv=32, d_ff=128, **small)), "tokens"),
+        # Mixtral's sparse MoE block: a Python loop over experts, exported
+        # as one NonZero routing per expert (docs/experts.md).
+        "hf_mixtral": lambda: (hf.MixtralForCausalLM(hf.MixtralConfig(
+            num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2, hidden_size=64,
+            intermediate_size=128, max_position_embeddings=64, num_local_experts=4,
+            num_experts_per_tok=2, **small)), "tokens"),
         "hf_vit": lambda: (hf.ViTModel(hf.ViTConfig(
             num_hidden_layers=2, num_attention_heads=2, hidden_size=64, intermediate_size=128,
             image_size=32, patch_size=8), add_pooling_layer=False), "image"),
@@ -145,7 +151,7 @@ def export_transformers(out, name, make):
         save_case(out, name, model, (x,), ["pixel_values"], ["last_hidden_state"])
     else:
         x = torch.randint(0, model.config.vocab_size, (2, 16), dtype=torch.int64)
-        first = "logits" if name in ("hf_gpt2", "hf_llama") else "last_hidden_state"
+        first = "logits" if name in ("hf_gpt2", "hf_llama", "hf_mixtral") else "last_hidden_state"
         save_case(out, name, model, (x,), ["input_ids"], [first])
 
 

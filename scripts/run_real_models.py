@@ -9,7 +9,9 @@ usage: run_real_models.py DIR [--partita BIN] [--only NAME,...] [--configs K,...
 (default configurations: single, data2, auto-model2, auto-data2-model2; also
 cuda: compile for the CUDA target, cuda-on-cpu: its loop mapping on the CPU;
 seq2-gather, seq2-ulysses, seq2-ring: the token sequence split over seq=2
-with that attention form, docs/sequence.md)
+with that attention form, docs/sequence.md; expert2, expert2-model2: every
+MoE dispatch's experts on expert=2, and each expert's FFN on model=2 too,
+docs/experts.md)
 
 Prints one line per model and configuration ("NAME CONFIG: OK 1.2s" or
 "NAME CONFIG: FAIL <first diagnostic line>") and a summary line; the exit
@@ -39,17 +41,23 @@ CONFIGS = {
 SEQUENCE_FORMS = ("gather", "ulysses", "ring")
 for form in SEQUENCE_FORMS:
     CONFIGS["seq2-" + form] = ["--mesh", "seq=2"]
+# Expert parallelism (docs/experts.md): every MoE dispatch's experts split
+# over expert=2, and each expert's FFN also split over model=2.
+CONFIGS["expert2"] = ["--mesh", "expert=2"]
+CONFIGS["expert2-model2"] = ["--mesh", "expert=2,model=2"]
+SHARDINGS = {"expert2": {"mesh": {"expert": 2}, "experts": "expert"},
+             "expert2-model2": {"mesh": {"expert": 2, "model": 2},
+                                "experts": {"axis": "expert", "ffn": "model"}}}
+for form in SEQUENCE_FORMS:
+    SHARDINGS["seq2-" + form] = {"mesh": {"seq": 2}, "shardings": {"input_ids": [None, "seq"]},
+                                 "attention": form}
 
 
-def sequence_shardings(config, directory):
-    """The --shardings file of a seq2-FORM configuration, or None."""
-    form = config[len("seq2-"):] if config.startswith("seq2-") else None
-    if form not in SEQUENCE_FORMS:
-        return None
+def config_shardings(config, directory):
+    """Writes the --shardings file of a configuration that has one; its path."""
     path = os.path.join(directory, "shardings.json")
     with open(path, "w") as f:
-        json.dump({"mesh": {"seq": 2}, "shardings": {"input_ids": [None, "seq"]},
-                   "attention": form}, f)
+        json.dump(SHARDINGS[config], f)
     return path
 
 
@@ -93,9 +101,9 @@ def main():
             else:
                 cmd = [args.partita, "run", os.path.join(args.dir, m), "--check",
                        "--print-limit", "0"] + CONFIGS[c]
-                if c.startswith("seq2-"):
+                if c in SHARDINGS:
                     tmp = tempfile.TemporaryDirectory(prefix="partita-real-")
-                    cmd += ["--shardings", sequence_shardings(c, tmp.name)]
+                    cmd += ["--shardings", config_shardings(c, tmp.name)]
             start = time.monotonic()
             try:
                 p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,

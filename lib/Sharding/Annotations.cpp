@@ -77,9 +77,28 @@ FailureOr<ShardingSpecs> parseShardings(StringRef text, StringRef origin, std::s
     return fail("expected an object with \"mesh\" and \"shardings\"");
   ShardingSpecs specs;
   for (auto it = doc.begin(); it != doc.end(); ++it)
-    if (it.key() != "mesh" && it.key() != "shardings" && it.key() != "attention")
+    if (it.key() != "mesh" && it.key() != "shardings" && it.key() != "attention" &&
+        it.key() != "experts")
       return fail("unknown key \"" + it.key() +
-                  "\" (expected \"mesh\", \"shardings\", \"attention\")");
+                  "\" (expected \"mesh\", \"shardings\", \"attention\", \"experts\")");
+  if (doc.contains("experts")) {
+    // docs/experts.md: "expert", or {"axis": "expert", "ffn": "model"}.
+    const auto &x = doc["experts"];
+    const char *shape = "\"experts\" must be a mesh axis name or {\"axis\": AXIS, "
+                        "\"ffn\": AXIS}";
+    if (x.is_string()) {
+      specs.expertAxis = x.get<std::string>();
+    } else if (x.is_object() && x.contains("axis") && x["axis"].is_string()) {
+      for (auto it = x.begin(); it != x.end(); ++it)
+        if ((it.key() != "axis" && it.key() != "ffn") || !it.value().is_string())
+          return fail(shape);
+      specs.expertAxis = x["axis"].get<std::string>();
+      if (x.contains("ffn"))
+        specs.expertFfnAxis = x["ffn"].get<std::string>();
+    } else {
+      return fail(shape);
+    }
+  }
   if (doc.contains("attention")) {
     // docs/sequence.md: one form for every attention, or one per attention.
     const auto &a = doc["attention"];
@@ -207,6 +226,10 @@ std::string formatShardings(const ShardingSpecs &specs) {
   } else if (specs.attentionForm) {
     doc["attention"] = *specs.attentionForm;
   }
+  if (specs.expertAxis && specs.expertFfnAxis)
+    doc["experts"] = {{"axis", *specs.expertAxis}, {"ffn", *specs.expertFfnAxis}};
+  else if (specs.expertAxis)
+    doc["experts"] = *specs.expertAxis;
   return doc.dump() + "\n";
 }
 
@@ -288,6 +311,53 @@ LogicalResult checkWindowSplits(Value v, TensorShardingAttr attr, MeshAttr mesh,
   for (OpOperand &use : v.getUses())
     if (use.getOperandNumber() == 0 && failed(check(use.getOwner(), "input")))
       return failure();
+  return success();
+}
+
+/// The "experts" key: every MoE dispatch's expert dimension on the expert
+/// axis and, with "ffn", the hidden dimension of each expert FFN's first
+/// matmuls (those reading the dispatched tokens) on the FFN axis; the rest
+/// follows by propagation (the second matmul contracts it: a reduce).
+LogicalResult annotateExperts(ModuleOp module, MeshAttr mesh, FlatSymbolRefAttr meshRef,
+                              const ShardingSpecs &specs, StringRef specsSource) {
+  MLIRContext *ctx = module.getContext();
+  for (const std::optional<std::string> &axis : {specs.expertAxis, specs.expertFfnAxis})
+    if (axis && !llvm::is_contained(mesh.getNames(), StringAttr::get(ctx, *axis)))
+      return module.emitError() << "\"experts\" names axis '" << *axis << "' (from "
+                                << specsSource << ") that the mesh does not have";
+  SmallVector<graph::MoeDispatchOp> dispatches;
+  module.walk([&](graph::MoeDispatchOp op) { dispatches.push_back(op); });
+  if (dispatches.empty())
+    return module.emitError() << "\"experts\" (from " << specsSource
+                              << ") but the model has no mixture-of-experts dispatch";
+  OpBuilder b(ctx);
+  auto dim = [&](std::optional<std::string> axis) {
+    SmallVector<StringAttr> axes;
+    if (axis)
+      axes.push_back(b.getStringAttr(*axis));
+    return DimShardingAttr::get(ctx, axes, /*closed=*/true);
+  };
+  auto constrain = [&](Value v, ArrayRef<DimShardingAttr> dims) -> FailureOr<Value> {
+    auto attr = TensorShardingAttr::get(ctx, meshRef, dims, {}, {}, specs.priority);
+    if (failed(verifySharding(attr, v.getType(), v.getDefiningOp(), "an expert tensor")))
+      return failure();
+    b.setInsertionPointAfter(v.getDefiningOp());
+    auto c = ConstraintOp::create(b, v.getLoc(), v, attr);
+    v.replaceAllUsesExcept(c.getResult(), c);
+    return c.getResult();
+  };
+  for (graph::MoeDispatchOp d : dispatches) {
+    auto routed = constrain(d.getOutput(), {dim(specs.expertAxis), dim({}), dim({})});
+    if (failed(routed))
+      return failure();
+    if (!specs.expertFfnAxis)
+      continue;
+    for (Operation *user : llvm::to_vector(routed->getUsers()))
+      if (auto mm = dyn_cast<graph::MoeExpertMatMulOp>(user))
+        if (failed(constrain(mm.getOutput(), {dim(specs.expertAxis), dim({}),
+                                              dim(specs.expertFfnAxis)})))
+          return failure();
+  }
   return success();
 }
 
@@ -439,6 +509,9 @@ LogicalResult applyShardingAnnotations(ModuleOp module,
                                 << specsSource << ") in the model";
     v.getDefiningOp()->setAttr(sequence::kAttentionFormAttr, b.getStringAttr(form));
   }
+  if (specs.expertAxis && failed(annotateExperts(module, meshAttr, meshRef, specs,
+                                                 specsSource)))
+    return failure();
   // A column-split fused projection (QKV) gets head-aligned blocks, for every
   // consumer of the annotated module alike (plan, run --mesh, Python).
   PassManager pm(ctx, ModuleOp::getOperationName());

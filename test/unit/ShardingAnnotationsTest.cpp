@@ -51,6 +51,21 @@ TEST(ShardingAnnotations, PrioritiesAndAttentionFormsReadBack) {
   EXPECT_EQ(back->attentionForms, specs.attentionForms);
 }
 
+TEST(ShardingAnnotations, ExpertAxesReadBack) {
+  ShardingSpecs specs;
+  specs.expertAxis = "expert";
+  std::string error;
+  auto back = parseShardings(formatShardings(specs), "formatted", error);
+  ASSERT_TRUE(succeeded(back)) << error;
+  EXPECT_EQ(back->expertAxis, specs.expertAxis);
+  EXPECT_FALSE(back->expertFfnAxis.has_value());
+  specs.expertFfnAxis = "model";
+  back = parseShardings(formatShardings(specs), "formatted", error);
+  ASSERT_TRUE(succeeded(back)) << error;
+  EXPECT_EQ(back->expertAxis, specs.expertAxis);
+  EXPECT_EQ(back->expertFfnAxis, specs.expertFfnAxis);
+}
+
 TEST(ShardingAnnotations, BadPrioritiesAndFormsAreOneLine) {
   struct Case {
     const char *text, *message;
@@ -66,6 +81,12 @@ TEST(ShardingAnnotations, BadPrioritiesAndFormsAreOneLine) {
                 "object mapping attention outputs to one of them"},
            Case{R"({"attention": {"a": 1}})",
                 "f.json: \"attention\" of \"a\" must be \"auto\", \"gather\", \"ulysses\" or \"ring\""},
+           Case{R"({"experts": 2})", "f.json: \"experts\" must be a mesh axis name or "
+                                     "{\"axis\": AXIS, \"ffn\": AXIS}"},
+           Case{R"({"experts": {"ffn": "model"}})",
+                "f.json: \"experts\" must be a mesh axis name or {\"axis\": AXIS, \"ffn\": AXIS}"},
+           Case{R"({"experts": {"axis": "expert", "tp": "model"}})",
+                "f.json: \"experts\" must be a mesh axis name or {\"axis\": AXIS, \"ffn\": AXIS}"},
        }) {
     std::string error;
     EXPECT_TRUE(failed(parseShardings(c.text, "f.json", error))) << c.text;

@@ -46,6 +46,11 @@ struct ShardingSpecs {
   /// attention output name.
   std::optional<std::string> attentionForm;
   std::map<std::string, std::string> attentionForms;
+  /// The "experts" key (docs/experts.md): the mesh axis that splits the
+  /// expert dimension of every MoE dispatch, and optionally the one that
+  /// splits each expert's FFN hidden dimension (expert tensor parallelism).
+  std::optional<std::string> expertAxis;
+  std::optional<std::string> expertFfnAxis;
 };
 
 /// Parses "data=2,model=2"; failure with a message in `error`.
