@@ -9,9 +9,9 @@ usage: run_real_models.py DIR [--partita BIN] [--only NAME,...] [--configs K,...
 (default configurations: single, data2, auto-model2, auto-data2-model2; also
 cuda: compile for the CUDA target, cuda-on-cpu: its loop mapping on the CPU;
 seq2-gather, seq2-ulysses, seq2-ring: the token sequence split over seq=2
-with that attention form, docs/sequence.md; expert2, expert2-model2: every
-MoE dispatch's experts on expert=2, and each expert's FFN on model=2 too,
-docs/experts.md)
+with that attention form, docs/sequence.md; expert2, expert2-model2: the
+batch and every MoE dispatch's experts on expert=2, and each expert's FFN on
+model=2 too, docs/experts.md)
 
 Prints one line per model and configuration ("NAME CONFIG: OK 1.2s" or
 "NAME CONFIG: FAIL <first diagnostic line>") and a summary line; the exit
@@ -41,12 +41,15 @@ CONFIGS = {
 SEQUENCE_FORMS = ("gather", "ulysses", "ring")
 for form in SEQUENCE_FORMS:
     CONFIGS["seq2-" + form] = ["--mesh", "seq=2"]
-# Expert parallelism (docs/experts.md): every MoE dispatch's experts split
-# over expert=2, and each expert's FFN also split over model=2.
+# Expert parallelism (docs/experts.md), folded over the data ranks: the
+# batch split over expert=2 and every MoE dispatch's experts too (two
+# all_to_alls per MoE layer), and each expert's FFN also split over model=2.
 CONFIGS["expert2"] = ["--mesh", "expert=2"]
 CONFIGS["expert2-model2"] = ["--mesh", "expert=2,model=2"]
-SHARDINGS = {"expert2": {"mesh": {"expert": 2}, "experts": "expert"},
+SHARDINGS = {"expert2": {"mesh": {"expert": 2}, "shardings": {"input_ids": ["expert", None]},
+                         "experts": "expert"},
              "expert2-model2": {"mesh": {"expert": 2, "model": 2},
+                                "shardings": {"input_ids": ["expert", None]},
                                 "experts": {"axis": "expert", "ffn": "model"}}}
 for form in SEQUENCE_FORMS:
     SHARDINGS["seq2-" + form] = {"mesh": {"seq": 2}, "shardings": {"input_ids": [None, "seq"]},

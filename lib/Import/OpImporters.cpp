@@ -672,13 +672,17 @@ LogicalResult importMoeGate(NodeContext &c) {
 
 LogicalResult importMoeDispatch(NodeContext &c) {
   auto e = c.node.getInt("num_experts"), cap = c.node.getInt("capacity");
-  // Dropless: every assignment fits, an expert receiving each token once.
-  if (!cap && c.attrInt("dropless", 0) && c.has(0) && c.rank(c.ins[0]) >= 1)
-    cap = c.type(c.ins[0]).getDimSize(0);
+  int64_t groups = c.attrInt("groups", 1);
+  bool dropless = c.attrInt("dropless", 0);
+  // Dropless: every assignment fits, an expert receiving each token of a
+  // group once.
+  if (!cap && dropless && groups > 0 && c.has(0) && c.rank(c.ins[0]) >= 1)
+    cap = c.type(c.ins[0]).getDimSize(0) / groups;
   if (!e || !cap)
     return c.error() << "missing attribute 'num_experts' or 'capacity' (or 'dropless')";
   return composite(c, MoeDispatchOp::getOperationName(), 2,
-                   {c.i64("num_experts", *e), c.i64("capacity", *cap)});
+                   {c.i64("num_experts", *e), c.i64("capacity", *cap), c.i64("groups", groups),
+                    c.boolean("dropless", dropless)});
 }
 
 LogicalResult importMoeExpertMatMul(NodeContext &c) {
@@ -686,7 +690,8 @@ LogicalResult importMoeExpertMatMul(NodeContext &c) {
 }
 
 LogicalResult importMoeCombine(NodeContext &c) {
-  return composite(c, MoeCombineOp::getOperationName(), 3, {});
+  return composite(c, MoeCombineOp::getOperationName(), 3,
+                   {c.i64("groups", c.attrInt("groups", 1))});
 }
 
 //===----------------------------------------------------------------------===//

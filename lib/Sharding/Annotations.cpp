@@ -16,6 +16,7 @@
 
 #define JSON_NOEXCEPTION
 #include <nlohmann/json.hpp>
+#include <numeric>
 
 using namespace mlir;
 using namespace partita::sharding;
@@ -314,17 +315,50 @@ LogicalResult checkWindowSplits(Value v, TensorShardingAttr attr, MeshAttr mesh,
   return success();
 }
 
+/// A dropless dispatch gives the same results for any number of groups:
+/// on a mesh, make it one group per device where the tokens divide, so that
+/// tokens split over any axes dispatch locally (docs/experts.md). Its
+/// combines (same indices) take the same groups.
+void groupDroplessDispatches(ModuleOp module, MeshAttr mesh) {
+  int64_t devices = 1;
+  for (int64_t s : mesh.getSizes())
+    devices *= s;
+  Builder b(module.getContext());
+  module.walk([&](graph::MoeDispatchOp d) {
+    int64_t tokens = d.getTokens().getType().getDimSize(0);
+    int64_t groups = std::gcd(tokens, devices);
+    if (!d.getDropless() || groups <= d.getGroups())
+      return;
+    d.setGroups(groups);
+    d.setCapacity(tokens / groups);
+    for (Operation *user : d.getIndices().getUsers())
+      if (auto c = dyn_cast<graph::MoeCombineOp>(user))
+        c.setGroups(groups);
+  });
+}
+
 /// The "experts" key: every MoE dispatch's expert dimension on the expert
 /// axis and, with "ffn", the hidden dimension of each expert FFN's first
 /// matmuls (those reading the dispatched tokens) on the FFN axis; the rest
-/// follows by propagation (the second matmul contracts it: a reduce).
+/// follows by propagation (the second matmul contracts it: a reduce). Where
+/// the dispatch's groups divide over the expert axis, its result is first
+/// pinned to the groups split and the combine reads the expert outputs back
+/// in it: each device dispatches and combines its own groups and the
+/// reshards between are expert parallelism's two all_to_alls.
 LogicalResult annotateExperts(ModuleOp module, MeshAttr mesh, FlatSymbolRefAttr meshRef,
                               const ShardingSpecs &specs, StringRef specsSource) {
   MLIRContext *ctx = module.getContext();
-  for (const std::optional<std::string> &axis : {specs.expertAxis, specs.expertFfnAxis})
-    if (axis && !llvm::is_contained(mesh.getNames(), StringAttr::get(ctx, *axis)))
+  int64_t expertSize = 0;
+  for (const std::optional<std::string> &axis : {specs.expertAxis, specs.expertFfnAxis}) {
+    if (!axis)
+      continue;
+    auto it = llvm::find(mesh.getNames(), StringAttr::get(ctx, *axis));
+    if (it == mesh.getNames().end())
       return module.emitError() << "\"experts\" names axis '" << *axis << "' (from "
                                 << specsSource << ") that the mesh does not have";
+    if (axis == specs.expertAxis)
+      expertSize = mesh.getSizes()[it - mesh.getNames().begin()];
+  }
   SmallVector<graph::MoeDispatchOp> dispatches;
   module.walk([&](graph::MoeDispatchOp op) { dispatches.push_back(op); });
   if (dispatches.empty())
@@ -337,24 +371,58 @@ LogicalResult annotateExperts(ModuleOp module, MeshAttr mesh, FlatSymbolRefAttr 
       axes.push_back(b.getStringAttr(*axis));
     return DimShardingAttr::get(ctx, axes, /*closed=*/true);
   };
-  auto constrain = [&](Value v, ArrayRef<DimShardingAttr> dims) -> FailureOr<Value> {
-    auto attr = TensorShardingAttr::get(ctx, meshRef, dims, {}, {}, specs.priority);
-    if (failed(verifySharding(attr, v.getType(), v.getDefiningOp(), "an expert tensor")))
+  auto sharding = [&](ArrayRef<DimShardingAttr> dims) {
+    return TensorShardingAttr::get(ctx, meshRef, dims, {}, {}, specs.priority);
+  };
+  // A constraint on `v` for all its uses after `after` (or just `use`).
+  auto constrain = [&](Value v, ArrayRef<DimShardingAttr> dims,
+                       OpOperand *use = nullptr) -> FailureOr<Value> {
+    auto attr = sharding(dims);
+    Operation *anchor = use ? use->getOwner() : v.getDefiningOp();
+    if (failed(verifySharding(attr, v.getType(), anchor, "an expert tensor")))
       return failure();
-    b.setInsertionPointAfter(v.getDefiningOp());
+    if (use)
+      b.setInsertionPoint(use->getOwner());
+    else
+      b.setInsertionPointAfter(v.getDefiningOp());
     auto c = ConstraintOp::create(b, v.getLoc(), v, attr);
-    v.replaceAllUsesExcept(c.getResult(), c);
+    if (use)
+      use->set(c.getResult());
+    else
+      v.replaceAllUsesExcept(c.getResult(), c);
     return c.getResult();
   };
+  std::optional<std::string> none;
   for (graph::MoeDispatchOp d : dispatches) {
-    auto routed = constrain(d.getOutput(), {dim(specs.expertAxis), dim({}), dim({})});
-    if (failed(routed))
+    bool groupsSplit = d.getGroups() % expertSize == 0;
+    Value routed = d.getOutput();
+    if (groupsSplit) {
+      auto pinned = constrain(routed, {dim(none), dim(specs.expertAxis), dim(none)});
+      if (failed(pinned))
+        return failure();
+      routed = *pinned;
+    }
+    auto experts = constrain(routed, {dim(specs.expertAxis), dim(none), dim(none)});
+    if (failed(experts))
       return failure();
+    // The combine reads the expert outputs split by experts, then by groups
+    // (the first keeps the second from reaching back into the FFN).
+    if (groupsSplit)
+      for (OpOperand &use : llvm::make_early_inc_range(d.getIndices().getUses())) {
+        auto c = dyn_cast<graph::MoeCombineOp>(use.getOwner());
+        if (!c || c.getGroups() != d.getGroups())
+          continue;
+        if (failed(constrain(c.getExpertOut(),
+                             {dim(specs.expertAxis), dim(none), dim(none)}, &c->getOpOperand(0))) ||
+            failed(constrain(c.getExpertOut(),
+                             {dim(none), dim(specs.expertAxis), dim(none)}, &c->getOpOperand(0))))
+          return failure();
+      }
     if (!specs.expertFfnAxis)
       continue;
-    for (Operation *user : llvm::to_vector(routed->getUsers()))
+    for (Operation *user : llvm::to_vector(experts->getUsers()))
       if (auto mm = dyn_cast<graph::MoeExpertMatMulOp>(user))
-        if (failed(constrain(mm.getOutput(), {dim(specs.expertAxis), dim({}),
+        if (failed(constrain(mm.getOutput(), {dim(specs.expertAxis), dim(none),
                                               dim(specs.expertFfnAxis)})))
           return failure();
   }
@@ -509,6 +577,7 @@ LogicalResult applyShardingAnnotations(ModuleOp module,
                                 << specsSource << ") in the model";
     v.getDefiningOp()->setAttr(sequence::kAttentionFormAttr, b.getStringAttr(form));
   }
+  groupDroplessDispatches(module, meshAttr);
   if (specs.expertAxis && failed(annotateExperts(module, meshAttr, meshRef, specs,
                                                  specsSource)))
     return failure();

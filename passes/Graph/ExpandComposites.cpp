@@ -116,18 +116,28 @@ struct ExpandMoeGate : OpRewritePattern<MoeGateOp> {
   }
 };
 
-/// The [T*k, E, C] 0/1 mask: entry (a, e, c) is 1 when assignment a (token
-/// a / k, choice a % k) went to expert e and landed in slot c < capacity.
+/// The [T*k, E, G*C] 0/1 mask: entry (a, e, g*C + c) is 1 when assignment a
+/// (token a / k, choice a % k, of group g) went to expert e and landed in
+/// slot c < capacity of its group.
 Value dispatchMask(OpBuilder &b, Location loc, Value indices, int64_t experts,
-                   int64_t capacity, Type elt) {
+                   int64_t capacity, int64_t groups, Type elt) {
   auto idxType = cast<RankedTensorType>(indices.getType());
   int64_t a = idxType.getNumElements();
   Value onehot = make<OneHotOp>(b, loc, {indices, offOn(b, loc, elt)},
                                 {i64Attr(b, "depth", experts), i64Attr(b, "axis", -1)});
   Value flat = make<ReshapeOp>(b, loc, onehot, {i64sAttr(b, "shape", {a, experts})});
-  // Slot of an assignment = how many earlier assignments chose the same expert.
-  Value earlier = make<CumSumOp>(b, loc, flat,
-                                 {i64Attr(b, "axis", 0), boolAttr(b, "exclusive", true)});
+  // Slot of an assignment = how many earlier assignments of its group chose
+  // the same expert.
+  Value earlier;
+  if (groups == 1) {
+    earlier = make<CumSumOp>(b, loc, flat, {i64Attr(b, "axis", 0), boolAttr(b, "exclusive", true)});
+  } else {
+    Value grouped =
+        make<ReshapeOp>(b, loc, flat, {i64sAttr(b, "shape", {groups, a / groups, experts})});
+    earlier = make<CumSumOp>(b, loc, grouped,
+                             {i64Attr(b, "axis", 1), boolAttr(b, "exclusive", true)});
+    earlier = make<ReshapeOp>(b, loc, earlier, {i64sAttr(b, "shape", {a, experts})});
+  }
   Value slot = make<ReduceSumOp>(b, loc, make<MulOp>(b, loc, {earlier, flat}),
                                  {i64sAttr(b, "axes", {1}), boolAttr(b, "keepdims", false)});
   Value slotIdx = make<CastOp>(b, loc, slot,
@@ -135,6 +145,22 @@ Value dispatchMask(OpBuilder &b, Location loc, Value indices, int64_t experts,
   // one_hot of an index >= capacity is all zeros: the assignment is dropped.
   Value slotOneHot = make<OneHotOp>(b, loc, {slotIdx, offOn(b, loc, elt)},
                                     {i64Attr(b, "depth", capacity), i64Attr(b, "axis", -1)});
+  if (groups > 1) {
+    // Group g's slots are [g*C, (g+1)*C): place each assignment's one-hot
+    // in its group's block.
+    SmallVector<int64_t> groupOf(a);
+    for (int64_t i = 0; i < a; ++i)
+      groupOf[i] = i / (a / groups);
+    auto type = RankedTensorType::get({a}, b.getI64Type());
+    Value ids = ConstantOp::create(b, loc, type,
+                                   DenseElementsAttr::get(type, ArrayRef<int64_t>(groupOf)));
+    Value groupOneHot = make<OneHotOp>(b, loc, {ids, offOn(b, loc, elt)},
+                                       {i64Attr(b, "depth", groups), i64Attr(b, "axis", -1)});
+    slotOneHot = make<EinsumOp>(b, loc, {groupOneHot, slotOneHot},
+                                {b.getNamedAttr("equation", b.getStringAttr("ag,ac->agc"))});
+    slotOneHot = make<ReshapeOp>(b, loc, slotOneHot,
+                                 {i64sAttr(b, "shape", {a, groups * capacity})});
+  }
   return make<EinsumOp>(b, loc, {flat, slotOneHot},
                         {b.getNamedAttr("equation", b.getStringAttr("ae,ac->aec"))});
 }
@@ -148,7 +174,7 @@ struct ExpandMoeDispatch : OpRewritePattern<MoeDispatchOp> {
     int64_t t = xType.getDimSize(0), h = xType.getDimSize(1);
     int64_t k = op.getIndices().getType().getDimSize(1);
     Value mask = dispatchMask(rw, loc, op.getIndices(), op.getNumExperts(),
-                              op.getCapacity(), xType.getElementType());
+                              op.getCapacity(), op.getGroups(), xType.getElementType());
     Value x = make<ReshapeOp>(rw, loc, op.getTokens(), {i64sAttr(rw, "shape", {t, 1, h})});
     x = make<ExpandOp>(rw, loc, x, {i64sAttr(rw, "shape", {t, k, h})});
     x = make<ReshapeOp>(rw, loc, x, {i64sAttr(rw, "shape", {t * k, h})});
@@ -178,7 +204,8 @@ struct ExpandMoeCombine : OpRewritePattern<MoeCombineOp> {
     int64_t t = wType.getDimSize(0), k = wType.getDimSize(1);
     int64_t h = yType.getDimSize(2);
     Value mask = dispatchMask(rw, loc, op.getIndices(), yType.getDimSize(0),
-                              yType.getDimSize(1), yType.getElementType());
+                              yType.getDimSize(1) / op.getGroups(), op.getGroups(),
+                              yType.getElementType());
     Value w = make<ReshapeOp>(rw, loc, op.getWeights(), {i64sAttr(rw, "shape", {t * k, 1, 1})});
     Value weighted = make<MulOp>(rw, loc, {mask, w});
     Value perAssignment = make<EinsumOp>(

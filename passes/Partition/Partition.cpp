@@ -660,6 +660,14 @@ LogicalResult Partitioner::partitionOp(OpBuilder &b, Operation *op) {
           ends[d] = in.getDimSize(d);
       a = b.getNamedAttr("ends", b.getDenseI64ArrayAttr(ends));
     }
+    // MoE groups split with the tokens: a device runs its own groups.
+    if (isa<graph::MoeDispatchOp, graph::MoeCombineOp>(op) && a.getName() == "groups") {
+      unsigned tokens = isa<graph::MoeDispatchOp>(op) ? 0 : 1;
+      int64_t global = globalType(op->getOperand(tokens)).getDimSize(0);
+      int64_t here = cast<RankedTensorType>(operands[tokens].getType()).getDimSize(0);
+      a = b.getNamedAttr("groups", b.getI64IntegerAttr(
+                                       cast<IntegerAttr>(a.getValue()).getInt() * here / global));
+    }
     if (isa<graph::ReshapeOp, graph::ExpandOp>(op) && a.getName() == "shape")
       a = b.getNamedAttr("shape", b.getDenseI64ArrayAttr(
                                       localType(cast<RankedTensorType>(op->getResult(0).getType()),
@@ -691,17 +699,6 @@ LogicalResult Partitioner::partitionOp(OpBuilder &b, Operation *op) {
       return failure();
     if (*form)
       newOp = form->getDefiningOp();
-  }
-  if (isa<graph::MoeDispatchOp>(op) && !natural[0].dims[0].empty()) {
-    // Experts split: every device dispatches all tokens (they are whole
-    // here) and keeps its experts' slots (docs/experts.md: the all_to_all
-    // form with per-group capacity is not built yet).
-    Operation *all = graph::createInferred(b, op->getLoc(), op->getName().getStringRef(),
-                                           operands, attrs);
-    if (all)
-      newOp = AxisSliceOp::create(
-          b, op->getLoc(), localType(cast<RankedTensorType>(op->getResult(0).getType()), natural[0]),
-          all->getResult(0), meshRef, axesAttr(b, natural[0].dims[0]), b.getI64IntegerAttr(0));
   }
   if (isa<graph::SoftmaxOp, graph::LogSoftmaxOp>(op))
     newOp = distributedSoftmax(b, op, operands[0], natural[0]);

@@ -456,17 +456,29 @@ def moe_gate(logits, k: int, normalize: bool = True, *, name=None):
                  num_outputs=2, name=name)
 
 
-def moe_dispatch(tokens, indices, num_experts: int, capacity: int, *, name=None):
-    return _node("MoeDispatch", [tokens, indices],
-                 {"num_experts": int(num_experts), "capacity": int(capacity)}, name=name)
+def moe_dispatch(tokens, indices, num_experts: int, capacity: int = None, *, groups: int = 1,
+                 dropless: bool = False, name=None):
+    """Tokens [T, H] into per-expert slots [E, groups * capacity, H]: each
+    of `groups` consecutive token groups fills its own `capacity` slots per
+    expert, later assignments dropped (docs/experts.md). `dropless` sets
+    capacity = T / groups (nothing drops; any groups give the same result)."""
+    attrs = {"num_experts": int(num_experts), "groups": int(groups)}
+    if dropless:
+        attrs["dropless"] = 1
+    if capacity is not None:
+        attrs["capacity"] = int(capacity)
+    elif not dropless:
+        raise ValueError("moe_dispatch needs a capacity, or dropless=True")
+    return _node("MoeDispatch", [tokens, indices], attrs, name=name)
 
 
 def moe_expert_matmul(x, w, *, name=None):
     return _node("MoeExpertMatMul", [x, w], name=name)
 
 
-def moe_combine(expert_out, weights, indices, *, name=None):
-    return _node("MoeCombine", [expert_out, weights, indices], name=name)
+def moe_combine(expert_out, weights, indices, *, groups: int = 1, name=None):
+    """Expert outputs back to tokens, weighted; `groups` as in the dispatch."""
+    return _node("MoeCombine", [expert_out, weights, indices], {"groups": int(groups)}, name=name)
 
 
 del builtins

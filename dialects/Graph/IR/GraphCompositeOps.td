@@ -48,14 +48,19 @@ def Graph_MoeDispatchOp : Graph_Op<"moe_dispatch",
     "inferMoeDispatch(loc, operands, attrs, results)"> {
   let summary = "scatters tokens into per-expert buffers of fixed capacity";
   let description = [{
-    tokens: [T, H], indices: [T, k] -> [E, C, H]. Assignment (t, j) goes to
-    expert e = indices[t, j] at slot s = the number of earlier assignments to
-    e in (t, j) row-major order; assignments with s >= C are dropped. Unused
-    slots are zero.
+    tokens: [T, H], indices: [T, k] -> [E, G*C, H] with G = `groups`
+    (GShard's groups: tokens [g*T/G, (g+1)*T/G) form group g) and C =
+    `capacity` per group. Assignment (t, j) of group g goes to expert
+    e = indices[t, j] at slot g*C + s, s = the number of earlier assignments
+    of group g to e in (t, j) row-major order; assignments with s >= C are
+    dropped. Unused slots are zero. `dropless` marks C = T/G (nothing can
+    drop), so that any G gives the same results: partitioning may pick it.
   }];
   let arguments = (ins Graph_FloatTensor:$tokens,
                        StaticShapeTensorOf<[I64]>:$indices,
-                       I64Attr:$num_experts, I64Attr:$capacity);
+                       I64Attr:$num_experts, I64Attr:$capacity,
+                       DefaultValuedAttr<I64Attr, "1">:$groups,
+                       DefaultValuedAttr<BoolAttr, "false">:$dropless);
   let results = (outs Graph_FloatTensor:$output);
   let assemblyFormat = Graph_GenericFormat;
 }
@@ -69,15 +74,17 @@ def Graph_MoeExpertMatMulOp : Graph_Op<"moe_expert_matmul",
 }
 
 def Graph_MoeCombineOp : Graph_Op<"moe_combine",
-    "inferMoeCombine(loc, operands, results)"> {
+    "inferMoeCombine(loc, operands, attrs, results)"> {
   let summary = "gathers expert outputs back to tokens, weighted by the gate";
   let description = [{
-    expert_out: [E, C, H], weights: [T, k], indices: [T, k] -> [T, H]:
+    expert_out: [E, G*C, H], weights: [T, k], indices: [T, k] -> [T, H]:
     out[t] = sum_j weights[t, j] * expert_out[indices[t, j], s(t, j)], with the
-    slot s as in moe_dispatch and dropped assignments contributing zero.
+    slot s as in moe_dispatch with the same `groups` and dropped assignments
+    contributing zero.
   }];
   let arguments = (ins Graph_FloatTensor:$expert_out, Graph_FloatTensor:$weights,
-                       StaticShapeTensorOf<[I64]>:$indices);
+                       StaticShapeTensorOf<[I64]>:$indices,
+                       DefaultValuedAttr<I64Attr, "1">:$groups);
   let results = (outs Graph_FloatTensor:$output);
   let assemblyFormat = Graph_GenericFormat;
 }

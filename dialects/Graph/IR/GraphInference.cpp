@@ -1054,7 +1054,14 @@ LogicalResult inferMoeDispatch(OptLoc loc, ValueRange operands,
                              shapeStr(idx->getShape()));
   if (*e < 1 || *c < 1)
     return emitOptionalError(loc, "num_experts and capacity must be positive");
-  results.push_back(x->clone({*e, *c, x->getDimSize(1)}));
+  int64_t groups = getInt(attrs, "groups").value_or(1);
+  if (groups < 1 || x->getDimSize(0) % groups != 0)
+    return emitOptionalError(loc, "groups (", groups, ") must divide the ",
+                             x->getDimSize(0), " tokens");
+  if (getBool(attrs, "dropless", false) && *c != x->getDimSize(0) / groups)
+    return emitOptionalError(loc, "a dropless dispatch has capacity ",
+                             x->getDimSize(0) / groups, " (the tokens per group), not ", *c);
+  results.push_back(x->clone({*e, groups * *c, x->getDimSize(1)}));
   return success();
 }
 
@@ -1076,7 +1083,7 @@ LogicalResult inferMoeExpertMatMul(OptLoc loc, ValueRange operands,
   return success();
 }
 
-LogicalResult inferMoeCombine(OptLoc loc, ValueRange operands,
+LogicalResult inferMoeCombine(OptLoc loc, ValueRange operands, DictionaryAttr attrs,
                               TypeResults &results) {
   auto y = tensorAt(loc, operands, 0, "expert_out");
   auto w = tensorAt(loc, operands, 1, "weights");
@@ -1092,6 +1099,10 @@ LogicalResult inferMoeCombine(OptLoc loc, ValueRange operands,
   if (failed(sameElementType(loc, y->getElementType(), w->getElementType(),
                              "expert_out and weights")))
     return failure();
+  int64_t groups = getInt(attrs, "groups").value_or(1);
+  if (groups < 1 || w->getDimSize(0) % groups != 0 || y->getDimSize(1) % groups != 0)
+    return emitOptionalError(loc, "groups (", groups, ") must divide the ", w->getDimSize(0),
+                             " tokens and the ", y->getDimSize(1), " slots");
   results.push_back(y->clone({w->getDimSize(0), y->getDimSize(2)}));
   return success();
 }

@@ -134,7 +134,7 @@ mlir::LogicalResult inferMoeDispatch(OptLoc loc, mlir::ValueRange operands,
 mlir::LogicalResult inferMoeExpertMatMul(OptLoc loc, mlir::ValueRange operands,
                                          TypeResults &results);
 mlir::LogicalResult inferMoeCombine(OptLoc loc, mlir::ValueRange operands,
-                                    TypeResults &results);
+                                   mlir::DictionaryAttr attrs, TypeResults &results);
 
 } // namespace partita::graph
 

@@ -555,17 +555,46 @@ ShardingRule moeGateRule(Operation *op) {
   return b.build();
 }
 
-/// dispatch [T,H] -> [E,C,H]: hidden passes through; experts exist only in
-/// the result; tokens and slots are routed (expert parallelism turns this
-/// into an all-to-all in the partitioner).
+/// GShard's groups: a token dimension [G * T_g] is the group factor (major,
+/// splittable: each group fills its own slots) and the tokens of a group
+/// (which must stay whole: a slot counts the earlier assignments of its
+/// group); a slot dimension [G * C] the group factor and the slots.
+struct MoeGroupFactors {
+  int64_t group = -1; ///< -1 when there is one group
+  int64_t tokens, slots;
+};
+MoeGroupFactors addMoeGroupFactors(ShardingRuleBuilder &b, int64_t groups, int64_t tokens,
+                                   int64_t slots) {
+  MoeGroupFactors f;
+  if (groups > 1)
+    f.group = b.addFactor(groups);
+  f.tokens = b.addFactor(tokens / groups, FactorKind::NeedReplication);
+  f.slots = b.addFactor(slots / groups, FactorKind::NeedReplication);
+  return f;
+}
+void mapMoeGroups(ShardingRuleBuilder &b, bool isOperand, unsigned i, unsigned dim,
+                  int64_t group, int64_t minor) {
+  for (int64_t f : {group, minor})
+    if (f >= 0)
+      isOperand ? b.operand(i, dim, f) : b.result(i, dim, f);
+}
+
+/// dispatch [T,H] -> [E,G*C,H]: hidden passes through, groups split the
+/// tokens and their slots alike; the experts exist only in the result and
+/// stay whole (a split of them is a reshard after the dispatch: a slice of
+/// replicated tokens, or the all_to_all of expert parallelism when the
+/// groups are split).
 ShardingRule moeDispatchRule(Operation *op) {
+  auto d = cast<MoeDispatchOp>(op);
   ShardingRuleBuilder b(op);
   int64_t h = b.addFactor(b.operandDim(0, 1));
   b.operand(0, 1, h).result(0, 2, h);
-  b.result(0, 0, b.addFactor(b.resultDim(0, 0)));
-  b.result(0, 1, b.addFactor(b.resultDim(0, 1), FactorKind::NeedReplication));
-  int64_t t = b.addFactor(b.operandDim(0, 0), FactorKind::NeedReplication);
-  b.operand(0, 0, t).operand(1, 0, t);
+  b.result(0, 0, b.addFactor(b.resultDim(0, 0), FactorKind::NeedReplication));
+  MoeGroupFactors g =
+      addMoeGroupFactors(b, d.getGroups(), b.operandDim(0, 0), b.resultDim(0, 1));
+  mapMoeGroups(b, true, 0, 0, g.group, g.tokens);
+  mapMoeGroups(b, true, 1, 0, g.group, g.tokens);
+  mapMoeGroups(b, false, 0, 1, g.group, g.slots);
   b.operand(1, 1, b.addFactor(b.operandDim(1, 1), FactorKind::NeedReplication));
   return b.build();
 }
@@ -583,15 +612,19 @@ ShardingRule moeExpertMatMulRule(Operation *op) {
 }
 
 ShardingRule moeCombineRule(Operation *op) {
+  auto c = cast<MoeCombineOp>(op);
   ShardingRuleBuilder b(op);
   int64_t h = b.addFactor(b.operandDim(0, 2));
   b.operand(0, 2, h).result(0, 1, h);
   b.operand(0, 0, b.addFactor(b.operandDim(0, 0), FactorKind::NeedReplication));
-  b.operand(0, 1, b.addFactor(b.operandDim(0, 1), FactorKind::NeedReplication));
-  // A token's slot counts the earlier assignments of every token (as in
-  // moe_dispatch), so a block of tokens cannot find its slots alone.
-  int64_t t = b.addFactor(b.operandDim(1, 0), FactorKind::NeedReplication);
-  b.operand(1, 0, t).operand(2, 0, t).result(0, 0, t);
+  // A token's slot counts the earlier assignments of every token of its
+  // group (as in moe_dispatch): a group's tokens stay whole.
+  MoeGroupFactors g =
+      addMoeGroupFactors(b, c.getGroups(), b.operandDim(1, 0), b.operandDim(0, 1));
+  mapMoeGroups(b, true, 0, 1, g.group, g.slots);
+  mapMoeGroups(b, true, 1, 0, g.group, g.tokens);
+  mapMoeGroups(b, true, 2, 0, g.group, g.tokens);
+  mapMoeGroups(b, false, 0, 0, g.group, g.tokens);
   int64_t k = b.addFactor(b.operandDim(1, 1), FactorKind::NeedReplication);
   b.operand(1, 1, k).operand(2, 1, k);
   return b.build();

@@ -138,6 +138,26 @@ func.func @moe_dispatch(%x: tensor<6x8xf32>, %i: tensor<6x2xi64>) -> tensor<4x3x
 
 // -----
 
+// Groups: the cumsum restarts per group of 3 tokens (6 assignments), and
+// each assignment's slot one-hot lands in its group's block of 2 slots.
+// CHECK-LABEL: func.func @moe_dispatch_groups
+// CHECK-DAG: %[[IDS:.*]] = graph.constant {value = dense<[0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1]> : tensor<12xi64>}
+// CHECK: %[[F:.*]] = graph.reshape %{{.*}} {shape = array<i64: 12, 4>}
+// CHECK: %[[G:.*]] = graph.reshape %{{.*}} {shape = array<i64: 2, 6, 4>}
+// CHECK: %[[CS:.*]] = graph.cumsum %[[G]] {axis = 1 : i64, exclusive = true} : (tensor<2x6x4xf32>) -> tensor<2x6x4xf32>
+// CHECK: graph.reshape %[[CS]] {shape = array<i64: 12, 4>}
+// CHECK: %[[S1:.*]] = graph.one_hot %{{.*}} {depth = 2 : i64} : (tensor<12xi64>, tensor<2xf32>) -> tensor<12x2xf32>
+// CHECK: %[[G1:.*]] = graph.one_hot %[[IDS]], %{{.*}} {depth = 2 : i64} : (tensor<12xi64>, tensor<2xf32>) -> tensor<12x2xf32>
+// CHECK: %[[GS:.*]] = graph.einsum %[[G1]], %[[S1]] {equation = "ag,ac->agc"} : (tensor<12x2xf32>, tensor<12x2xf32>) -> tensor<12x2x2xf32>
+// CHECK: %[[SLOTS:.*]] = graph.reshape %[[GS]] {shape = array<i64: 12, 4>}
+// CHECK: graph.einsum %[[F]], %[[SLOTS]] {equation = "ae,ac->aec"} : (tensor<12x4xf32>, tensor<12x4xf32>) -> tensor<12x4x4xf32>
+func.func @moe_dispatch_groups(%x: tensor<6x8xf32>, %i: tensor<6x2xi64>) -> tensor<4x4x8xf32> {
+  %0 = graph.moe_dispatch %x, %i {num_experts = 4 : i64, capacity = 2 : i64, groups = 2 : i64} : (tensor<6x8xf32>, tensor<6x2xi64>) -> tensor<4x4x8xf32>
+  return %0 : tensor<4x4x8xf32>
+}
+
+// -----
+
 // CHECK-LABEL: func.func @moe_expert_matmul
 // CHECK: %[[O:.*]] = graph.matmul %arg0, %arg1 : (tensor<4x3x8xbf16>, tensor<4x8x5xbf16>) -> tensor<4x3x5xbf16>
 // CHECK: return %[[O]]
