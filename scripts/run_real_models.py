@@ -8,7 +8,7 @@ compares with the outputs PyTorch computed (one device) or with one device
 usage: run_real_models.py DIR [--partita BIN] [--only NAME,...] [--configs K,...]
 (default configurations: single, data2, auto-model2, auto-data2-model2; also
 cuda: compile for the CUDA target, cuda-on-cpu: its loop mapping on the CPU;
-seq2-gather, seq2-ulysses, seq2-ring: the token sequence split over seq=2
+seq2-gather, seq2-ulysses, seq2-ring, seq2-zigzag: the token sequence split over seq=2
 with that attention form, docs/sequence.md; expert2, expert2-model2: the
 batch and every MoE dispatch's experts on expert=2, and each expert's FFN on
 model=2 too, docs/experts.md)
@@ -38,7 +38,7 @@ CONFIGS = {
 }
 # Sequence parallelism: input_ids' sequence dimension on seq=2, each
 # attention in one form (a shardings file written per run).
-SEQUENCE_FORMS = ("gather", "ulysses", "ring")
+SEQUENCE_FORMS = ("gather", "ulysses", "ring", "zigzag")
 for form in SEQUENCE_FORMS:
     CONFIGS["seq2-" + form] = ["--mesh", "seq=2"]
 # Expert parallelism (docs/experts.md), folded over the data ranks: the

@@ -115,14 +115,14 @@ FailureOr<ShardingSpecs> parseShardings(StringRef text, StringRef origin, std::s
         std::string one;
         if (!form(it.value(), one))
           return fail("\"attention\" of \"" + it.key() +
-                      "\" must be \"auto\", \"gather\", \"ulysses\" or \"ring\"");
+                      "\" must be \"auto\", \"gather\", \"ulysses\", \"ring\" or \"zigzag\"");
         specs.attentionForms[it.key()] = one;
       }
     } else if (form(a, all)) {
       specs.attentionForm = all;
     } else {
-      return fail("\"attention\" must be \"auto\", \"gather\", \"ulysses\", \"ring\" or an "
-                  "object mapping attention outputs to one of them");
+      return fail("\"attention\" must be \"auto\", \"gather\", \"ulysses\", \"ring\", "
+                  "\"zigzag\" or an object mapping attention outputs to one of them");
     }
   }
   if (doc.contains("mesh")) {

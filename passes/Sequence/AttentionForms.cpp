@@ -30,12 +30,15 @@ StringRef formName(AttentionForm form) {
     return "ulysses";
   case AttentionForm::Ring:
     return "ring";
+  case AttentionForm::Zigzag:
+    return "zigzag";
   }
   return "local";
 }
 
 bool isRequestableForm(StringRef name) {
-  return name == "auto" || name == "gather" || name == "ulysses" || name == "ring";
+  return name == "auto" || name == "gather" || name == "ulysses" || name == "ring" ||
+         name == "zigzag";
 }
 
 StringRef requestedForm(Operation *op) {
@@ -132,6 +135,26 @@ FailureOr<AttentionChoice> chooseAttentionForm(graph::AttentionOp op, RankedTens
                ? pick(AttentionForm::Ring, "requested; sequences " + std::to_string(sq) + "/" +
                                                std::to_string(sk) + " over " + over)
                : refuse("ring", ringObstacle);
+  if (requested == "zigzag") {
+    // Each device holds chunks r and 2P-1-r of 2P: causal self-attention
+    // without other masks, its sequence in 2P equal chunks.
+    std::string obstacle = ringObstacle;
+    if (obstacle.empty() && !op.getCausal())
+      obstacle = "the attention is not causal (zigzag balances causal work; use ring)";
+    else if (obstacle.empty() && op.getMask())
+      obstacle = "the attention has a mask besides its causal one";
+    else if (obstacle.empty() && sq != sk)
+      obstacle = "query and key sequences differ (" + std::to_string(sq) + "/" +
+                 std::to_string(sk) + ")";
+    else if (obstacle.empty() && sq % (2 * parts) != 0)
+      obstacle = "sequence " + std::to_string(sq) + " does not divide into " +
+                 std::to_string(2 * parts) + " chunks over " + over;
+    if (!obstacle.empty())
+      return refuse("zigzag", obstacle);
+    return pick(AttentionForm::Zigzag, "requested; causal sequence " + std::to_string(sq) +
+                                           " in " + std::to_string(2 * parts) +
+                                           " zigzag chunks over " + over);
+  }
   if (requested == "gather")
     return pick(AttentionForm::Gather, "requested; K/V all-gathered over " + over);
   if (choice.leadingFactor >= 0)
@@ -170,6 +193,7 @@ void applyAttentionForm(const AttentionChoice &choice, int64_t queryRank,
     factorAxes[choice.leadingFactor].append(choice.axes.begin(), choice.axes.end());
     return;
   case AttentionForm::Ring:
+  case AttentionForm::Zigzag:
     factorAxes[f.keySeq] = choice.axes;
     return;
   }
@@ -226,12 +250,173 @@ Value causalBlockMask(Maker &m, Value qOffset, Value kOffset, int64_t sqLocal, i
   return m.op<graph::WhereOp>({visible, m.scalar(elt, 0.0), m.scalar(elt, -INFINITY)});
 }
 
+/// A block of attention over local keys in f32 statistics: (out, lse) of
+/// softmax(scale q k^T + mask) v. A row with every key masked keeps finite
+/// statistics: max clamped to the lowest finite value, sum to the smallest
+/// normal one.
+struct BlockResult {
+  Value out, lse;
+};
+BlockResult attendBlock(Maker &m, Value q, Value kt, Value v, Value scale, Value mask,
+                        Type acc) {
+  double lowest = acc.isF64() ? -DBL_MAX : -FLT_MAX;
+  double tiny = acc.isF64() ? DBL_MIN : FLT_MIN;
+  Value scores = m.op<graph::MulOp>({m.op<graph::MatMulOp>({q, kt}), scale});
+  if (mask)
+    scores = m.op<graph::AddOp>({scores, mask});
+  Value rowMax = m.op<graph::MaxOp>(
+      {m.op<graph::ReduceMaxOp>({scores}, {m.lastAxis(scores)}), m.scalar(acc, lowest)});
+  Value p = m.op<graph::ExpOp>({m.op<graph::SubOp>({scores, rowMax})});
+  Value rowSum = m.op<graph::MaxOp>(
+      {m.op<graph::ReduceSumOp>({p}, {m.lastAxis(p)}), m.scalar(acc, tiny)});
+  return {m.op<graph::DivOp>({m.op<graph::MatMulOp>({p, v}), rowSum}),
+          m.op<graph::AddOp>({rowMax, m.op<graph::LogOp>({rowSum})})};
+}
+
+/// Merges two blocks' results over disjoint keys (log-sum-exp):
+/// out <- out - sigmoid(lse_b - lse) (out - out_b);
+/// lse <- max(lse, lse_b) + log(1 + exp(-|lse - lse_b|)).
+BlockResult mergeBlocks(Maker &m, BlockResult a, BlockResult b, Type acc) {
+  Value weight = m.op<graph::SigmoidOp>({m.op<graph::SubOp>({b.lse, a.lse})});
+  Value out = m.op<graph::SubOp>(
+      {a.out, m.op<graph::MulOp>({weight, m.op<graph::SubOp>({a.out, b.out})})});
+  Value gap = m.op<graph::NegOp>({m.op<graph::AbsOp>({m.op<graph::SubOp>({a.lse, b.lse})})});
+  Value lse = m.op<graph::AddOp>(
+      {m.op<graph::MaxOp>({a.lse, b.lse}),
+       m.op<graph::LogOp>({m.op<graph::AddOp>({m.scalar(acc, 1.0), m.op<graph::ExpOp>({gap})})})});
+  return {out, lse};
+}
+
+/// Each device sends `x` to position targets[its position] of the group:
+/// one collective_permute per distinct shift, each device's block masked
+/// to zero in the shifts it does not take, the received blocks summed
+/// (collective_permute is a uniform shift; this is any permutation).
+Value permuteByTable(Maker &m, Value x, ArrayRef<int64_t> targets, Value position,
+                     FlatSymbolRefAttr meshRef, ArrayAttr group) {
+  int64_t parts = targets.size();
+  SmallVector<int64_t> shifts;
+  for (int64_t r = 0; r < parts; ++r)
+    shifts.push_back(((targets[r] - r) % parts + parts) % parts);
+  auto tableType = RankedTensorType::get({parts}, m.b.getI64Type());
+  Value table = graph::ConstantOp::create(m.b, m.loc, tableType,
+                                          DenseElementsAttr::get(tableType, ArrayRef(shifts)));
+  Value mine = m.op<graph::GatherOp>({table, position});
+  Type elt = cast<RankedTensorType>(x.getType()).getElementType();
+  Value sum;
+  SmallVector<int64_t> distinct(shifts);
+  llvm::sort(distinct);
+  distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
+  for (int64_t shift : distinct) {
+    Value moved = x;
+    if (distinct.size() > 1)
+      moved = m.op<graph::WhereOp>(
+          {m.op<graph::EqualOp>({mine, m.i64(shift)}), x, m.scalar(elt, 0.0)});
+    if (shift != 0)
+      moved = collectives::CollectivePermuteOp::create(m.b, m.loc, moved.getType(), moved,
+                                                       meshRef, group,
+                                                       m.b.getI64IntegerAttr(shift));
+    sum = sum ? m.op<graph::AddOp>({sum, moved}) : moved;
+  }
+  return sum;
+}
+
+/// Zigzag causal ring attention (docs/sequence.md): the sequence in 2P
+/// chunks, device r holding chunks r and 2P-1-r. From the block layout
+/// (device r: chunks 2r, 2r+1), Q, K and V move in (their even and odd
+/// chunks are two permutations), the output back. Step 0 attends the two
+/// own chunks (causal within each, the later one to all of the earlier);
+/// at step s > 0 the keys are device j = r - s's chunks (j, 2P-1-j): the
+/// later query chunk sees all of chunk j, and the earlier query chunk sees
+/// it too when j < r, else the later one sees chunk 2P-1-j -- two c x c
+/// blocks on every device at every step.
+FailureOr<Value> buildZigzagAttention(Maker &m, graph::AttentionOp op, Value q, Value k, Value v,
+                                      Value position, int64_t parts, FlatSymbolRefAttr meshRef,
+                                      ArrayAttr group, Type acc, Value scale) {
+  OpBuilder &b = m.b;
+  auto qType = cast<RankedTensorType>(q.getType());
+  int64_t rank = qType.getRank(), seq = rank - 2;
+  int64_t c = qType.getDimSize(seq) / 2;
+  auto halves = [&](Value x, int64_t axis) -> std::pair<Value, Value> {
+    int64_t n = cast<RankedTensorType>(x.getType()).getDimSize(axis);
+    Operation *split = graph::createInferred(
+        b, m.loc, graph::SplitOp::getOperationName(), {x},
+        {b.getNamedAttr("axis", b.getI64IntegerAttr(axis)),
+         b.getNamedAttr("split", b.getDenseI64ArrayAttr({n / 2, n / 2}))});
+    return {split->getResult(0), split->getResult(1)};
+  };
+  auto concat = [&](Value x, Value y, int64_t axis) {
+    return m.op<graph::ConcatOp>({x, y}, {b.getNamedAttr("axis", b.getI64IntegerAttr(axis))});
+  };
+  auto zig = [&](int64_t chunk) { return chunk < parts ? chunk : 2 * parts - 1 - chunk; };
+  SmallVector<int64_t> evenTo, oddTo, evenBack, oddBack;
+  for (int64_t r = 0; r < parts; ++r) {
+    evenTo.push_back(zig(2 * r));
+    oddTo.push_back(zig(2 * r + 1));
+    int64_t mine[2] = {r, 2 * parts - 1 - r};
+    int64_t even = mine[r % 2], odd = mine[1 - r % 2];
+    evenBack.push_back(even / 2);
+    oddBack.push_back((odd - 1) / 2);
+  }
+  Value odd = m.op<graph::EqualOp>({m.op<graph::ModOp>({position, m.i64(2)}), m.i64(1)});
+  auto select = [&](Value cond, Value x, Value y) { return m.op<graph::WhereOp>({cond, x, y}); };
+  // Block layout -> this device's (chunk r, chunk 2P-1-r).
+  auto toZigzag = [&](Value x, int64_t axis) -> std::pair<Value, Value> {
+    auto [even, oddHalf] = halves(x, axis);
+    Value e = permuteByTable(m, even, evenTo, position, meshRef, group);
+    Value o = permuteByTable(m, oddHalf, oddTo, position, meshRef, group);
+    return {select(odd, o, e), select(odd, e, o)};
+  };
+  auto [qa, qb] = toZigzag(q, seq);
+  auto [ka, kb] = toZigzag(k, seq);
+  auto [va, vb] = toZigzag(v, seq);
+  SmallVector<int64_t> perm(rank);
+  for (int64_t d = 0; d < rank; ++d)
+    perm[d] = d;
+  std::swap(perm[rank - 2], perm[rank - 1]);
+  auto transpose = [&](Value x) {
+    return m.op<graph::TransposeOp>({x}, {b.getNamedAttr("perm", b.getDenseI64ArrayAttr(perm))});
+  };
+  // The keys travel as one block: K^T [.., d, 2c] and V [.., 2c, d].
+  Value kt = concat(transpose(ka), transpose(kb), rank - 1);
+  Value vv = concat(va, vb, seq);
+  Value zero = m.i64(0);
+  Value diag = causalBlockMask(m, zero, zero, c, c, 0, acc);
+  Value laterToBoth = causalBlockMask(m, m.i64(c), zero, c, 2 * c, 0, acc);
+  BlockResult a = attendBlock(m, qa, transpose(ka), va, scale, diag, acc);
+  BlockResult bRes = attendBlock(m, qb, kt, vv, scale, laterToBoth, acc);
+  for (int64_t s = 1; s < parts; ++s) {
+    kt = collectives::CollectivePermuteOp::create(b, m.loc, kt.getType(), kt, meshRef, group,
+                                                  b.getI64IntegerAttr(1));
+    vv = collectives::CollectivePermuteOp::create(b, m.loc, vv.getType(), vv, meshRef, group,
+                                                  b.getI64IntegerAttr(1));
+    auto [kta, ktb] = halves(kt, rank - 1);
+    auto [vja, vjb] = halves(vv, seq);
+    // Later queries see all of the earlier key chunk j.
+    bRes = mergeBlocks(m, bRes, attendBlock(m, qb, kta, vja, scale, Value(), acc), acc);
+    // j < r (s <= r): earlier queries see chunk j; else later queries see
+    // chunk 2P-1-j.
+    Value early = m.op<graph::LessOrEqualOp>({m.i64(s), position});
+    BlockResult x = attendBlock(m, select(early, qa, qb), select(early, kta, ktb),
+                                select(early, vja, vjb), scale, Value(), acc);
+    BlockResult intoA = mergeBlocks(m, a, x, acc), intoB = mergeBlocks(m, bRes, x, acc);
+    a = {select(early, intoA.out, a.out), select(early, intoA.lse, a.lse)};
+    bRes = {select(early, bRes.out, intoB.out), select(early, bRes.lse, intoB.lse)};
+  }
+  if (!a.out || !bRes.out)
+    return op.emitError() << "cannot build the zigzag ring attention";
+  // Back to the block layout: the even chunk to its block's first half,
+  // the odd one to the second.
+  Value even = select(odd, bRes.out, a.out), oddChunk = select(odd, a.out, bRes.out);
+  return concat(permuteByTable(m, even, evenBack, position, meshRef, group),
+                permuteByTable(m, oddChunk, oddBack, position, meshRef, group), seq);
+}
+
 } // namespace
 
 FailureOr<Value> buildAttentionForm(OpBuilder &b, graph::AttentionOp op, ValueRange operands,
                                     const AttentionChoice &choice, FlatSymbolRefAttr meshRef,
                                     MeshAttr mesh) {
-  bool ring = choice.form == AttentionForm::Ring;
+  bool ring = choice.form == AttentionForm::Ring || choice.form == AttentionForm::Zigzag;
   if (!ring && !(choice.form == AttentionForm::Gather && op.getCausal()))
     return Value();
   Maker m{b, op.getLoc()};
@@ -282,14 +467,18 @@ FailureOr<Value> buildAttentionForm(OpBuilder &b, graph::AttentionOp op, ValueRa
     }
   }
   int64_t parts = product(choice.axes, mesh);
+  if (choice.form == AttentionForm::Zigzag) {
+    FailureOr<Value> out =
+        buildZigzagAttention(m, op, q, k, v, position, parts, meshRef, group, acc,
+                             m.scalar(acc, op.getScale().convertToDouble()));
+    return failed(out) ? out : FailureOr<Value>(m.cast(*out, outElt));
+  }
   SmallVector<int64_t> perm(rank);
   for (int64_t d = 0; d < rank; ++d)
     perm[d] = d;
   std::swap(perm[rank - 2], perm[rank - 1]);
   Value kt = m.op<graph::TransposeOp>({k}, {b.getNamedAttr("perm", b.getDenseI64ArrayAttr(perm))});
   Value scale = m.scalar(acc, op.getScale().convertToDouble());
-  double lowest = acc.isF64() ? -DBL_MAX : -FLT_MAX;
-  double tiny = acc.isF64() ? DBL_MIN : FLT_MIN;
   Value out, lse;
   for (int64_t s = 0; s < parts; ++s) {
     if (s > 0) {
@@ -301,43 +490,29 @@ FailureOr<Value> buildAttentionForm(OpBuilder &b, graph::AttentionOp op, ValueRa
     }
     Value block = m.op<graph::ModOp>({m.op<graph::SubOp>({position, m.i64(s)}), m.i64(parts)});
     Value kOffset = m.op<graph::MulOp>({block, m.i64(skLocal)});
-    Value scores = m.op<graph::MulOp>({m.op<graph::MatMulOp>({q, kt}), scale});
+    Value blockMask;
     if (mask) {
       auto maskType = cast<RankedTensorType>(mask.getType());
       int64_t last = maskType.getRank() - 1;
-      Value columns = mask;
+      blockMask = mask;
       if (maskType.getDimSize(last) != 1)
-        columns = m.op<graph::GatherOp>(
+        blockMask = m.op<graph::GatherOp>(
             {mask, m.op<graph::AddOp>({m.iota(skLocal, {skLocal}), kOffset})},
             {b.getNamedAttr("axis", b.getI64IntegerAttr(last))});
-      scores = m.op<graph::AddOp>({scores, columns});
     }
-    if (op.getCausal())
-      scores = m.op<graph::AddOp>(
-          {scores, causalBlockMask(m, qOffset, kOffset, sqLocal, skLocal, shift, acc)});
-    // A row with every key masked keeps finite statistics: max clamped to
-    // the lowest finite value, sum to the smallest normal one.
-    Value rowMax = m.op<graph::MaxOp>(
-        {m.op<graph::ReduceMaxOp>({scores}, {m.lastAxis(scores)}), m.scalar(acc, lowest)});
-    Value p = m.op<graph::ExpOp>({m.op<graph::SubOp>({scores, rowMax})});
-    Value rowSum = m.op<graph::MaxOp>(
-        {m.op<graph::ReduceSumOp>({p}, {m.lastAxis(p)}), m.scalar(acc, tiny)});
-    Value outBlock = m.op<graph::DivOp>({m.op<graph::MatMulOp>({p, v}), rowSum});
-    Value lseBlock = m.op<graph::AddOp>({rowMax, m.op<graph::LogOp>({rowSum})});
+    if (op.getCausal()) {
+      Value causal = causalBlockMask(m, qOffset, kOffset, sqLocal, skLocal, shift, acc);
+      blockMask = blockMask ? m.op<graph::AddOp>({blockMask, causal}) : causal;
+    }
+    BlockResult result = attendBlock(m, q, kt, v, scale, blockMask, acc);
     if (s == 0) {
-      out = outBlock;
-      lse = lseBlock;
+      out = result.out;
+      lse = result.lse;
       continue;
     }
-    // out <- out - sigmoid(lse_b - lse) (out - out_b);
-    // lse <- max(lse, lse_b) + log(1 + exp(-|lse - lse_b|)).
-    Value weight = m.op<graph::SigmoidOp>({m.op<graph::SubOp>({lseBlock, lse})});
-    out = m.op<graph::SubOp>(
-        {out, m.op<graph::MulOp>({weight, m.op<graph::SubOp>({out, outBlock})})});
-    Value gap = m.op<graph::NegOp>({m.op<graph::AbsOp>({m.op<graph::SubOp>({lse, lseBlock})})});
-    lse = m.op<graph::AddOp>(
-        {m.op<graph::MaxOp>({lse, lseBlock}),
-         m.op<graph::LogOp>({m.op<graph::AddOp>({m.scalar(acc, 1.0), m.op<graph::ExpOp>({gap})})})});
+    BlockResult merged = mergeBlocks(m, {out, lse}, result, acc);
+    out = merged.out;
+    lse = merged.lse;
     if (!out || !lse)
       break;
   }

@@ -3,7 +3,8 @@
 // How graph.attention computes when its query sequence is split across
 // devices (docs/sequence.md): all-gathered K/V (`gather`), heads exchanged
 // for the sequence by all_to_all (`ulysses`), or K/V blocks passed around a
-// ring and merged by log-sum-exp (`ring`). sharding-partition asks for the
+// ring and merged by log-sum-exp (`ring`; `zigzag` for causal attention: the
+// ring over a zigzag layout that gives every device the same work). sharding-partition asks for the
 // choice, applies it to the op's factor axes and lets buildAttentionForm
 // make the local computation; `partita plan` prints the same choice.
 //
@@ -23,14 +24,14 @@
 
 namespace partita::sequence {
 
-enum class AttentionForm { Local, Gather, Ulysses, Ring };
+enum class AttentionForm { Local, Gather, Ulysses, Ring, Zigzag };
 
-/// "local", "gather", "ulysses", "ring".
+/// "local", "gather", "ulysses", "ring", "zigzag".
 llvm::StringRef formName(AttentionForm form);
 
 /// The discardable attribute (on a graph.attention op, or on the module for
-/// every attention) that requests a form: "auto", "gather", "ulysses" or
-/// "ring".
+/// every attention) that requests a form: "auto", "gather", "ulysses",
+/// "ring" or "zigzag".
 inline constexpr llvm::StringLiteral kAttentionFormAttr = "partita.attention_form";
 
 /// Whether `name` is a form a user may request ("auto" included).

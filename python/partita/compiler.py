@@ -458,11 +458,12 @@ def compile(model, mesh=None, strategy: str = "none", *, cluster: str = DEFAULT_
     Inference only.
 
     ``attention``: how attention over a split sequence partitions
-    (docs/sequence.md): ``"auto"`` (default), ``"gather"``, ``"ulysses"``
-    or ``"ring"`` for every attention, or a dict mapping attention outputs
-    to forms. ``plan`` lists each attention's form and why.
+    (docs/sequence.md): ``"auto"`` (default), ``"gather"``, ``"ulysses"``,
+    ``"ring"`` or ``"zigzag"`` (the load-balanced ring, causal attention)
+    for every attention, or a dict mapping attention outputs to forms.
+    ``plan`` lists each attention's form and why.
     """
-    forms = ("auto", "gather", "ulysses", "ring")
+    forms = ("auto", "gather", "ulysses", "ring", "zigzag")
     per_output = attention if isinstance(attention, dict) else {}
     for form in ([attention] if not per_output else per_output.values()):
         if form not in forms:

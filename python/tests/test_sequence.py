@@ -32,7 +32,7 @@ def reference(g, x):
     return o.transpose(0, 2, 1, 3).reshape(B, S, D) @ p["wo"]
 
 
-@pytest.mark.parametrize("form", ["gather", "ulysses", "ring"])
+@pytest.mark.parametrize("form", ["gather", "ulysses", "ring", "zigzag"])
 def test_attention_forms_on_two_ranks(rng, form):
     g = build(rng)
     c = pt.compile(g, mesh={"seq": 2}, attention=form)

@@ -77,10 +77,11 @@ TEST(ShardingAnnotations, BadPrioritiesAndFormsAreOneLine) {
            Case{R"({"shardings": {"x": {"dims": [null], "prio": 1}}})",
                 "f.json: sharding of \"x\": unknown key \"prio\" (expected \"dims\", \"priority\")"},
            Case{R"({"attention": "flash"})",
-                "f.json: \"attention\" must be \"auto\", \"gather\", \"ulysses\", \"ring\" or an "
-                "object mapping attention outputs to one of them"},
+                "f.json: \"attention\" must be \"auto\", \"gather\", \"ulysses\", \"ring\", "
+                "\"zigzag\" or an object mapping attention outputs to one of them"},
            Case{R"({"attention": {"a": 1}})",
-                "f.json: \"attention\" of \"a\" must be \"auto\", \"gather\", \"ulysses\" or \"ring\""},
+                "f.json: \"attention\" of \"a\" must be \"auto\", \"gather\", \"ulysses\", \"ring\" or "
+                "\"zigzag\""},
            Case{R"({"experts": 2})", "f.json: \"experts\" must be a mesh axis name or "
                                      "{\"axis\": AXIS, \"ffn\": AXIS}"},
            Case{R"({"experts": {"ffn": "model"}})",

@@ -99,3 +99,27 @@ func.func @auto_gather(%q: tensor<1x3x8x4xf32> {sharding.sharding = #sharding.te
   %a = graph.attention %q, %k, %v {scale = 5.0e-01 : f64} : (tensor<1x3x8x4xf32>, tensor<1x3x7x4xf32>, tensor<1x3x7x4xf32>) -> tensor<1x3x8x4xf32>
   return %a : tensor<1x3x8x4xf32>
 }
+
+// -----
+
+// zigzag on s=2: q, K and V each send their odd chunk to the other rank
+// (the even chunks stay: one shift-1 permute of a half block each), one
+// ring step passes the [.., 4, 4] K^T and V blocks on, and the output's odd
+// chunk goes back: 6 permutes, no gather; every step is c x c blocks (c = 2).
+sharding.mesh @mesh = <["s"=2]>
+// CHECK-LABEL: func.func @zigzag
+// CHECK-NOT: collectives.all_gather
+// CHECK-COUNT-3: collectives.collective_permute {{.*}} {shift = 1 : i64} : tensor<1x4x2x4xf32>
+// CHECK: collectives.collective_permute {{.*}} {shift = 1 : i64} : tensor<1x4x4x4xf32>
+// CHECK: collectives.collective_permute {{.*}} {shift = 1 : i64} : tensor<1x4x4x4xf32>
+// CHECK: graph.matmul {{.*}} : (tensor<1x4x2x4xf32>, tensor<1x4x4x2xf32>) -> tensor<1x4x2x2xf32>
+// CHECK: collectives.collective_permute {{.*}} {shift = 1 : i64} : tensor<1x4x2x4xf32>
+// CHECK-NOT: collectives.collective_permute
+// CHECK: graph.concat {{.*}} -> tensor<1x4x4x4xf32>
+func.func @zigzag(%q: tensor<1x4x8x4xf32> {sharding.sharding = #sharding.tensor<@mesh, [{}, {}, {"s"}, {}]>},
+                  %k: tensor<1x4x8x4xf32> {sharding.sharding = #sharding.tensor<@mesh, [{}, {}, {"s"}, {}]>},
+                  %v: tensor<1x4x8x4xf32> {sharding.sharding = #sharding.tensor<@mesh, [{}, {}, {"s"}, {}]>})
+    -> (tensor<1x4x8x4xf32> {sharding.sharding = #sharding.tensor<@mesh, [{}, {}, {"s"}, {}]>}) {
+  %a = graph.attention %q, %k, %v {scale = 5.0e-01 : f64, causal = true, partita.attention_form = "zigzag"} : (tensor<1x4x8x4xf32>, tensor<1x4x8x4xf32>, tensor<1x4x8x4xf32>) -> tensor<1x4x8x4xf32>
+  return %a : tensor<1x4x8x4xf32>
+}

@@ -3,7 +3,7 @@ of a sequence-parallel scheme (docs/sequence.md, ../shared/REFERENCES.md):
 per transformer layer, the number of collectives of each kind and the bytes
 each rank sends. Prints one line per layer and exits non-zero on a mismatch.
 
-  forms_vs_formulas.py REPORT --scheme gather|ulysses|ring|megatron-sp
+  forms_vs_formulas.py REPORT --scheme gather|ulysses|ring|zigzag|megatron-sp
       --parts P --batch B --seq S --hidden H [--layers L] [--bytes 4]
 """
 import argparse
@@ -14,7 +14,8 @@ import sys
 
 p = argparse.ArgumentParser()
 p.add_argument("report")
-p.add_argument("--scheme", required=True, choices=["gather", "ulysses", "ring", "megatron-sp"])
+p.add_argument("--scheme", required=True,
+               choices=["gather", "ulysses", "ring", "zigzag", "megatron-sp"])
 p.add_argument("--parts", type=int, required=True)
 p.add_argument("--batch", type=int, required=True)
 p.add_argument("--seq", type=int, required=True)
@@ -32,6 +33,20 @@ elif a.scheme == "ulysses":  # q, k, v and the output: (P-1)/P of each block
     expect = {"all_to_all": (4, 4 * block * (P - 1) // P)}
 elif a.scheme == "ring":  # the K and V blocks on, P-1 times
     expect = {"collective_permute": (2 * (P - 1), 2 * (P - 1) * block)}
+elif a.scheme == "zigzag":
+    # The ring's permutes, plus moving q, K, V from the block layout (rank r:
+    # chunks 2r, 2r+1 of 2P) to the zigzag one (chunks r, 2P-1-r) and the
+    # output back: the even chunks and the odd chunks each a permutation of
+    # the ranks, sent as one half-block permute per distinct nonzero shift.
+    zig = lambda c: c if c < P else 2 * P - 1 - c
+    def shifts(targets):
+        return len({(t - r) % P for r, t in enumerate(targets)} - {0})
+    into = shifts([zig(2 * r) for r in range(P)]) + shifts([zig(2 * r + 1) for r in range(P)])
+    held = [(r, 2 * P - 1 - r) if r % 2 == 0 else (2 * P - 1 - r, r) for r in range(P)]
+    back = shifts([e // 2 for e, o in held]) + shifts([o // 2 for e, o in held])
+    relayout = 3 * into + back
+    expect = {"collective_permute": (2 * (P - 1) + relayout,
+                                     2 * (P - 1) * block + relayout * block // 2)}
 else:  # Megatron-SP: 2 reduce-scatters of the partial b*s*h, 2 all-gathers of blocks
     expect = {"reduce_scatter": (2, 2 * full), "all_gather": (2, 2 * block)}
 
