@@ -35,85 +35,184 @@ namespace partita::graph {
 
 namespace {
 
-/// The value of a scalar float expression over constants: a splat (or
-/// one-element) constant, or pow/add/sub/mul/div/sqrt/neg/cast of such
-/// (exporters write the attention scale as sqrt(d) or pow(d, 0.5) + 0).
-std::optional<double> scalarConstant(Value v, int depth = 0) {
-  DenseElementsAttr attr;
-  if (matchPattern(v, m_Constant(&attr)))
-    return attr.isSplat() && isa<FloatType>(attr.getElementType())
-               ? std::optional<double>(attr.getSplatValue<APFloat>().convertToDouble())
-               : std::nullopt;
-  Operation *def = v.getDefiningOp();
+/// A small constant tensor as doubles (booleans 0/1), row-major.
+struct ConstTensor {
+  SmallVector<int64_t> shape;
+  std::vector<double> values;
+  int64_t size() const { return values.size(); }
+};
+
+constexpr int64_t kMaxEvalElements = 1 << 16;
+
+/// The row-major index into a tensor of shape `in` that element `linear` of
+/// shape `out` broadcasts from (numpy rules, aligned at the right).
+int64_t broadcastIndex(ArrayRef<int64_t> out, ArrayRef<int64_t> in, int64_t linear) {
+  int64_t src = 0, stride = 1;
+  for (int64_t d = (int64_t)out.size() - 1, e = (int64_t)in.size() - 1; d >= 0; --d, --e) {
+    int64_t idx = linear % out[d];
+    linear /= out[d];
+    if (e >= 0) {
+      if (in[e] != 1)
+        src += idx * stride;
+      stride *= in[e];
+    }
+  }
+  return src;
+}
+
+/// The value of a small constant expression (at most 64K elements): a
+/// constant, or elementwise pow/add/sub/mul/div/sqrt/neg/cast/where,
+/// trilu, reshape, expand and slice of such. Exporters write the attention
+/// scale as sqrt(d) or pow(d, 0.5) + 0, and causal masks as triu of a
+/// filled matrix times a comparison, reshaped, expanded over the batch and
+/// sliced -- ops the importer leaves unfolded.
+std::optional<ConstTensor> constantTensor(Value v, int depth = 0) {
   auto type = dyn_cast<RankedTensorType>(v.getType());
-  if (!def || depth > 8 || !type || type.getNumElements() != 1 ||
-      !isa<FloatType>(type.getElementType()))
+  if (!type || !type.hasStaticShape() || type.getNumElements() > kMaxEvalElements || depth > 12)
     return std::nullopt;
-  SmallVector<double, 2> args;
+  ConstTensor out;
+  out.shape.assign(type.getShape().begin(), type.getShape().end());
+  ElementsAttr value;
+  if (matchPattern(v, m_Constant(&value))) {
+    // A constant the importer mapped from the model file is read (copied).
+    auto attr = dyn_cast<DenseElementsAttr>(value);
+    if (!attr)
+      attr = dyn_cast_or_null<DenseElementsAttr>(
+          readBlock(value, type, SmallVector<int64_t>(type.getRank(), 0)));
+    if (!attr)
+      return std::nullopt;
+    Type elt = attr.getElementType();
+    if (elt.isInteger(1)) {
+      for (bool x : attr.getValues<bool>())
+        out.values.push_back(x);
+    } else if (isa<FloatType>(elt)) {
+      for (const APFloat &x : attr.getValues<APFloat>())
+        out.values.push_back(x.convertToDouble());
+    } else if (isa<IntegerType>(elt)) {
+      for (const APInt &x : attr.getValues<APInt>())
+        out.values.push_back((double)x.getSExtValue());
+    } else {
+      return std::nullopt;
+    }
+    return out;
+  }
+  Operation *def = v.getDefiningOp();
+  if (!def || def->getNumResults() != 1)
+    return std::nullopt;
+  SmallVector<ConstTensor, 3> args;
   for (Value operand : def->getOperands()) {
-    auto x = scalarConstant(operand, depth + 1);
+    auto x = constantTensor(operand, depth + 1);
     if (!x)
       return std::nullopt;
-    args.push_back(*x);
+    args.push_back(std::move(*x));
   }
+  int64_t n = type.getNumElements();
+  auto at = [&](const ConstTensor &t, int64_t i) {
+    return t.values[broadcastIndex(out.shape, t.shape, i)];
+  };
+  auto elementwise = [&](auto fn) -> std::optional<ConstTensor> {
+    for (int64_t i = 0; i < n; ++i)
+      out.values.push_back(fn(i));
+    return out;
+  };
+  bool toBool = type.getElementType().isInteger(1);
   if (args.size() == 2) {
+    const ConstTensor &a = args[0], &b = args[1];
     if (isa<PowOp>(def))
-      return std::pow(args[0], args[1]);
+      return elementwise([&](int64_t i) { return std::pow(at(a, i), at(b, i)); });
     if (isa<AddOp>(def))
-      return args[0] + args[1];
+      return elementwise([&](int64_t i) { return at(a, i) + at(b, i); });
     if (isa<SubOp>(def))
-      return args[0] - args[1];
+      return elementwise([&](int64_t i) { return at(a, i) - at(b, i); });
     if (isa<MulOp>(def))
-      return args[0] * args[1];
-    if (isa<DivOp>(def) && args[1] != 0.0)
-      return args[0] / args[1];
+      return elementwise([&](int64_t i) { return at(a, i) * at(b, i); });
+    if (isa<DivOp>(def) && isa<FloatType>(type.getElementType()))
+      return elementwise([&](int64_t i) { return at(a, i) / at(b, i); });
   }
-  if (args.size() == 1) {
-    if (isa<SqrtOp>(def))
-      return std::sqrt(args[0]);
-    if (isa<NegOp>(def))
-      return -args[0];
-    if (isa<CastOp>(def))
-      return args[0];
+  if (args.size() == 3 && isa<WhereOp>(def))
+    return elementwise(
+        [&](int64_t i) { return at(args[0], i) != 0.0 ? at(args[1], i) : at(args[2], i); });
+  if (args.size() != 1)
+    return std::nullopt;
+  const ConstTensor &a = args[0];
+  if (isa<SqrtOp>(def))
+    return elementwise([&](int64_t i) { return std::sqrt(a.values[i]); });
+  if (isa<NegOp>(def))
+    return elementwise([&](int64_t i) { return -a.values[i]; });
+  if (isa<CastOp>(def))
+    return elementwise([&](int64_t i) {
+      double x = a.values[i];
+      return toBool ? (double)(x != 0.0) : x;
+    });
+  if (isa<ReshapeOp>(def) && a.size() == n) {
+    out.values = a.values;
+    return out;
+  }
+  if (isa<ExpandOp>(def))
+    return elementwise([&](int64_t i) { return at(a, i); });
+  if (auto trilu = dyn_cast<TriluOp>(def)) {
+    int64_t r = out.shape.size();
+    if (r < 2)
+      return std::nullopt;
+    int64_t rows = out.shape[r - 2], cols = out.shape[r - 1];
+    int64_t k = (int64_t)trilu.getK(); // the accessor is unsigned
+    return elementwise([&](int64_t i) {
+      int64_t row = (i / cols) % rows, col = i % cols;
+      bool keep = trilu.getUpper() ? col - row >= k : col - row <= k;
+      return keep ? a.values[i] : 0.0;
+    });
+  }
+  if (auto slice = dyn_cast<SliceOp>(def)) {
+    ArrayRef<int64_t> starts = slice.getStarts(), steps = slice.getSteps();
+    return elementwise([&](int64_t i) {
+      int64_t src = 0, stride = 1, rest = i;
+      for (int64_t d = (int64_t)out.shape.size() - 1; d >= 0; --d) {
+        int64_t idx = rest % out.shape[d];
+        rest /= out.shape[d];
+        src += (starts[d] + idx * steps[d]) * stride;
+        stride *= a.shape[d];
+      }
+      return a.values[src];
+    });
   }
   return std::nullopt;
 }
 
-/// True if `mask` is a constant [1.., sq, sk] mask that lets key j through
-/// exactly where j <= i + (sk - sq): additive (0 there, very negative or
-/// -inf elsewhere) or boolean (true there; false there when `inverted`).
+/// The value of a one-element constant expression (constantTensor).
+std::optional<double> scalarConstant(Value v) {
+  auto type = dyn_cast<RankedTensorType>(v.getType());
+  if (!type || !isa<FloatType>(type.getElementType()))
+    return std::nullopt;
+  auto t = constantTensor(v);
+  if (!t || t->size() < 1 ||
+      llvm::any_of(t->values, [&](double x) { return x != t->values.front(); }))
+    return std::nullopt;
+  return t->values.front();
+}
+
+/// True if `mask` is a constant [.., sq, sk] mask (every leading copy the
+/// same) that lets key j through exactly where j <= i + (sk - sq): additive
+/// (0 there, very negative or -inf elsewhere) or boolean (true there; false
+/// there when `inverted`).
 bool isCausalMask(Value mask, int64_t sq, int64_t sk, bool inverted = false) {
-  ElementsAttr value;
-  if (!matchPattern(mask, m_Constant(&value)))
-    return false;
-  auto type = cast<RankedTensorType>(value.getType());
-  // A mask the importer mapped from the model file is read (copied) here.
-  auto attr = dyn_cast<DenseElementsAttr>(value);
-  if (!attr)
-    attr = dyn_cast_or_null<DenseElementsAttr>(
-        readBlock(value, type, SmallVector<int64_t>(type.getRank(), 0)));
+  auto type = cast<RankedTensorType>(mask.getType());
   int64_t r = type.getRank();
-  if (!attr || r < 2 || type.getDimSize(r - 2) != sq || type.getDimSize(r - 1) != sk ||
-      type.getNumElements() != sq * sk)
+  if (r < 2 || type.getDimSize(r - 2) != sq || type.getDimSize(r - 1) != sk)
     return false;
-  if (attr.getElementType().isInteger(1)) {
-    auto values = attr.getValues<bool>();
-    for (int64_t i = 0; i < sq; ++i)
-      for (int64_t j = 0; j < sk; ++j)
-        if ((values[i * sk + j] != inverted) != (j <= i + (sk - sq)))
-          return false;
-    return true;
+  auto value = constantTensor(mask);
+  if (!value)
+    return false;
+  bool boolean = type.getElementType().isInteger(1);
+  if (!boolean && !isa<FloatType>(type.getElementType()))
+    return false;
+  for (int64_t at = 0; at < value->size(); ++at) {
+    int64_t i = (at / sk) % sq, j = at % sk;
+    double x = value->values[at];
+    bool allowed = j <= i + (sk - sq);
+    if (boolean ? ((x != 0.0) != inverted) != allowed
+                : (allowed ? x != 0.0 : !(x <= -1e4)))
+      return false;
   }
-  if (!isa<FloatType>(attr.getElementType()))
-    return false;
-  auto values = attr.getValues<APFloat>();
-  for (int64_t i = 0; i < sq; ++i)
-    for (int64_t j = 0; j < sk; ++j) {
-      double x = values[i * sk + j].convertToDouble();
-      bool allowed = j <= i + (sk - sq);
-      if (allowed ? x != 0.0 : !(x <= -1e4))
-        return false;
-    }
   return true;
 }
 

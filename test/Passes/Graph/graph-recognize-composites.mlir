@@ -96,6 +96,34 @@ func.func @where_causal(%q: tensor<1x2x3x16xf32>, %kt: tensor<1x2x16x3xf32>, %v:
 
 // -----
 
+// LLaMA as Hugging Face exports it: the additive causal mask computed at
+// run time from constants -- triu(full(lowest), 1) times a comparison mask,
+// reshaped, expanded over the batch of 2 and sliced to the keys: evaluated,
+// every batch copy causal, so the attention is causal and the mask dropped.
+// CHECK-LABEL: func.func @computed_causal_mask
+// CHECK: %[[A:.*]] = graph.attention %arg0, %arg1, %arg2 {causal = true, scale = 2.500000e-01 : f64}
+// CHECK-NOT: graph.trilu
+// CHECK: return %[[A]]
+func.func @computed_causal_mask(%q: tensor<2x2x3x16xf32>, %k: tensor<2x2x3x16xf32>, %v: tensor<2x2x3x16xf32>) -> tensor<2x2x3x16xf32> {
+  %full = graph.constant {value = dense<-3.40282347e+38> : tensor<3x4xf32>} : tensor<3x4xf32>
+  %keep = graph.constant {value = dense<1.0> : tensor<3x4xf32>} : tensor<3x4xf32>
+  %scale = graph.constant {value = dense<0.25> : tensor<f32>} : tensor<f32>
+  %t = graph.trilu %full {k = 1 : i64} : (tensor<3x4xf32>) -> tensor<3x4xf32>
+  %m0 = graph.mul %t, %keep : (tensor<3x4xf32>, tensor<3x4xf32>) -> tensor<3x4xf32>
+  %m1 = graph.reshape %m0 {shape = array<i64: 1, 1, 3, 4>} : (tensor<3x4xf32>) -> tensor<1x1x3x4xf32>
+  %m2 = graph.expand %m1 {shape = array<i64: 2, 1, 1, 1>} : (tensor<1x1x3x4xf32>) -> tensor<2x1x3x4xf32>
+  %m3 = graph.slice %m2 {starts = array<i64: 0, 0, 0, 0>, ends = array<i64: 2, 1, 3, 3>, steps = array<i64: 1, 1, 1, 1>} : (tensor<2x1x3x4xf32>) -> tensor<2x1x3x3xf32>
+  %kt = graph.transpose %k {perm = array<i64: 0, 1, 3, 2>} : (tensor<2x2x3x16xf32>) -> tensor<2x2x16x3xf32>
+  %s = graph.matmul %q, %kt : (tensor<2x2x3x16xf32>, tensor<2x2x16x3xf32>) -> tensor<2x2x3x3xf32>
+  %s1 = graph.mul %s, %scale : (tensor<2x2x3x3xf32>, tensor<f32>) -> tensor<2x2x3x3xf32>
+  %s2 = graph.add %s1, %m3 : (tensor<2x2x3x3xf32>, tensor<2x1x3x3xf32>) -> tensor<2x2x3x3xf32>
+  %pr = graph.softmax %s2 {axis = -1 : i64} : (tensor<2x2x3x3xf32>) -> tensor<2x2x3x3xf32>
+  %o = graph.matmul %pr, %v : (tensor<2x2x3x3xf32>, tensor<2x2x3x16xf32>) -> tensor<2x2x3x16xf32>
+  return %o : tensor<2x2x3x16xf32>
+}
+
+// -----
+
 // A boolean padding mask (an input) and an additive one: both join the
 // attention's additive mask.
 // CHECK-LABEL: func.func @where_padding
