@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Long-sequence attention on 2 ranks: the sequence split over seq=2 with
-K/V all-gathered, with Ulysses (all_to_all) and with ring attention
-(collective_permute), each measured and set against the cost model's
+K/V all-gathered, with Ulysses (all_to_all), with ring attention
+(collective_permute) and, causal, with the zigzag ring, each measured and set against the cost model's
 prediction of the same partitioned program (docs/sequence.md).
 
 Builds (with Debian's python3-onnx) one attention block as exporters write
@@ -34,7 +34,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 sys.path.insert(0, os.path.join(ROOT, "bench"))
 from runlib import rank_summary, run_matching, sh  # noqa: E402
 OUT = os.path.join(ROOT, "bench", "out", "sequence_parallel")
-FORMS = ("gather", "ulysses", "ring")
+FORMS = ("gather", "ulysses", "ring", "zigzag")
 
 
 def build(path, s, d, h, causal):
@@ -105,6 +105,8 @@ def main():
         sh([args.partita, "calibrate", "--ranks", "2", "-o", cluster])
     rows = []
     for form in FORMS:
+        if form == "zigzag" and args.non_causal:
+            continue
         shardings = os.path.join(OUT, form + ".json")
         json.dump({"mesh": {"seq": 2}, "shardings": {"x": [None, "seq", None]},
                    "attention": form}, open(shardings, "w"))

@@ -42,7 +42,8 @@ struct ConstTensor {
   int64_t size() const { return values.size(); }
 };
 
-constexpr int64_t kMaxEvalElements = 1 << 16;
+// A causal mask over 2048 positions is 4M elements (32 MiB as doubles).
+constexpr int64_t kMaxEvalElements = 1 << 23;
 
 /// The row-major index into a tensor of shape `in` that element `linear` of
 /// shape `out` broadcasts from (numpy rules, aligned at the right).
@@ -60,7 +61,7 @@ int64_t broadcastIndex(ArrayRef<int64_t> out, ArrayRef<int64_t> in, int64_t line
   return src;
 }
 
-/// The value of a small constant expression (at most 64K elements): a
+/// The value of a constant expression (at most 8M elements): a
 /// constant, or elementwise pow/add/sub/mul/div/sqrt/neg/cast/where,
 /// trilu, reshape, expand and slice of such. Exporters write the attention
 /// scale as sqrt(d) or pow(d, 0.5) + 0, and causal masks as triu of a
