@@ -1,10 +1,9 @@
 //===- ExpandComposites.cpp - composite graph ops to primitive ones -------===//
 //
 // Attention becomes the textbook matmul-softmax-matmul chain. The MoE ops
-// follow GShard's dense formulation: a [T*k, E, C] dispatch mask built from
-// one_hot and an exclusive cumsum over assignments, contracted with the
-// tokens (dispatch) or the expert outputs (combine). It materializes the
-// mask, so it is a reference lowering, not a fast one.
+// become index arithmetic: each assignment's slot from an exclusive cumsum
+// over a [T*k, E] one-hot, then a scatter of the tokens into the slot
+// buffer (dispatch) or a gather of the expert outputs (combine).
 //
 //===----------------------------------------------------------------------===//
 
@@ -116,18 +115,19 @@ struct ExpandMoeGate : OpRewritePattern<MoeGateOp> {
   }
 };
 
-/// The [T*k, E, G*C] 0/1 mask: entry (a, e, g*C + c) is 1 when assignment a
-/// (token a / k, choice a % k, of group g) went to expert e and landed in
-/// slot c < capacity of its group.
-Value dispatchMask(OpBuilder &b, Location loc, Value indices, int64_t experts,
-                   int64_t capacity, int64_t groups, Type elt) {
+/// Where each of the T*k assignments (token a / k, choice a % k) lands:
+/// the row e*G*C + g*C + s of the [E*G*C, H] slot buffer (expert e, its
+/// group g, slot s = the number of earlier assignments of group g to e), or
+/// the extra row E*G*C when s >= C (dropped). The slots come from an
+/// exclusive cumsum over a [T*k, E] one-hot, in f32 (exact to 2^24).
+Value assignmentRows(OpBuilder &b, Location loc, Value indices, int64_t experts,
+                     int64_t capacity, int64_t groups) {
   auto idxType = cast<RankedTensorType>(indices.getType());
   int64_t a = idxType.getNumElements();
-  Value onehot = make<OneHotOp>(b, loc, {indices, offOn(b, loc, elt)},
+  Type f32 = b.getF32Type(), i64 = b.getI64Type();
+  Value onehot = make<OneHotOp>(b, loc, {indices, offOn(b, loc, f32)},
                                 {i64Attr(b, "depth", experts), i64Attr(b, "axis", -1)});
   Value flat = make<ReshapeOp>(b, loc, onehot, {i64sAttr(b, "shape", {a, experts})});
-  // Slot of an assignment = how many earlier assignments of its group chose
-  // the same expert.
   Value earlier;
   if (groups == 1) {
     earlier = make<CumSumOp>(b, loc, flat, {i64Attr(b, "axis", 0), boolAttr(b, "exclusive", true)});
@@ -140,31 +140,28 @@ Value dispatchMask(OpBuilder &b, Location loc, Value indices, int64_t experts,
   }
   Value slot = make<ReduceSumOp>(b, loc, make<MulOp>(b, loc, {earlier, flat}),
                                  {i64sAttr(b, "axes", {1}), boolAttr(b, "keepdims", false)});
-  Value slotIdx = make<CastOp>(b, loc, slot,
-                               {b.getNamedAttr("to", TypeAttr::get(b.getI64Type()))});
-  // one_hot of an index >= capacity is all zeros: the assignment is dropped.
-  Value slotOneHot = make<OneHotOp>(b, loc, {slotIdx, offOn(b, loc, elt)},
-                                    {i64Attr(b, "depth", capacity), i64Attr(b, "axis", -1)});
+  slot = make<CastOp>(b, loc, slot, {b.getNamedAttr("to", TypeAttr::get(i64))});
+  auto scalar = [&](int64_t v) {
+    return createSplatConstant(b, loc, RankedTensorType::get({}, i64), (double)v);
+  };
+  Value expert = make<ReshapeOp>(b, loc, indices, {i64sAttr(b, "shape", {a})});
+  Value row = make<AddOp>(b, loc, {make<MulOp>(b, loc, {expert, scalar(groups * capacity)}), slot});
   if (groups > 1) {
-    // Group g's slots are [g*C, (g+1)*C): place each assignment's one-hot
-    // in its group's block.
-    SmallVector<int64_t> groupOf(a);
+    SmallVector<int64_t> groupStart(a);
     for (int64_t i = 0; i < a; ++i)
-      groupOf[i] = i / (a / groups);
-    auto type = RankedTensorType::get({a}, b.getI64Type());
-    Value ids = ConstantOp::create(b, loc, type,
-                                   DenseElementsAttr::get(type, ArrayRef<int64_t>(groupOf)));
-    Value groupOneHot = make<OneHotOp>(b, loc, {ids, offOn(b, loc, elt)},
-                                       {i64Attr(b, "depth", groups), i64Attr(b, "axis", -1)});
-    slotOneHot = make<EinsumOp>(b, loc, {groupOneHot, slotOneHot},
-                                {b.getNamedAttr("equation", b.getStringAttr("ag,ac->agc"))});
-    slotOneHot = make<ReshapeOp>(b, loc, slotOneHot,
-                                 {i64sAttr(b, "shape", {a, groups * capacity})});
+      groupStart[i] = i / (a / groups) * capacity;
+    auto type = RankedTensorType::get({a}, i64);
+    row = make<AddOp>(b, loc, {row, ConstantOp::create(b, loc, type,
+                                                       DenseElementsAttr::get(
+                                                           type, ArrayRef<int64_t>(groupStart)))});
   }
-  return make<EinsumOp>(b, loc, {flat, slotOneHot},
-                        {b.getNamedAttr("equation", b.getStringAttr("ae,ac->aec"))});
+  Value kept = make<LessOp>(b, loc, {slot, scalar(capacity)});
+  return make<WhereOp>(b, loc, {kept, row, scalar(experts * groups * capacity)});
 }
 
+/// Scatters each assignment's token to its row (dropped ones to the extra
+/// row, which is cut off): O(T*k*(E + H)), where a dense [T*k, E, C] mask
+/// would be O(T^2) for dropless capacities.
 struct ExpandMoeDispatch : OpRewritePattern<MoeDispatchOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(MoeDispatchOp op,
@@ -173,14 +170,22 @@ struct ExpandMoeDispatch : OpRewritePattern<MoeDispatchOp> {
     auto xType = op.getTokens().getType();
     int64_t t = xType.getDimSize(0), h = xType.getDimSize(1);
     int64_t k = op.getIndices().getType().getDimSize(1);
-    Value mask = dispatchMask(rw, loc, op.getIndices(), op.getNumExperts(),
-                              op.getCapacity(), op.getGroups(), xType.getElementType());
+    int64_t e = op.getNumExperts(), slots = op.getGroups() * op.getCapacity();
+    Value rows = assignmentRows(rw, loc, op.getIndices(), e, op.getCapacity(), op.getGroups());
     Value x = make<ReshapeOp>(rw, loc, op.getTokens(), {i64sAttr(rw, "shape", {t, 1, h})});
     x = make<ExpandOp>(rw, loc, x, {i64sAttr(rw, "shape", {t, k, h})});
     x = make<ReshapeOp>(rw, loc, x, {i64sAttr(rw, "shape", {t * k, h})});
-    rw.replaceOp(op, make<EinsumOp>(rw, loc, {mask, x},
-                                    {rw.getNamedAttr("equation",
-                                                     rw.getStringAttr("aec,ah->ech"))}));
+    Value zeros = createSplatConstant(
+        rw, loc, RankedTensorType::get({e * slots + 1, h}, xType.getElementType()), 0.0);
+    Value buffer = make<ScatterNDOp>(
+        rw, loc,
+        {zeros, make<ReshapeOp>(rw, loc, rows, {i64sAttr(rw, "shape", {t * k, 1})}), x},
+        {rw.getNamedAttr("reduction",
+                         ScatterReductionAttr::get(rw.getContext(), ScatterReduction::add))});
+    Value kept = make<SliceOp>(rw, loc, buffer,
+                               {i64sAttr(rw, "starts", {0, 0}), i64sAttr(rw, "ends", {e * slots, h}),
+                                i64sAttr(rw, "steps", {1, 1})});
+    rw.replaceOp(op, make<ReshapeOp>(rw, loc, kept, {i64sAttr(rw, "shape", {e, slots, h})}));
     return success();
   }
 };
@@ -194,6 +199,8 @@ struct ExpandMoeExpertMatMul : OpRewritePattern<MoeExpertMatMulOp> {
   }
 };
 
+/// Gathers each assignment's row of the expert outputs (dropped ones the
+/// zero row appended), weights it and sums a token's k choices.
 struct ExpandMoeCombine : OpRewritePattern<MoeCombineOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(MoeCombineOp op,
@@ -202,16 +209,16 @@ struct ExpandMoeCombine : OpRewritePattern<MoeCombineOp> {
     auto yType = op.getExpertOut().getType();
     auto wType = op.getWeights().getType();
     int64_t t = wType.getDimSize(0), k = wType.getDimSize(1);
-    int64_t h = yType.getDimSize(2);
-    Value mask = dispatchMask(rw, loc, op.getIndices(), yType.getDimSize(0),
-                              yType.getDimSize(1) / op.getGroups(), op.getGroups(),
-                              yType.getElementType());
-    Value w = make<ReshapeOp>(rw, loc, op.getWeights(), {i64sAttr(rw, "shape", {t * k, 1, 1})});
-    Value weighted = make<MulOp>(rw, loc, {mask, w});
-    Value perAssignment = make<EinsumOp>(
-        rw, loc, {weighted, op.getExpertOut()},
-        {rw.getNamedAttr("equation", rw.getStringAttr("aec,ech->ah"))});
-    Value perChoice = make<ReshapeOp>(rw, loc, perAssignment,
+    int64_t e = yType.getDimSize(0), slots = yType.getDimSize(1), h = yType.getDimSize(2);
+    int64_t groups = op.getGroups();
+    Value rows = assignmentRows(rw, loc, op.getIndices(), e, slots / groups, groups);
+    Value flat = make<ReshapeOp>(rw, loc, op.getExpertOut(), {i64sAttr(rw, "shape", {e * slots, h})});
+    Value zero = createSplatConstant(rw, loc, RankedTensorType::get({1, h}, yType.getElementType()),
+                                     0.0);
+    flat = make<ConcatOp>(rw, loc, {flat, zero}, {i64Attr(rw, "axis", 0)});
+    Value picked = make<GatherOp>(rw, loc, {flat, rows}, {i64Attr(rw, "axis", 0)});
+    Value w = make<ReshapeOp>(rw, loc, op.getWeights(), {i64sAttr(rw, "shape", {t * k, 1})});
+    Value perChoice = make<ReshapeOp>(rw, loc, make<MulOp>(rw, loc, {picked, w}),
                                       {i64sAttr(rw, "shape", {t, k, h})});
     rw.replaceOp(op, make<ReduceSumOp>(rw, loc, perChoice,
                                        {i64sAttr(rw, "axes", {1}),

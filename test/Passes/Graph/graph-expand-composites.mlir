@@ -112,24 +112,33 @@ func.func @moe_gate_normalize(%l: tensor<6x4xf32>) -> (tensor<6x2xf32>, tensor<6
 
 // -----
 
-// The [T*k, E, C] mask: one_hot of the expert, the slot from an exclusive
-// cumsum over assignments, one_hot of the slot, then contracted with the
-// tokens repeated k times.
+// Each assignment's row of the [E*C, H] slot buffer: its slot from an
+// exclusive cumsum over a [T*k, E] one-hot (f32), row = expert*C + slot
+// where slot < C, else the extra row 12; the tokens, repeated k times,
+// scattered there (add), the extra row cut off.
 // CHECK-LABEL: func.func @moe_dispatch
 // CHECK-SAME: (%[[X:.*]]: tensor<6x8xf32>, %[[I:.*]]: tensor<6x2xi64>)
-// CHECK: %[[OO:.*]] = graph.constant {value = dense<[0.000000e+00, 1.000000e+00]> : tensor<2xf32>}
-// CHECK: %[[E1:.*]] = graph.one_hot %[[I]], %[[OO]] {depth = 4 : i64} : (tensor<6x2xi64>, tensor<2xf32>) -> tensor<6x2x4xf32>
+// CHECK-DAG: %[[Z:.*]] = graph.constant {value = dense<0.000000e+00> : tensor<13x8xf32>}
+// CHECK-DAG: %[[DUMP:.*]] = graph.constant {value = dense<12> : tensor<i64>}
+// CHECK-DAG: %[[C:.*]] = graph.constant {value = dense<3> : tensor<i64>}
+// CHECK: %[[E1:.*]] = graph.one_hot %[[I]], %{{.*}} {depth = 4 : i64} : (tensor<6x2xi64>, tensor<2xf32>) -> tensor<6x2x4xf32>
 // CHECK: %[[F:.*]] = graph.reshape %[[E1]] {shape = array<i64: 12, 4>}
 // CHECK: %[[CS:.*]] = graph.cumsum %[[F]] {axis = 0 : i64, exclusive = true} : (tensor<12x4xf32>) -> tensor<12x4xf32>
 // CHECK: %[[M:.*]] = graph.mul %[[CS]], %[[F]]
 // CHECK: %[[SL:.*]] = graph.reduce_sum %[[M]] {axes = array<i64: 1>, keepdims = false} : (tensor<12x4xf32>) -> tensor<12xf32>
 // CHECK: %[[SI:.*]] = graph.cast %[[SL]] {to = i64} : (tensor<12xf32>) -> tensor<12xi64>
-// CHECK: %[[S1:.*]] = graph.one_hot %[[SI]], %[[OO]] {depth = 3 : i64} : (tensor<12xi64>, tensor<2xf32>) -> tensor<12x3xf32>
-// CHECK: %[[MASK:.*]] = graph.einsum %[[F]], %[[S1]] {equation = "ae,ac->aec"} : (tensor<12x4xf32>, tensor<12x3xf32>) -> tensor<12x4x3xf32>
+// CHECK: %[[EX:.*]] = graph.reshape %[[I]] {shape = array<i64: 12>}
+// CHECK: %[[EC:.*]] = graph.mul %[[EX]], %[[C]]
+// CHECK: %[[ROW:.*]] = graph.add %[[EC]], %[[SI]]
+// CHECK: %[[KEPT:.*]] = graph.less %[[SI]], %[[C]]
+// CHECK: %[[R:.*]] = graph.where %[[KEPT]], %[[ROW]], %[[DUMP]]
 // CHECK: %[[X1:.*]] = graph.reshape %[[X]] {shape = array<i64: 6, 1, 8>}
 // CHECK: %[[X2:.*]] = graph.expand %[[X1]] {shape = array<i64: 6, 2, 8>}
 // CHECK: %[[X3:.*]] = graph.reshape %[[X2]] {shape = array<i64: 12, 8>}
-// CHECK: %[[O:.*]] = graph.einsum %[[MASK]], %[[X3]] {equation = "aec,ah->ech"} : (tensor<12x4x3xf32>, tensor<12x8xf32>) -> tensor<4x3x8xf32>
+// CHECK: %[[R2:.*]] = graph.reshape %[[R]] {shape = array<i64: 12, 1>}
+// CHECK: %[[B:.*]] = graph.scatter_nd %[[Z]], %[[R2]], %[[X3]] {reduction = #graph<reduction add>} : (tensor<13x8xf32>, tensor<12x1xi64>, tensor<12x8xf32>) -> tensor<13x8xf32>
+// CHECK: %[[K:.*]] = graph.slice %[[B]] {ends = array<i64: 12, 8>, starts = array<i64: 0, 0>, steps = array<i64: 1, 1>}
+// CHECK: %[[O:.*]] = graph.reshape %[[K]] {shape = array<i64: 4, 3, 8>}
 // CHECK: return %[[O]]
 func.func @moe_dispatch(%x: tensor<6x8xf32>, %i: tensor<6x2xi64>) -> tensor<4x3x8xf32> {
   %0 = graph.moe_dispatch %x, %i {num_experts = 4 : i64, capacity = 3 : i64} : (tensor<6x8xf32>, tensor<6x2xi64>) -> tensor<4x3x8xf32>
@@ -139,18 +148,16 @@ func.func @moe_dispatch(%x: tensor<6x8xf32>, %i: tensor<6x2xi64>) -> tensor<4x3x
 // -----
 
 // Groups: the cumsum restarts per group of 3 tokens (6 assignments), and
-// each assignment's slot one-hot lands in its group's block of 2 slots.
+// each assignment's row adds its group's first slot (0 or C = 2).
 // CHECK-LABEL: func.func @moe_dispatch_groups
-// CHECK-DAG: %[[IDS:.*]] = graph.constant {value = dense<[0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1]> : tensor<12xi64>}
-// CHECK: %[[F:.*]] = graph.reshape %{{.*}} {shape = array<i64: 12, 4>}
+// CHECK-DAG: %[[START:.*]] = graph.constant {value = dense<[0, 0, 0, 0, 0, 0, 2, 2, 2, 2, 2, 2]> : tensor<12xi64>}
+// CHECK-DAG: %[[DUMP:.*]] = graph.constant {value = dense<16> : tensor<i64>}
 // CHECK: %[[G:.*]] = graph.reshape %{{.*}} {shape = array<i64: 2, 6, 4>}
-// CHECK: %[[CS:.*]] = graph.cumsum %[[G]] {axis = 1 : i64, exclusive = true} : (tensor<2x6x4xf32>) -> tensor<2x6x4xf32>
-// CHECK: graph.reshape %[[CS]] {shape = array<i64: 12, 4>}
-// CHECK: %[[S1:.*]] = graph.one_hot %{{.*}} {depth = 2 : i64} : (tensor<12xi64>, tensor<2xf32>) -> tensor<12x2xf32>
-// CHECK: %[[G1:.*]] = graph.one_hot %[[IDS]], %{{.*}} {depth = 2 : i64} : (tensor<12xi64>, tensor<2xf32>) -> tensor<12x2xf32>
-// CHECK: %[[GS:.*]] = graph.einsum %[[G1]], %[[S1]] {equation = "ag,ac->agc"} : (tensor<12x2xf32>, tensor<12x2xf32>) -> tensor<12x2x2xf32>
-// CHECK: %[[SLOTS:.*]] = graph.reshape %[[GS]] {shape = array<i64: 12, 4>}
-// CHECK: graph.einsum %[[F]], %[[SLOTS]] {equation = "ae,ac->aec"} : (tensor<12x4xf32>, tensor<12x4xf32>) -> tensor<12x4x4xf32>
+// CHECK: graph.cumsum %[[G]] {axis = 1 : i64, exclusive = true} : (tensor<2x6x4xf32>) -> tensor<2x6x4xf32>
+// CHECK: %[[ROW:.*]] = graph.add %{{.*}}, %[[START]] : (tensor<12xi64>, tensor<12xi64>) -> tensor<12xi64>
+// CHECK: graph.where %{{.*}}, %[[ROW]], %[[DUMP]]
+// CHECK: graph.scatter_nd {{.*}} -> tensor<17x8xf32>
+// CHECK: graph.reshape %{{.*}} {shape = array<i64: 4, 4, 8>} : (tensor<16x8xf32>) -> tensor<4x4x8xf32>
 func.func @moe_dispatch_groups(%x: tensor<6x8xf32>, %i: tensor<6x2xi64>) -> tensor<4x4x8xf32> {
   %0 = graph.moe_dispatch %x, %i {num_experts = 4 : i64, capacity = 2 : i64, groups = 2 : i64} : (tensor<6x8xf32>, tensor<6x2xi64>) -> tensor<4x4x8xf32>
   return %0 : tensor<4x4x8xf32>
@@ -168,18 +175,21 @@ func.func @moe_expert_matmul(%x: tensor<4x3x8xbf16>, %w: tensor<4x8x5xbf16>) -> 
 
 // -----
 
-// Combine builds the same mask from the routing indices, scales it by the
-// gate weights and contracts it with the expert outputs.
+// Combine finds the same rows from the routing indices, gathers them from
+// the expert outputs (a zero row appended for the dropped assignments),
+// weights them by the gate and sums each token's choices.
 // CHECK-LABEL: func.func @moe_combine
 // CHECK-SAME: (%[[Y:.*]]: tensor<4x3x5xf32>, %[[W:.*]]: tensor<6x2xf32>, %[[I:.*]]: tensor<6x2xi64>)
+// CHECK-DAG: %[[ZERO:.*]] = graph.constant {value = dense<0.000000e+00> : tensor<1x5xf32>}
 // CHECK: graph.one_hot %[[I]], %{{.*}} {depth = 4 : i64}
 // CHECK: graph.cumsum
-// CHECK: graph.one_hot %{{.*}}, %{{.*}} {depth = 3 : i64}
-// CHECK: %[[MASK:.*]] = graph.einsum %{{.*}}, %{{.*}} {equation = "ae,ac->aec"}
-// CHECK: %[[WR:.*]] = graph.reshape %[[W]] {shape = array<i64: 12, 1, 1>}
-// CHECK: %[[WM:.*]] = graph.mul %[[MASK]], %[[WR]] : (tensor<12x4x3xf32>, tensor<12x1x1xf32>) -> tensor<12x4x3xf32>
-// CHECK: %[[PA:.*]] = graph.einsum %[[WM]], %[[Y]] {equation = "aec,ech->ah"} : (tensor<12x4x3xf32>, tensor<4x3x5xf32>) -> tensor<12x5xf32>
-// CHECK: %[[PC:.*]] = graph.reshape %[[PA]] {shape = array<i64: 6, 2, 5>}
+// CHECK: %[[R:.*]] = graph.where
+// CHECK: %[[YF:.*]] = graph.reshape %[[Y]] {shape = array<i64: 12, 5>}
+// CHECK: %[[Y1:.*]] = graph.concat %[[YF]], %[[ZERO]] {axis = 0 : i64} : (tensor<12x5xf32>, tensor<1x5xf32>) -> tensor<13x5xf32>
+// CHECK: %[[P:.*]] = graph.gather %[[Y1]], %[[R]] : (tensor<13x5xf32>, tensor<12xi64>) -> tensor<12x5xf32>
+// CHECK: %[[WR:.*]] = graph.reshape %[[W]] {shape = array<i64: 12, 1>}
+// CHECK: %[[WP:.*]] = graph.mul %[[P]], %[[WR]] : (tensor<12x5xf32>, tensor<12x1xf32>) -> tensor<12x5xf32>
+// CHECK: %[[PC:.*]] = graph.reshape %[[WP]] {shape = array<i64: 6, 2, 5>}
 // CHECK: %[[O:.*]] = graph.reduce_sum %[[PC]] {axes = array<i64: 1>, keepdims = false} : (tensor<6x2x5xf32>) -> tensor<6x5xf32>
 // CHECK: return %[[O]]
 func.func @moe_combine(%y: tensor<4x3x5xf32>, %w: tensor<6x2xf32>, %i: tensor<6x2xi64>) -> tensor<6x5xf32> {
