@@ -324,10 +324,31 @@ void groupDroplessDispatches(ModuleOp module, MeshAttr mesh) {
   for (int64_t s : mesh.getSizes())
     devices *= s;
   Builder b(module.getContext());
+  // Another MoE op reaching the routing through other ops (a training
+  // step's backward reads the slots through reshaped indices) would keep
+  // the old slot layout: such dispatches keep their groups.
+  auto routedElsewhere = [](Value indices) {
+    SmallVector<Value> work;
+    for (Operation *user : indices.getUsers())
+      if (!isa<graph::MoeDispatchOp, graph::MoeCombineOp>(user))
+        work.append(user->result_begin(), user->result_end());
+    llvm::DenseSet<Value> seen;
+    while (!work.empty()) {
+      Value v = work.pop_back_val();
+      if (!seen.insert(v).second)
+        continue;
+      for (Operation *user : v.getUsers()) {
+        if (isa<graph::MoeDispatchOp, graph::MoeCombineOp>(user))
+          return true;
+        work.append(user->result_begin(), user->result_end());
+      }
+    }
+    return false;
+  };
   module.walk([&](graph::MoeDispatchOp d) {
     int64_t tokens = d.getTokens().getType().getDimSize(0);
     int64_t groups = std::gcd(tokens, devices);
-    if (!d.getDropless() || groups <= d.getGroups())
+    if (!d.getDropless() || groups <= d.getGroups() || routedElsewhere(d.getIndices()))
       return;
     d.setGroups(groups);
     d.setCapacity(tokens / groups);

@@ -74,3 +74,21 @@ def megatron_specs(prefix: str, axis: str = "model") -> dict[str, P]:
         f"{prefix}.w1": P(None, axis), f"{prefix}.b1": P(axis),
         f"{prefix}.w2": P(axis, None),
     }
+
+
+def moe_load_balancing_loss(logits: Tensor, indices: Tensor, num_experts: int) -> Tensor:
+    """The Switch/GShard load-balancing auxiliary loss of a top-k router
+    (docs/experts.md): E * sum_i f_i * P_i, with f_i the fraction of the
+    T*k assignments routed to expert i (``indices`` [T, k], from
+    ``ops.moe_gate``) and P_i the mean router probability of expert i
+    (softmax of ``logits`` [T, E]). Its sums over the tokens are ordinary
+    reductions: with the tokens split over mesh axes they are all-reduced
+    there, so every rank sees the global value. Add it, scaled, to the
+    model's loss output."""
+    t, k = indices.shape
+    probs = ops.softmax(logits, axis=-1)
+    experts = logits.graph.const(np.arange(num_experts, dtype=np.int64), "i64")
+    # One-hot by comparison: no float constant the training would update.
+    chosen = ops.cast(ops.equal(ops.reshape(indices, (t, k, 1)), experts), "f32")
+    fraction = ops.sum(chosen, axis=[0, 1]) * (1.0 / (t * k))
+    return ops.sum(fraction * ops.mean(probs, axis=0)) * float(num_experts)

@@ -77,3 +77,59 @@ def test_a_dispatch_needs_a_capacity():
     idx = g.input("idx", (T, K), dtype="i64")
     with pytest.raises(ValueError, match="needs a capacity, or dropless=True"):
         pt.ops.moe_dispatch(x, idx, E)
+
+
+def aux_graph(rng, groups=1):
+    """A MoE block whose output is a scalar: the mean of its output plus
+    0.01 times the load-balancing loss."""
+    g = pt.Graph("moe_aux")
+    x = g.input("x", (T, H))
+    wg = g.param("router", rng.standard_normal((H, E)).astype(np.float32))
+    w1 = g.param("w1", rng.standard_normal((E, H, F)).astype(np.float32) * 0.5)
+    w2 = g.param("w2", rng.standard_normal((E, F, H)).astype(np.float32) * 0.5)
+    logits = pt.ops.matmul(x, wg)
+    w, idx = pt.ops.moe_gate(logits, K)
+    d = pt.ops.moe_dispatch(x, idx, E, dropless=True, groups=groups)
+    h = pt.ops.relu(pt.ops.moe_expert_matmul(d, w1))
+    y = pt.ops.moe_combine(pt.ops.moe_expert_matmul(h, w2), w, idx, groups=groups)
+    aux = pt.nn.moe_load_balancing_loss(logits, idx, E)
+    g.output(aux, "aux")
+    g.output(pt.ops.mean(y) + aux * 0.01, "loss")
+    return g
+
+
+def aux_reference(g, x):
+    logits = x @ g.params["router"]
+    p = np.exp(logits - logits.max(-1, keepdims=True))
+    p /= p.sum(-1, keepdims=True)
+    idx = np.argsort(-p, axis=-1, kind="stable")[:, :K]
+    f = np.bincount(idx.ravel(), minlength=E) / (T * K)
+    return E * np.sum(f * p.mean(0))
+
+
+def test_load_balancing_loss_is_global_over_split_tokens(rng):
+    g = aux_graph(rng)
+    x = rng.standard_normal((T, H)).astype(np.float32)
+    want = aux_reference(g, x)
+    np.testing.assert_allclose(pt.compile(g).run(x)[0], want, rtol=1e-5)
+    # Tokens split over 2 ranks: the counts and mean probabilities are
+    # reduced over them, so each rank's value is the global one.
+    pt.annotate(g, {"x": P("data", None)})
+    np.testing.assert_allclose(pt.compile(g, mesh={"data": 2}).run(x, ranks=2)[0], want,
+                               rtol=1e-5)
+
+
+@pytest.mark.parametrize("groups", [1, 2])
+def test_training_with_the_load_balancing_loss_matches_one_device(rng, groups):
+    # Tokens split over data=2: with 2 groups each rank dispatches its own;
+    # with one (dropless) the training step keeps it (its backward reads the
+    # same slots), and the tokens are gathered for the dispatch.
+    g = aux_graph(rng, groups)
+    x = rng.standard_normal((T, H)).astype(np.float32)
+    one = pt.train(g, loss="sum", output="loss", optimizer="sgd", lr=0.5)
+    want = one.fit({"x": x}, steps=3)
+    assert want[0] != want[-1]
+    got = pt.train(g, loss="sum", output="loss", optimizer="sgd", lr=0.5,
+                   mesh=pt.Mesh({"data": 2}), shardings={"x": P("data", None)},
+                   check=True).fit({"x": x}, steps=3)
+    assert got == pytest.approx(want, rel=1e-5)
