@@ -123,3 +123,18 @@ func.func @zigzag(%q: tensor<1x4x8x4xf32> {sharding.sharding = #sharding.tensor<
   %a = graph.attention %q, %k, %v {scale = 5.0e-01 : f64, causal = true, partita.attention_form = "zigzag"} : (tensor<1x4x8x4xf32>, tensor<1x4x8x4xf32>, tensor<1x4x8x4xf32>) -> tensor<1x4x8x4xf32>
   return %a : tensor<1x4x8x4xf32>
 }
+
+// -----
+
+// auto, causal without a mask of its own, 3 heads that do not divide over
+// s=2: zigzag (half-block re-layout permutes), not the plain ring.
+sharding.mesh @mesh = <["s"=2]>
+// CHECK-LABEL: func.func @auto_zigzag
+// CHECK: collectives.collective_permute {{.*}} {shift = 1 : i64} : tensor<1x3x2x4xf32>
+func.func @auto_zigzag(%q: tensor<1x3x8x4xf32> {sharding.sharding = #sharding.tensor<@mesh, [{}, {}, {"s"}, {}]>},
+                       %k: tensor<1x3x8x4xf32> {sharding.sharding = #sharding.tensor<@mesh, [{}, {}, {"s"}, {}]>},
+                       %v: tensor<1x3x8x4xf32> {sharding.sharding = #sharding.tensor<@mesh, [{}, {}, {"s"}, {}]>})
+    -> (tensor<1x3x8x4xf32> {sharding.sharding = #sharding.tensor<@mesh, [{}, {}, {"s"}, {}]>}) {
+  %a = graph.attention %q, %k, %v {scale = 5.0e-01 : f64, causal = true} : (tensor<1x3x8x4xf32>, tensor<1x3x8x4xf32>, tensor<1x3x8x4xf32>) -> tensor<1x3x8x4xf32>
+  return %a : tensor<1x3x8x4xf32>
+}
