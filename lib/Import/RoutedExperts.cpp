@@ -732,31 +732,27 @@ bool Rewriter::rewriteBlock(std::vector<Branch *> block, std::string &why) {
   std::string acc0 = first->accIn;
 
   // The nodes replaced: those computed from the NonZeros up to the sum.
-  std::vector<size_t> stack;
-  llvm::DenseSet<size_t> desc, anc, afterSum;
+  // Every node computed from `seeds` (themselves included).
+  auto downstream = [&](std::vector<size_t> stack) {
+    llvm::DenseSet<size_t> seen;
+    while (!stack.empty()) {
+      size_t n = stack.back();
+      stack.pop_back();
+      if (!seen.insert(n).second)
+        continue;
+      for (const std::string &o : ix.node(n).outputs())
+        for (size_t u : ix.usersOf(o))
+          stack.push_back(u);
+    }
+    return seen;
+  };
+  std::vector<size_t> nonzeros;
   for (Branch *b : block)
-    stack.push_back(b->nonzero);
-  while (!stack.empty()) {
-    size_t n = stack.back();
-    stack.pop_back();
-    if (!desc.insert(n).second)
-      continue;
-    for (const std::string &o : ix.node(n).outputs())
-      for (size_t u : ix.usersOf(o))
-        stack.push_back(u);
-  }
-  for (size_t u : ix.usersOf(sum))
-    stack.push_back(u);
-  while (!stack.empty()) {
-    size_t n = stack.back();
-    stack.pop_back();
-    if (!afterSum.insert(n).second)
-      continue;
-    for (const std::string &o : ix.node(n).outputs())
-      for (size_t u : ix.usersOf(o))
-        stack.push_back(u);
-  }
-  stack.push_back(ix.defIndex(sum));
+    nonzeros.push_back(b->nonzero);
+  llvm::DenseSet<size_t> desc = downstream(nonzeros), anc;
+  ArrayRef<size_t> sumUsers = ix.usersOf(sum);
+  llvm::DenseSet<size_t> afterSum = downstream({sumUsers.begin(), sumUsers.end()});
+  std::vector<size_t> stack = {ix.defIndex(sum)};
   while (!stack.empty()) {
     size_t n = stack.back();
     stack.pop_back();
