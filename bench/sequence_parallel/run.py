@@ -16,7 +16,8 @@ and runs, for each form,
   partita run  MODEL --mesh seq=2 --shardings F --repeat N --report R --check
 
 printing the slowest rank's median step, compute and time in collectives,
-the collectives with bytes per rank, and measured / predicted. C is a
+the collectives with bytes per rank, and measured / predicted; then the
+form `auto` takes on the same cluster (priced) next to the fastest measured. C is a
 preset measured here first (`partita calibrate --ranks 2`, kept in
 bench/out/sequence_parallel/cluster.json) unless --cluster names one.
 
@@ -122,6 +123,16 @@ def main():
         r = rank_summary(report)
         rows.append((form, r["step"], r["compute"], r["collectives"], predicted, predicted_comm,
                      r["counts"], r["kib"]))
+    # What `auto` takes on the same cluster, priced (docs/sequence.md,
+    # "Choosing by cost"), next to the fastest measured form.
+    shardings = os.path.join(OUT, "auto.json")
+    json.dump({"mesh": {"seq": 2}, "shardings": {"x": [None, "seq", None]}}, open(shardings, "w"))
+    plan = sh([args.partita, "plan", model, "--composites", "--cluster", cluster,
+               "--shardings", shardings])
+    m = re.search(r"\): (\w+) \((auto[^\n]*)\)\n", plan)
+    if not m:
+        sys.exit("bench: no auto attention form in:\n" + plan[-2000:])
+    fastest = min(rows, key=lambda r: r[1])[0]
     print("\nattention S=%d D=%d heads=%d %s on seq=2; cluster %s" % (
         s, d, h, "non-causal" if args.non_causal else "causal", cluster))
     print("%-8s %9s %10s %12s %10s %9s %11s  %s" % (
@@ -130,6 +141,8 @@ def main():
     for form, step, compute, coll, pred, pcomm, counts, kib in rows:
         print("%-8s %7.1fms %8.1fms %10.1fms %8.1fms %9.2f %9.2fms  %s (%.0f)" % (
             form, step, compute, coll, pred, step / pred, pcomm, counts, kib))
+    print("auto picks %s (%s); measured fastest: %s%s" % (
+        m.group(1), m.group(2), fastest, "" if m.group(1) == fastest else " (MISMATCH)"))
 
 
 if __name__ == "__main__":

@@ -145,6 +145,40 @@ TrainingStateBytes trainingStateBytes(double paramBytes, unsigned optimizerState
   return b;
 }
 
+AttentionWork attentionWork(double batch, double sq, double sk, double d, double dv,
+                            double scorePasses, double elementBytes) {
+  AttentionWork w;
+  double scores = batch * sq * sk;
+  w.gemmFlops = 2 * scores * (d + dv);
+  w.otherFlops = 5 * scores;
+  w.scoreBytes = scorePasses * scores * elementBytes;
+  return w;
+}
+
+double attentionTime(const DeviceSpec &device, StringRef dtype, const AttentionWork &work,
+                     double operandBytes) {
+  double peak = device.flopsFor(dtype);
+  double bandwidth = device.memoryBandwidth;
+  return (peak > 0 ? work.gemmFlops / peak : 0) +
+         (bandwidth > 0 ? (work.scoreBytes + operandBytes) / bandwidth : 0);
+}
+
+namespace {
+
+/// The work of a graph.attention op on its operands' shapes.
+AttentionWork attentionWorkOf(Operation *op) {
+  Value q = op->getOperand(0), k = op->getOperand(1), v = op->getOperand(2);
+  double batch = numel(q.getType()) / (dim(q, -1) * dim(q, -2));
+  int masks = (op->getNumOperands() > 3 ? 1 : 0);
+  if (auto causal = op->getAttrOfType<BoolAttr>("causal"); causal && causal.getValue())
+    ++masks;
+  Type elt = cast<RankedTensorType>(q.getType()).getElementType();
+  return attentionWork(batch, dim(q, -2), dim(k, -2), dim(q, -1), dim(v, -1),
+                       attentionScorePasses(masks), tensorBytes(RankedTensorType::get({}, elt)));
+}
+
+} // namespace
+
 double opFlops(Operation *op) {
   StringRef dialect = op->getName().getDialectNamespace();
   if (dialect != "graph" || op->getNumResults() == 0)
@@ -165,12 +199,8 @@ double opFlops(Operation *op) {
   }
   if (name == "einsum")
     return einsumFlops(op);
-  if (name == "attention") {
-    Value q = op->getOperand(0), k = op->getOperand(1), v = op->getOperand(2);
-    double batch = numel(q.getType()) / (dim(q, -1) * dim(q, -2));
-    double sq = dim(q, -2), sk = dim(k, -2), d = dim(q, -1), dv = dim(v, -1);
-    return 2 * batch * sq * sk * d + 2 * batch * sq * sk * dv + 5 * batch * sq * sk;
-  }
+  if (name == "attention")
+    return attentionWorkOf(op).flops();
   if (name == "conv") {
     auto w = cast<RankedTensorType>(op->getOperand(1).getType());
     double perOut = 1;
@@ -355,6 +385,12 @@ FailureOr<CostReport> estimateCost(ModuleOp module, const Cluster &cluster,
       double tf = peak > 0 ? c.flops / peak : 0;
       double tm = c.bytes / cluster.device.memoryBandwidth;
       c.computeTime = std::max(tf, tm);
+      if (opName == "graph.attention") {
+        AttentionWork work = attentionWorkOf(&op);
+        c.bytes += work.scoreBytes;
+        c.computeTime = attentionTime(cluster.device, dtypeName(op.getOperand(0).getType()), work,
+                                      opBytes(&op));
+      }
     }
     LayerCost &l = layerIndex(c.layer);
     l.computeTime += c.computeTime;

@@ -4,6 +4,7 @@
 #include "partita/Diagnostics.h"
 #include "partita/Sharding/Annotations.h"
 #include "passes/Propagation/Passes.h"
+#include "partita/Planner/Cluster.h"
 #include "passes/Sequence/AttentionForms.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -14,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include <map>
+#include <optional>
 
 using namespace mlir;
 using namespace partita::sharding;
@@ -72,7 +74,8 @@ std::vector<Row> collectRows(ModuleOp module) {
 } // namespace
 
 void printShardingPlan(ModuleOp module, const std::vector<ReshardNeed> &reshards,
-                       llvm::raw_ostream &os, llvm::raw_ostream *json) {
+                       llvm::raw_ostream &os, llvm::raw_ostream *json,
+                       const planner::Cluster *cluster) {
   MeshOp meshOp;
   for (auto m : module.getOps<MeshOp>()) {
     meshOp = m;
@@ -154,9 +157,17 @@ void printShardingPlan(ModuleOp module, const std::vector<ReshardNeed> &reshards
   // How each attention over a split sequence computes (docs/sequence.md).
   std::vector<std::string> forms;
   j["attention"] = nlohmann::ordered_json::array();
+  std::optional<planner::Cluster> local;
   module.walk([&](graph::AttentionOp op) {
     std::string error;
-    auto choice = sequence::choosePropagatedAttentionForm(op, mesh, error);
+    if (!cluster && !local) {
+      std::string origin;
+      auto loaded = planner::loadClusterOrLocal("", error, origin);
+      local = succeeded(loaded) ? *loaded : planner::Cluster();
+      error.clear();
+    }
+    auto choice = sequence::choosePropagatedAttentionForm(op, mesh, cluster ? cluster : &*local,
+                                                          error);
     nlohmann::ordered_json a;
     a["tensor"] = valueName(op.getResult());
     a["location"] = describeLocation(op.getLoc());
@@ -171,6 +182,14 @@ void printShardingPlan(ModuleOp module, const std::vector<ReshardNeed> &reshards
         axes.push_back(x.str());
       a["axes"] = axes;
       a["why"] = choice->why;
+      for (const sequence::FormEstimate &e : choice->estimates)
+        a["estimates"].push_back({{"form", sequence::formName(e.form).str()},
+                                  {"time_s", e.time()},
+                                  {"compute_s", e.compute},
+                                  {"communication_s", e.communication},
+                                  {"collectives", e.collectives},
+                                  {"bytes", e.bytes},
+                                  {"memory_bytes", e.memory}});
       line += sequence::formName(choice->form).str() + " (" + choice->why + ")";
     }
     forms.push_back(line);

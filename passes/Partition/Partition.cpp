@@ -24,6 +24,7 @@
 #include "passes/Partition/Passes.h"
 #include "passes/Partition/Halo.h"
 #include "passes/Sequence/AttentionForms.h"
+#include "partita/Planner/Cluster.h"
 
 #include "dialects/Graph/IR/GraphBuilder.h"
 #include "dialects/Sharding/IR/ReshardPlan.h"
@@ -36,6 +37,7 @@
 
 #include <functional>
 #include <map>
+#include <optional>
 
 using namespace mlir;
 using namespace partita::collectives;
@@ -74,8 +76,11 @@ int64_t splitAxis(int64_t axis, int64_t rank, const Layout &layout) {
 
 class Partitioner {
 public:
-  Partitioner(MeshOp meshOp)
-      : mesh(meshOp.getMesh()), meshRef(FlatSymbolRefAttr::get(meshOp.getSymNameAttr())) {}
+  /// `cluster` prices the attention forms `auto` chooses among (null: the
+  /// rule of docs/sequence.md).
+  Partitioner(MeshOp meshOp, const planner::Cluster *cluster)
+      : mesh(meshOp.getMesh()), meshRef(FlatSymbolRefAttr::get(meshOp.getSymNameAttr())),
+        cluster(cluster) {}
 
   LogicalResult partition(func::FuncOp func);
 
@@ -149,6 +154,7 @@ private:
 
   MeshAttr mesh;
   FlatSymbolRefAttr meshRef;
+  const planner::Cluster *cluster;
   /// global value -> (local value, its layout)
   llvm::DenseMap<Value, std::pair<Value, Layout>> local;
   /// Global types of function arguments (which take local types early).
@@ -583,7 +589,7 @@ LogicalResult Partitioner::partitionOp(OpBuilder &b, Operation *op) {
     std::string error;
     auto choice = sequence::chooseAttentionForm(
         att, globalType(att.getQ()), globalType(att.getK()), factorAxes, mesh,
-        sequence::requestedForm(op), error);
+        sequence::requestedForm(op), cluster, error);
     if (failed(choice))
       return op->emitError() << error;
     attention = *choice;
@@ -862,6 +868,7 @@ LogicalResult Partitioner::partition(func::FuncOp func) {
 }
 
 struct ShardingPartitionPass : impl::ShardingPartitionBase<ShardingPartitionPass> {
+  using ShardingPartitionBase::ShardingPartitionBase;
   void runOnOperation() override {
     ModuleOp module = getOperation();
     MeshOp meshOp;
@@ -871,7 +878,20 @@ struct ShardingPartitionPass : impl::ShardingPartitionBase<ShardingPartitionPass
     }
     if (!meshOp)
       return; // nothing is sharded: the program is already per-device
-    Partitioner p(meshOp);
+    // The cluster the attention forms are priced on: none, this machine
+    // (its calibrated description when there is one), or a preset/file.
+    std::optional<planner::Cluster> priced;
+    if (clusterName != "none") {
+      std::string error, origin;
+      std::string name = clusterName == "local" ? std::string() : std::string(clusterName);
+      auto loaded = planner::loadClusterOrLocal(name, error, origin);
+      if (failed(loaded)) {
+        module.emitError() << "sharding-partition: cluster '" << clusterName << "': " << error;
+        return signalPassFailure();
+      }
+      priced = std::move(*loaded);
+    }
+    Partitioner p(meshOp, priced ? &*priced : nullptr);
     for (auto func : llvm::make_early_inc_range(module.getOps<func::FuncOp>()))
       if (failed(p.partition(func)))
         return signalPassFailure();

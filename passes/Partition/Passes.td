@@ -20,7 +20,17 @@ def ShardingPartition : Pass<"sharding-partition", "::mlir::ModuleOp"> {
     table (vocabulary-parallel embedding) becomes a masked local lookup whose
     partial results sum. Ops whose local form is not implemented are
     rejected with a diagnostic naming the op.
+
+    Attention over a split sequence takes the form its `partita.attention_form`
+    attribute (or its module's) asks for; `auto` (the default) prices the
+    forms that apply on `cluster` and takes the fastest that fits the
+    device's memory (docs/sequence.md).
   }];
+  let options = [
+    Option<"clusterName", "cluster", "std::string", "\"local\"",
+           "Cluster the attention forms are priced on: a preset or file, 'local' "
+           "(this machine: its calibrated description, else /proc), or 'none' (the rule)">,
+  ];
   let dependentDialects = ["::partita::collectives::CollectivesDialect",
                            "::partita::graph::GraphDialect"];
 }

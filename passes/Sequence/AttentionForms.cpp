@@ -5,10 +5,12 @@
 //===----------------------------------------------------------------------===//
 
 #include "passes/Sequence/AttentionForms.h"
+#include "passes/Sequence/FormCosts.h"
 
 #include "dialects/Collectives/IR/CollectivesOps.h"
 #include "dialects/Graph/IR/GraphBuilder.h"
 #include "dialects/Sharding/Rules/GraphShardingRules.h"
+#include "partita/Planner/CostModel.h"
 
 #include "mlir/IR/BuiltinOps.h"
 
@@ -68,9 +70,39 @@ std::string axesText(ArrayRef<StringAttr> axes) {
 
 } // namespace
 
+ZigzagTables zigzagTables(int64_t parts) {
+  auto zig = [&](int64_t chunk) { return chunk < parts ? chunk : 2 * parts - 1 - chunk; };
+  ZigzagTables t;
+  for (int64_t r = 0; r < parts; ++r) {
+    t.evenTo.push_back(zig(2 * r));
+    t.oddTo.push_back(zig(2 * r + 1));
+    int64_t mine[2] = {r, 2 * parts - 1 - r};
+    int64_t even = mine[r % 2], odd = mine[1 - r % 2];
+    t.evenBack.push_back(even / 2);
+    t.oddBack.push_back((odd - 1) / 2);
+  }
+  return t;
+}
+
+SmallVector<int64_t> permuteShifts(ArrayRef<int64_t> targets) {
+  int64_t parts = targets.size();
+  SmallVector<int64_t> shifts;
+  for (int64_t r = 0; r < parts; ++r)
+    shifts.push_back(((targets[r] - r) % parts + parts) % parts);
+  return shifts;
+}
+
+SmallVector<int64_t> distinctShifts(ArrayRef<int64_t> targets) {
+  SmallVector<int64_t> distinct = permuteShifts(targets);
+  llvm::sort(distinct);
+  distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
+  return distinct;
+}
+
 FailureOr<AttentionChoice> chooseAttentionForm(graph::AttentionOp op, RankedTensorType query,
                                                RankedTensorType key, ArrayRef<AxisList> factorAxes,
                                                MeshAttr mesh, StringRef requested,
+                                               const planner::Cluster *cluster,
                                                std::string &error) {
   int64_t rank = query.getRank();
   AttentionFactors f = AttentionFactors::of(rank);
@@ -127,14 +159,6 @@ FailureOr<AttentionChoice> chooseAttentionForm(graph::AttentionOp op, RankedTens
             " divide over " + over;
   if (choice.leadingFactor >= 0 && !factorAxes[choice.leadingFactor].empty())
     heads += " on top of " + axesText(factorAxes[choice.leadingFactor]);
-  if (requested == "ulysses")
-    return choice.leadingFactor >= 0 ? pick(AttentionForm::Ulysses, "requested; " + heads)
-                                     : refuse("ulysses", ulyssesObstacle);
-  if (requested == "ring")
-    return ringObstacle.empty()
-               ? pick(AttentionForm::Ring, "requested; sequences " + std::to_string(sq) + "/" +
-                                               std::to_string(sk) + " over " + over)
-               : refuse("ring", ringObstacle);
   // zigzag: each device holds chunks r and 2P-1-r of 2P -- causal
   // self-attention without other masks, its sequence in 2P equal chunks.
   auto zigzagObstacle = [&] {
@@ -151,6 +175,53 @@ FailureOr<AttentionChoice> chooseAttentionForm(graph::AttentionOp op, RankedTens
                  std::to_string(2 * parts) + " chunks over " + over;
     return obstacle;
   };
+  // On a cluster every form that applies is priced (the plan shows them);
+  // `auto` takes the first.
+  std::string unpriced;
+  FailureOr<AttentionPricing> priced = failure();
+  if (cluster) {
+    SmallVector<AttentionForm> candidates;
+    if (choice.leadingFactor >= 0)
+      candidates.push_back(AttentionForm::Ulysses);
+    if (zigzagObstacle().empty())
+      candidates.push_back(AttentionForm::Zigzag);
+    if (ringObstacle.empty())
+      candidates.push_back(AttentionForm::Ring);
+    candidates.push_back(AttentionForm::Gather);
+    AttentionShape shape;
+    for (int64_t d = 0; d < rank - 2; ++d)
+      shape.batch *= (double)query.getDimSize(d) / (double)product(factorAxes[d], mesh);
+    shape.sq = sq;
+    shape.sk = sk;
+    shape.d = query.getDimSize(rank - 1);
+    shape.dv = cast<RankedTensorType>(op.getV().getType()).getDimSize(rank - 1);
+    shape.parts = parts;
+    shape.causal = op.getCausal();
+    shape.dtype = planner::dtypeName(query.getElementType());
+    shape.elementBytes = planner::tensorBytes(RankedTensorType::get({}, query.getElementType()));
+    if (Value mask = op.getMask()) {
+      // Its rows split with the queries, each rank's rows over all keys.
+      auto maskType = cast<RankedTensorType>(mask.getType());
+      shape.mask = true;
+      shape.maskRowElements = (double)maskType.getNumElements() /
+                              maskType.getDimSize(maskType.getRank() - 1) * sk;
+      if (maskType.getDimSize(maskType.getRank() - 2) == sq)
+        shape.maskRowElements /= parts;
+    }
+    priced = priceForms(candidates, shape, *cluster, mesh, choice.axes, unpriced);
+    if (succeeded(priced))
+      choice.estimates = priced->estimates;
+    else
+      unpriced = " (not priced: " + unpriced + ")";
+  }
+  if (requested == "ulysses")
+    return choice.leadingFactor >= 0 ? pick(AttentionForm::Ulysses, "requested; " + heads)
+                                     : refuse("ulysses", ulyssesObstacle);
+  if (requested == "ring")
+    return ringObstacle.empty()
+               ? pick(AttentionForm::Ring, "requested; sequences " + std::to_string(sq) + "/" +
+                                               std::to_string(sk) + " over " + over)
+               : refuse("ring", ringObstacle);
   std::string zigzag = "causal sequence " + std::to_string(sq) + " in " +
                        std::to_string(2 * parts) + " zigzag chunks over " + over;
   if (requested == "zigzag") {
@@ -161,18 +232,22 @@ FailureOr<AttentionChoice> chooseAttentionForm(graph::AttentionOp op, RankedTens
   }
   if (requested == "gather")
     return pick(AttentionForm::Gather, "requested; K/V all-gathered over " + over);
+  if (succeeded(priced))
+    return pick(choice.estimates.front().form, "auto on '" + cluster->name + "': " + priced->why);
   if (choice.leadingFactor >= 0)
-    return pick(AttentionForm::Ulysses, "auto: " + heads);
+    return pick(AttentionForm::Ulysses, "auto: " + heads + unpriced);
   // Causal and mask-free, the zigzag ring does 2 of the plain ring's 4
   // half-chunk blocks per step (bench/sequence_parallel: 84 vs 142 ms).
   if (zigzagObstacle().empty())
-    return pick(AttentionForm::Zigzag, "auto: " + ulyssesObstacle + "; " + zigzag);
+    return pick(AttentionForm::Zigzag, "auto: " + ulyssesObstacle + "; " + zigzag + unpriced);
   if (ringObstacle.empty())
-    return pick(AttentionForm::Ring, "auto: " + ulyssesObstacle);
-  return pick(AttentionForm::Gather, "auto: " + ulyssesObstacle + "; " + ringObstacle);
+    return pick(AttentionForm::Ring, "auto: " + ulyssesObstacle + unpriced);
+  return pick(AttentionForm::Gather,
+              "auto: " + ulyssesObstacle + "; " + ringObstacle + unpriced);
 }
 
 FailureOr<AttentionChoice> choosePropagatedAttentionForm(graph::AttentionOp op, MeshAttr mesh,
+                                                         const planner::Cluster *cluster,
                                                          std::string &error) {
   // The query sequence and the leading dimensions are pass-through factors:
   // the partitioner takes their axes from the result's sharding, as here.
@@ -186,7 +261,7 @@ FailureOr<AttentionChoice> choosePropagatedAttentionForm(graph::AttentionOp op, 
       if ((int64_t)d < rank - 1)
         factorAxes[d].assign(dim.getAxes().begin(), dim.getAxes().end());
   return chooseAttentionForm(op, op.getQ().getType(), op.getK().getType(), factorAxes, mesh,
-                             requestedForm(op), error);
+                             requestedForm(op), cluster, error);
 }
 
 void applyAttentionForm(const AttentionChoice &choice, int64_t queryRank,
@@ -302,18 +377,14 @@ BlockResult mergeBlocks(Maker &m, BlockResult a, BlockResult b, Type acc) {
 Value permuteByTable(Maker &m, Value x, ArrayRef<int64_t> targets, Value position,
                      FlatSymbolRefAttr meshRef, ArrayAttr group) {
   int64_t parts = targets.size();
-  SmallVector<int64_t> shifts;
-  for (int64_t r = 0; r < parts; ++r)
-    shifts.push_back(((targets[r] - r) % parts + parts) % parts);
+  SmallVector<int64_t> shifts = permuteShifts(targets);
   auto tableType = RankedTensorType::get({parts}, m.b.getI64Type());
   Value table = graph::ConstantOp::create(m.b, m.loc, tableType,
                                           DenseElementsAttr::get(tableType, ArrayRef(shifts)));
   Value mine = m.op<graph::GatherOp>({table, position});
   Type elt = cast<RankedTensorType>(x.getType()).getElementType();
   Value sum;
-  SmallVector<int64_t> distinct(shifts);
-  llvm::sort(distinct);
-  distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
+  SmallVector<int64_t> distinct = distinctShifts(targets);
   for (int64_t shift : distinct) {
     Value moved = x;
     if (distinct.size() > 1)
@@ -355,16 +426,7 @@ FailureOr<Value> buildZigzagAttention(Maker &m, graph::AttentionOp op, Value q, 
   auto concat = [&](Value x, Value y, int64_t axis) {
     return m.op<graph::ConcatOp>({x, y}, {b.getNamedAttr("axis", b.getI64IntegerAttr(axis))});
   };
-  auto zig = [&](int64_t chunk) { return chunk < parts ? chunk : 2 * parts - 1 - chunk; };
-  SmallVector<int64_t> evenTo, oddTo, evenBack, oddBack;
-  for (int64_t r = 0; r < parts; ++r) {
-    evenTo.push_back(zig(2 * r));
-    oddTo.push_back(zig(2 * r + 1));
-    int64_t mine[2] = {r, 2 * parts - 1 - r};
-    int64_t even = mine[r % 2], odd = mine[1 - r % 2];
-    evenBack.push_back(even / 2);
-    oddBack.push_back((odd - 1) / 2);
-  }
+  auto [evenTo, oddTo, evenBack, oddBack] = zigzagTables(parts);
   Value odd = m.op<graph::EqualOp>({m.op<graph::ModOp>({position, m.i64(2)}), m.i64(1)});
   auto select = [&](Value cond, Value x, Value y) { return m.op<graph::WhereOp>({cond, x, y}); };
   // Block layout -> this device's (chunk r, chunk 2P-1-r).

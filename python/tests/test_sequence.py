@@ -2,6 +2,8 @@
 layer with its sequence split over seq=2 runs on 2 ranks under each
 attention form like numpy, and the plan names the form."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -41,10 +43,19 @@ def test_attention_forms_on_two_ranks(rng, form):
     np.testing.assert_allclose(c.run(x, ranks=2)[0], reference(g, x), rtol=1e-4, atol=1e-4)
 
 
-def test_auto_picks_ulysses_and_bad_forms_are_refused(rng):
+def test_auto_is_priced_and_bad_forms_are_refused(rng):
     g = build(rng)
-    assert ": ulysses (auto: heads 4 divide over {seq} (2))" in str(
-        pt.compile(g, mesh={"seq": 2}).plan)
+    # auto prices every form that applies on this machine and takes the
+    # fastest: the chosen form is the first listed, the rest slower.
+    plan = str(pt.compile(g, mesh={"seq": 2}).plan)
+    m = re.search(r": (\w+) \(auto on '[^']+': (\w+) ([0-9.]+) (\w+)((?: < \w+ [0-9.]+ \w+)*)\)",
+                  plan)
+    assert m, plan
+    assert m.group(1) == m.group(2)
+    listed = [m.group(2)] + re.findall(r"< (\w+)", m.group(5))
+    # 4 heads over 2 ranks: ulysses, ring and gather apply (zigzag if causal).
+    assert {"gather", "ulysses", "ring"} <= set(listed) <= {"gather", "ulysses", "ring", "zigzag"}
+    assert len(listed) == len(set(listed))
     with pytest.raises(ValueError, match="unknown attention form 'flash'"):
         pt.compile(g, mesh={"seq": 2}, attention="flash")
     with pytest.raises(ValueError, match="attention forms apply to inference"):

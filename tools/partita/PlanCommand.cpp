@@ -223,7 +223,9 @@ int partita::tools::runPlan(MLIRContext &ctx) {
     // Cost the SPMD program: partition a copy of the propagated module.
     OwningOpRef<ModuleOp> partitioned(cast<ModuleOp>((*module)->clone()));
     PassManager pm(&ctx);
-    pm.addPass(sharding::createShardingPartition());
+    sharding::ShardingPartitionOptions partitionOptions;
+    partitionOptions.clusterName = planCluster.empty() ? "local" : planCluster.getValue();
+    pm.addPass(sharding::createShardingPartition(partitionOptions));
     pm.addPass(sharding::createCollectivesSimplify());
     if (failed(pm.run(*partitioned)))
       return 1;
@@ -250,7 +252,8 @@ int partita::tools::runPlan(MLIRContext &ctx) {
   if (planPrintIR)
     module->print(llvm::outs());
   else
-    printShardingPlan(*module, *reshards, llvm::outs(), json ? &planJsonOS : nullptr);
+    printShardingPlan(*module, *reshards, llvm::outs(), json ? &planJsonOS : nullptr,
+                      cluster ? &*cluster : nullptr);
   if (cost && !planPrintIR)
     planner::printCostReport(*cost, *cluster, llvm::outs());
   if (json) {

@@ -33,6 +33,27 @@ double opBytes(mlir::Operation *op);
 /// Bytes of a ranked tensor type (sub-byte types round up to a byte).
 double tensorBytes(mlir::Type type);
 
+/// graph.attention as the targets run it (graph-expand-composites): the
+/// two GEMMs (scores = q k^T, out = probs v) and the [batch, sq, sk] score
+/// tensor materialized between them, read and written by the scale, the
+/// masks and the softmax: `scorePasses` passes over it (7, plus 2 per
+/// additive mask, the causal one included). The same shape of work prices
+/// the attention forms' blocks (passes/Sequence/FormCosts.cpp).
+struct AttentionWork {
+  double gemmFlops = 0;  ///< 2·batch·sq·sk·(d + dv)
+  double otherFlops = 0; ///< 5·batch·sq·sk (softmax)
+  double scoreBytes = 0; ///< scorePasses · batch·sq·sk · element bytes
+  double flops() const { return gemmFlops + otherFlops; }
+};
+AttentionWork attentionWork(double batch, double sq, double sk, double d, double dv,
+                            double scorePasses, double elementBytes);
+/// Score passes of graph.attention with `masks` additive masks.
+inline double attentionScorePasses(int masks) { return 7 + 2 * masks; }
+/// Seconds on `device`: GEMMs at the peak of `dtype`, the score passes at
+/// the memory bandwidth (they are separate loop nests, so the times add).
+double attentionTime(const DeviceSpec &device, llvm::StringRef dtype, const AttentionWork &work,
+                     double operandBytes);
+
 /// What one parameter costs a device in training, in bytes: the parameter,
 /// its gradient, and `optimizerStates` tensors of optimizer state of the
 /// parameter's size and type (0: plain SGD, 1: SGD with momentum, 2: AdamW).

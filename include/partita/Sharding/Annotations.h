@@ -80,8 +80,6 @@ mlir::LogicalResult applyShardingAnnotations(mlir::ModuleOp module,
 
 } // namespace partita
 
-#endif // PARTITA_SHARDING_ANNOTATIONS_H
-
 #include "llvm/Support/raw_ostream.h"
 
 namespace partita::sharding {
@@ -90,10 +88,19 @@ struct ReshardNeed;
 
 namespace partita {
 
+namespace planner {
+struct Cluster;
+} // namespace planner
+
 /// Prints the propagated sharding of every named tensor as a table, then the
-/// implied reshards, to `os`; writes the same as JSON to `json` if given.
+/// implied reshards and each attention's form, to `os`; writes the same as
+/// JSON to `json` if given. `auto` attention forms are priced on `cluster`
+/// (null: this machine, as sharding-partition's default).
 void printShardingPlan(mlir::ModuleOp module,
                        const std::vector<sharding::ReshardNeed> &reshards,
-                       llvm::raw_ostream &os, llvm::raw_ostream *json);
+                       llvm::raw_ostream &os, llvm::raw_ostream *json,
+                       const planner::Cluster *cluster = nullptr);
 
 } // namespace partita
+
+#endif // PARTITA_SHARDING_ANNOTATIONS_H

@@ -1,4 +1,4 @@
-// RUN: partita-opt %s -split-input-file --sharding-propagate --sharding-partition -verify-diagnostics
+// RUN: partita-opt %s -split-input-file --sharding-propagate --sharding-partition=cluster=none -verify-diagnostics
 
 // A requested form that cannot apply is one line naming the constraint.
 sharding.mesh @mesh = <["s"=2]>

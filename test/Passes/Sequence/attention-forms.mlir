@@ -1,4 +1,4 @@
-// RUN: partita-opt %s -split-input-file --sharding-propagate --sharding-partition --collectives-simplify | FileCheck %s
+// RUN: partita-opt %s -split-input-file --sharding-propagate --sharding-partition=cluster=none --collectives-simplify | FileCheck %s
 
 // The forms of attention over a split query sequence (docs/sequence.md),
 // here on 1 batch x 4 heads x 8 positions x 4 features over s=2.

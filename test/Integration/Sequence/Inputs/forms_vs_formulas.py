@@ -5,6 +5,13 @@ each rank sends. Prints one line per layer and exits non-zero on a mismatch.
 
   forms_vs_formulas.py REPORT --scheme gather|ulysses|ring|zigzag|megatron-sp
       --parts P --batch B --seq S --hidden H [--layers L] [--bytes 4]
+      [--plan PLAN.json]
+
+With --plan (`partita plan --composites --cluster C -o PLAN.json`), also
+checks that the estimate `auto` priced the scheme's form with
+(passes/Sequence/FormCosts.cpp) counts the same collectives and bytes, in
+the cost model's sizes: an all_gather by its result (P blocks), an
+all_to_all by the block it sends from, a permute by the tensor sent.
 """
 import argparse
 import collections
@@ -22,6 +29,7 @@ p.add_argument("--seq", type=int, required=True)
 p.add_argument("--hidden", type=int, required=True)
 p.add_argument("--layers", type=int, default=2)
 p.add_argument("--bytes", type=int, default=4)
+p.add_argument("--plan")
 a = p.parse_args()
 
 P, full = a.parts, a.batch * a.seq * a.hidden  # elements of one activation
@@ -75,4 +83,20 @@ for layer in range(a.layers):
         ok &= match
         print(f"{a.scheme} layer {layer}: {kind} x{got[0]} {got[1]} B/rank; "
               f"formula x{count} {elements * a.bytes} B/rank: {'ok' if match else 'MISMATCH'}")
+
+if a.plan:
+    attention = json.load(open(a.plan))["attention"]
+    [(kind, (count, elements))] = expect.items()
+    sized = {"all_gather": P, "all_to_all": P / (P - 1)}.get(kind, 1) * elements * a.bytes
+    for att in attention:
+        est = [e for e in att.get("estimates", []) if e["form"] == a.scheme]
+        match = (len(est) == 1 and est[0]["collectives"] == count and
+                 abs(est[0]["bytes"] - sized) < 0.5)
+        ok &= match
+        got = f"x{est[0]['collectives']} {est[0]['bytes']:.0f} B" if est else "no estimate"
+        print(f"{a.scheme} estimate for '{att['tensor']}': {got}; "
+              f"formula x{count} {sized:.0f} B: {'ok' if match else 'MISMATCH'}")
+    if not attention:
+        print("no attention in the plan: MISMATCH")
+        ok = False
 sys.exit(0 if ok else 1)
