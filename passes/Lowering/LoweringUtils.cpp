@@ -328,7 +328,15 @@ Value buildReductionN(OpBuilder &b, Location loc, ValueRange full,
   auto g = linalg::GenericOp::create(
       b, loc, TypeRange{outType}, inputs, ValueRange{acc}, maps, iters,
       [&](OpBuilder &nb, Location nl, ValueRange args) {
-        linalg::YieldOp::create(nb, nl, fn(nb, nl, args.back(), args.drop_back()));
+        Value combined = fn(nb, nl, args.back(), args.drop_back());
+        // A float accumulation may be reassociated: LLVM then vectorizes
+        // the recurrence (several partial accumulators in vector lanes)
+        // instead of one add or max per cycle's latency.
+        if (auto fm = combined.getDefiningOp<arith::ArithFastMathInterface>())
+          fm->setAttr(fm.getFastMathAttrName(),
+                      arith::FastMathFlagsAttr::get(ctx, fm.getFastMathFlagsAttr().getValue() |
+                                                             arith::FastMathFlags::reassoc));
+        linalg::YieldOp::create(nb, nl, combined);
       });
   return g.getResult(0);
 }

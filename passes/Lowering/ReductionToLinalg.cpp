@@ -227,20 +227,19 @@ struct SoftmaxLowering : OpConversionPattern<OpTy> {
                              [&](OpBuilder &b, Location l, Value acc, Value v) {
                                return maxS(b, l, k, acc, v);
                              });
-    Value shifted = withReduced(rw, loc, x, m, {axis},
-                                [&](OpBuilder &b, Location l, ValueRange a) {
-                                  return subS(b, l, k, a[0], a[1]);
-                                });
-    Value s = buildReduction(rw, loc, shifted, {axis}, scalarConst(rw, loc, k, 0),
-                             [&](OpBuilder &b, Location l, Value acc, Value v) {
-                               Value e = math::ExpOp::create(b, l, v);
-                               return addS(b, l, k, acc, e);
-                             });
-    Value r = withReduced(rw, loc, shifted, s, {axis},
+    // x - m is recomputed by both passes that read it rather than stored:
+    // three reads of x and one write in all.
+    Value s = buildReductionN(rw, loc, x, m, {axis}, scalarConst(rw, loc, k, 0),
+                              [&](OpBuilder &b, Location l, Value acc, ValueRange a) {
+                                Value e = math::ExpOp::create(b, l, subS(b, l, k, a[0], a[1]));
+                                return addS(b, l, k, acc, e);
+                              });
+    Value r = withReduced(rw, loc, x, {m, s}, {axis},
                           [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+                            Value shifted = subS(b, l, k, a[0], a[1]);
                             if (isLog)
-                              return subS(b, l, k, a[0], math::LogOp::create(b, l, a[1]));
-                            return divS(b, l, k, math::ExpOp::create(b, l, a[0]), a[1]);
+                              return subS(b, l, k, shifted, math::LogOp::create(b, l, a[2]));
+                            return divS(b, l, k, math::ExpOp::create(b, l, shifted), a[2]);
                           });
     rw.replaceOp(op, r);
     return success();

@@ -32,6 +32,17 @@ def ContractionsToCalls : Pass<"partita-contractions-to-calls", "::mlir::ModuleO
                            "::mlir::memref::MemRefDialect"];
 }
 
+def ExpandArith : Pass<"partita-cpu-expand-arith", "::mlir::ModuleOp"> {
+  let summary = "Expand the arith ops the LLVM conversion cannot lower; keep float min/max";
+  let description = [{
+    Integer ceil/floor divisions and scaling casts become plain arith ops.
+    Unlike upstream's arith-expand, float maximumf/minimumf/maxnumf/minnumf
+    stay as they are: the LLVM conversion turns them into intrinsics with
+    their fast-math flags, so LLVM vectorizes max/min reductions.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect"];
+}
+
 def MathApproximation : Pass<"partita-math-approximation", "::mlir::ModuleOp"> {
   let summary = "f32 exp/erf as polynomial approximations (vectorizable)";
   let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::math::MathDialect",
