@@ -8,6 +8,7 @@
 #include "passes/Partition/Passes.h"
 #include "passes/Propagation/Passes.h"
 #include "passes/Sequence/AttentionForms.h"
+#include "partita/Planner/CostModel.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
@@ -450,6 +451,127 @@ LogicalResult annotateExperts(ModuleOp module, MeshAttr mesh, FlatSymbolRefAttr 
   return success();
 }
 
+/// `"experts": "auto"`: each candidate (no expert annotation; the expert
+/// axis on each mesh axis whose size divides every dispatch's experts; and
+/// with each other axis dividing the expert FFNs' hidden dimension as the
+/// FFN axis) is annotated on a copy of `module`, partitioned and costed
+/// (planner::estimateCost on the cluster of `specs.pricingCluster`). The
+/// fastest whose peak memory fits the device is annotated on `module`; the
+/// module's `partita.experts` attribute says which and why (`partita plan`
+/// prints it).
+LogicalResult chooseExperts(ModuleOp module, MeshAttr mesh, FlatSymbolRefAttr meshRef,
+                            const ShardingSpecs &specs, StringRef specsSource) {
+  SmallVector<graph::MoeDispatchOp> dispatches;
+  module.walk([&](graph::MoeDispatchOp op) { dispatches.push_back(op); });
+  if (dispatches.empty())
+    return module.emitError() << "\"experts\" (from " << specsSource
+                              << ") but the model has no mixture-of-experts dispatch";
+  auto dividesExperts = [&](int64_t size) {
+    return llvm::all_of(dispatches, [&](graph::MoeDispatchOp d) {
+      return cast<RankedTensorType>(d.getOutput().getType()).getDimSize(0) % size == 0;
+    });
+  };
+  auto dividesFfn = [&](int64_t size) {
+    bool any = false, all = true;
+    for (graph::MoeDispatchOp d : dispatches)
+      for (Operation *user : d.getOutput().getUsers())
+        if (auto mm = dyn_cast<graph::MoeExpertMatMulOp>(user)) {
+          any = true;
+          all &= mm.getOutput().getType().getDimSize(2) % size == 0;
+        }
+    return any && all;
+  };
+  struct Candidate {
+    std::optional<std::string> axis, ffn;
+    double time = 0, memory = 0;
+    std::string name() const {
+      if (!axis)
+        return "none";
+      return "expert=" + *axis + (ffn ? ", ffn=" + *ffn : "");
+    }
+  };
+  std::vector<Candidate> candidates{{}};
+  for (auto [a, sizeA] : llvm::zip(mesh.getNames(), mesh.getSizes())) {
+    if (sizeA < 2 || !dividesExperts(sizeA))
+      continue;
+    candidates.push_back({a.str(), std::nullopt});
+    for (auto [b, sizeB] : llvm::zip(mesh.getNames(), mesh.getSizes()))
+      if (b != a && sizeB > 1 && dividesFfn(sizeB))
+        candidates.push_back({a.str(), b.str()});
+  }
+  std::string error, origin;
+  auto cluster = planner::loadClusterOrLocal(specs.pricingCluster, error, origin);
+  if (failed(cluster))
+    return module.emitError() << "\"experts\": \"auto\" (from " << specsSource
+                              << "): " << error;
+  int64_t devices = 1;
+  for (int64_t size : mesh.getSizes())
+    devices *= size;
+  planner::shareDevices(*cluster, devices);
+  std::vector<Candidate> priced;
+  std::string firstFailure;
+  for (Candidate &c : candidates) {
+    OwningOpRef<ModuleOp> copy(cast<ModuleOp>(module->clone()));
+    std::string message;
+    ScopedDiagnosticHandler quiet(module.getContext(), [&](Diagnostic &d) {
+      if (message.empty())
+        message = d.str();
+      return success();
+    });
+    ShardingSpecs tried = specs;
+    tried.expertAxis = c.axis;
+    tried.expertFfnAxis = c.ffn;
+    PassManager pm(module.getContext(), ModuleOp::getOperationName());
+    pm.addPass(sharding::createShardingPropagate());
+    pm.addPass(sharding::createShardingPartition());
+    pm.addPass(sharding::createCollectivesSimplify());
+    if ((c.axis && failed(annotateExperts(*copy, mesh, meshRef, tried, specsSource))) ||
+        failed(pm.run(*copy))) {
+      if (firstFailure.empty())
+        firstFailure = c.name() + ": " + message;
+      continue;
+    }
+    auto report = planner::estimateCost(*copy, *cluster, error);
+    if (failed(report)) {
+      if (firstFailure.empty())
+        firstFailure = c.name() + ": " + error;
+      continue;
+    }
+    c.time = report->stepTime();
+    c.memory = report->peakMemory();
+    priced.push_back(c);
+  }
+  if (priced.empty())
+    return module.emitError() << "\"experts\": \"auto\" (from " << specsSource
+                              << "): no assignment partitions (" << firstFailure << ")";
+  std::stable_sort(priced.begin(), priced.end(),
+                   [](const Candidate &a, const Candidate &b) { return a.time < b.time; });
+  double capacity = cluster->device.memoryBytes;
+  auto fits = [&](const Candidate &c) { return capacity <= 0 || c.memory <= capacity; };
+  auto chosen = llvm::find_if(priced, fits);
+  if (chosen == priced.end())
+    chosen = std::min_element(priced.begin(), priced.end(), [](const auto &a, const auto &b) {
+      return a.memory < b.memory;
+    });
+  bool fastest = chosen == priced.begin();
+  std::rotate(priced.begin(), chosen, chosen + 1);
+  std::string why = "auto on '" + cluster->name + "': ";
+  for (auto [i, c] : llvm::enumerate(priced)) {
+    why += i == 0 ? "" : i > 1 ? (fastest ? " < " : ", ") : (fastest ? " < " : "; ");
+    why += c.name() + " " + planner::formatSeconds(c.time);
+    if (!fits(c))
+      why += " (needs " + planner::formatBytes(c.memory) + " of " +
+             planner::formatBytes(capacity) + ")";
+  }
+  module->setAttr(kExpertsChoiceAttr, StringAttr::get(module.getContext(), why));
+  if (!priced.front().axis)
+    return success();
+  ShardingSpecs chosenSpecs = specs;
+  chosenSpecs.expertAxis = priced.front().axis;
+  chosenSpecs.expertFfnAxis = priced.front().ffn;
+  return annotateExperts(module, mesh, meshRef, chosenSpecs, specsSource);
+}
+
 } // namespace
 
 LogicalResult applyShardingAnnotations(ModuleOp module,
@@ -599,14 +721,20 @@ LogicalResult applyShardingAnnotations(ModuleOp module,
     v.getDefiningOp()->setAttr(sequence::kAttentionFormAttr, b.getStringAttr(form));
   }
   groupDroplessDispatches(module, meshAttr);
-  if (specs.expertAxis && failed(annotateExperts(module, meshAttr, meshRef, specs,
-                                                 specsSource)))
+  bool autoExperts = specs.expertAxis && *specs.expertAxis == "auto";
+  if (specs.expertAxis && !autoExperts &&
+      failed(annotateExperts(module, meshAttr, meshRef, specs, specsSource)))
     return failure();
   // A column-split fused projection (QKV) gets head-aligned blocks, for every
   // consumer of the annotated module alike (plan, run --mesh, Python).
   PassManager pm(ctx, ModuleOp::getOperationName());
   pm.addNestedPass<func::FuncOp>(sharding::createShardingSplitFusedProjections());
-  return pm.run(module);
+  if (failed(pm.run(module)))
+    return failure();
+  // Priced last, on the module as every other annotation leaves it.
+  if (autoExperts)
+    return chooseExperts(module, meshAttr, meshRef, specs, specsSource);
+  return success();
 }
 
 } // namespace partita

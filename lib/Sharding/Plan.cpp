@@ -154,6 +154,11 @@ void printShardingPlan(ModuleOp module, const std::vector<ReshardNeed> &reshards
     os << "  " << kind << ": " << n << "\n";
     j["counts"][kind] = n;
   }
+  // Which axes `"experts": "auto"` took (docs/experts.md).
+  if (auto experts = module->getAttrOfType<StringAttr>(kExpertsChoiceAttr)) {
+    os << "experts: " << experts.getValue() << "\n";
+    j["experts"] = experts.getValue().str();
+  }
   // How each attention over a split sequence computes (docs/sequence.md).
   std::vector<std::string> forms;
   j["attention"] = nlohmann::ordered_json::array();

@@ -180,6 +180,8 @@ int partita::tools::runPlan(MLIRContext &ctx) {
     }
     specs = *s;
   }
+  // `"experts": "auto"` prices its choice on the plan's cluster.
+  specs.pricingCluster = planCluster;
   OwningOpRef<ModuleOp> module = loadModelFile(ctx, planInput);
   if (!module)
     return 1;

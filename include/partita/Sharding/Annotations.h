@@ -49,9 +49,19 @@ struct ShardingSpecs {
   /// The "experts" key (docs/experts.md): the mesh axis that splits the
   /// expert dimension of every MoE dispatch, and optionally the one that
   /// splits each expert's FFN hidden dimension (expert tensor parallelism).
+  /// "auto" (`"experts": "auto"`): every assignment of the two among the
+  /// mesh axes, and none, priced on its partitioned program; the fastest
+  /// whose memory fits the device is applied (docs/experts.md).
   std::optional<std::string> expertAxis;
   std::optional<std::string> expertFfnAxis;
+  /// Not in the file: the cluster `auto` choices are priced on (a preset
+  /// or file; empty: this machine), e.g. `partita plan --cluster`.
+  std::string pricingCluster;
 };
+
+/// The module attribute `"experts": "auto"` leaves: which assignment it
+/// took and the priced alternatives, in one line.
+inline constexpr llvm::StringLiteral kExpertsChoiceAttr = "partita.experts";
 
 /// Parses "data=2,model=2"; failure with a message in `error`.
 mlir::FailureOr<MeshSpec> parseMeshFlag(llvm::StringRef text, std::string &error);
