@@ -574,7 +574,8 @@ py::dict plan(const std::string &kind, const std::string &source, const std::str
               bool composites, bool openOutputs, const std::string &strategy,
               const std::string &cluster, double solverTimeLimit,
               const std::string &attentionForm,
-              const std::map<std::string, std::string> &attentionForms) {
+              const std::map<std::string, std::string> &attentionForms,
+              const std::string &expertAxis, const std::string &expertFfnAxis) {
   auto ctx = newContext();
   DiagCapture cap(*ctx);
   OwningOpRef<ModuleOp> module =
@@ -596,6 +597,12 @@ py::dict plan(const std::string &kind, const std::string &source, const std::str
   if (!attentionForm.empty())
     given.attentionForm = attentionForm;
   given.attentionForms = attentionForms;
+  // docs/experts.md: the expert axis ("auto": chosen by cost on `cluster`).
+  if (!expertAxis.empty())
+    given.expertAxis = expertAxis;
+  if (!expertFfnAxis.empty())
+    given.expertFfnAxis = expertFfnAxis;
+  given.pricingCluster = cluster;
   std::set<std::string> annotated;
   for (auto &[tensor, dims, priority] : specs) {
     std::vector<partita::DimSpec> ds;
@@ -1013,6 +1020,7 @@ PYBIND11_MODULE(_core, m) {
         py::arg("strategy") = "none", py::arg("cluster") = "cpu-local",
         py::arg("solver_time_limit") = 60.0, py::arg("attention") = "",
         py::arg("attention_forms") = std::map<std::string, std::string>(),
+        py::arg("expert_axis") = "", py::arg("expert_ffn_axis") = "",
         "Imports, annotates, (strategy='auto') solves and propagates; returns the "
         "stages, the plan and (with a mesh) a Program.");
   py::class_<Program>(m, "Program")

@@ -422,7 +422,7 @@ def compile(model, mesh=None, strategy: str = "none", *, cluster: str = DEFAULT_
             solver_time_limit: float = 60.0, loss: str | None = None,
             optimizer: str = "sgd", pipeline: str | None = None, stages=None,
             microbatches: int | None = None, schedule: str = "1f1b", target: str = "cpu",
-            attention="auto", **training):
+            attention="auto", experts=None, **training):
     """Compiles ``model`` (a :class:`Graph` or a loaded :class:`Model`).
 
     With ``loss`` (and ``optimizer`` and the other options of
@@ -462,6 +462,12 @@ def compile(model, mesh=None, strategy: str = "none", *, cluster: str = DEFAULT_
     ``"ring"`` or ``"zigzag"`` (the load-balanced ring, causal attention)
     for every attention, or a dict mapping attention outputs to forms.
     ``plan`` lists each attention's form and why.
+
+    ``experts``: how mixture-of-experts blocks split (docs/experts.md):
+    ``None`` (default: as propagation leaves them), a mesh axis for the
+    expert dimension, ``{"axis": AXIS, "ffn": AXIS}`` to also split each
+    expert FFN's hidden dimension, or ``"auto"``: every assignment priced
+    on ``cluster`` and the fastest that fits taken (``plan`` says which).
     """
     forms = ("auto", "gather", "ulysses", "ring", "zigzag")
     per_output = attention if isinstance(attention, dict) else {}
@@ -469,11 +475,26 @@ def compile(model, mesh=None, strategy: str = "none", *, cluster: str = DEFAULT_
         if form not in forms:
             raise ValueError(f"unknown attention form {form!r} (expected one of "
                              f"{', '.join(forms)} or a dict of them by attention output)")
+    expert_axis, expert_ffn = "", ""
+    if isinstance(experts, dict):
+        if set(experts) - {"axis", "ffn"} or not isinstance(experts.get("axis"), str) or \
+                not isinstance(experts.get("ffn", ""), str):
+            raise ValueError(f"experts={experts!r}: expected a mesh axis, 'auto' or "
+                             f"{{'axis': AXIS, 'ffn': AXIS}}")
+        expert_axis, expert_ffn = experts["axis"], experts.get("ffn", "")
+    elif isinstance(experts, str):
+        expert_axis = experts
+    elif experts is not None:
+        raise ValueError(f"experts={experts!r}: expected a mesh axis, 'auto' or "
+                         f"{{'axis': AXIS, 'ffn': AXIS}}")
     if target not in TARGETS:
         raise ValueError(f"unknown target {target!r} (expected one of {', '.join(TARGETS)})")
     if target != "cpu" and (loss is not None or pipeline is not None):
         raise ValueError(f"target={target!r} runs inference without a pipeline; training "
                          f"and pipelines run on the CPU target")
+    if experts is not None and (loss is not None or pipeline is not None):
+        raise ValueError("experts= applies to inference without a pipeline; training takes "
+                         "the \"experts\" key of a shardings file (docs/experts.md)")
     if attention != "auto" and (loss is not None or pipeline is not None):
         raise ValueError("attention forms apply to inference without a pipeline (a training "
                          "step holds attention as primitive ops; docs/sequence.md)")
@@ -522,7 +543,8 @@ def compile(model, mesh=None, strategy: str = "none", *, cluster: str = DEFAULT_
                               mesh._pairs() if mesh is not None else None, specs,
                               conservative, explain, composites, True, strategy,
                               _cluster_path(cluster), float(solver_time_limit),
-                              "" if per_output else attention, per_output)
+                              "" if per_output else attention, per_output,
+                              expert_axis, expert_ffn)
     except CompileError as e:
         raise _relocate(e, model) from None
     return Compiled(model, kind, source, name, input_shapes, composites, mesh, result,

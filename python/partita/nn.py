@@ -76,6 +76,17 @@ def megatron_specs(prefix: str, axis: str = "model") -> dict[str, P]:
     }
 
 
+def moe_router_z_loss(logits: Tensor) -> Tensor:
+    """The router z-loss of ST-MoE (docs/experts.md): the mean over the
+    tokens of logsumexp(``logits`` [T, E])^2, which keeps the router's
+    logits small (stable softmax in low precision). A mean over the
+    tokens: with them split over mesh axes it is all-reduced there, so
+    every rank sees the global value. Add it, scaled (ST-MoE: 1e-3), to
+    the model's loss output."""
+    z = ops.logsumexp(logits, axis=-1)
+    return ops.mean(z * z)
+
+
 def moe_load_balancing_loss(logits: Tensor, indices: Tensor, num_experts: int) -> Tensor:
     """The Switch/GShard load-balancing auxiliary loss of a top-k router
     (docs/experts.md): E * sum_i f_i * P_i, with f_i the fraction of the

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import partita as pt
+from partita import CompileError
 from partita import P
 
 T, H, F, E, K = 8, 4, 6, 4, 2
@@ -63,6 +64,30 @@ def test_groups_and_capacity_match_numpy(rng):
     np.testing.assert_allclose(c.run(x, ranks=2)[0], want, rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.parametrize("experts", ["expert", "auto", {"axis": "expert", "ffn": "model"}])
+def test_experts_split_by_name_or_by_cost(rng, experts):
+    # Expert parallelism folded over the tokens' axis; "auto" prices every
+    # assignment on the cluster (cpu-local) and says which it took.
+    g = build(rng)
+    x = rng.standard_normal((T, H)).astype(np.float32)
+    want = reference(g, x)
+    pt.annotate(g, {"x": P("expert", None)})
+    mesh = {"expert": 2, "model": 2} if isinstance(experts, dict) else {"expert": 2}
+    c = pt.compile(g, mesh=mesh, experts=experts)
+    if experts == "auto":
+        assert "experts: auto on 'cpu-local': " in str(c.plan)
+    ranks = 4 if isinstance(experts, dict) else 2
+    np.testing.assert_allclose(c.run(x, ranks=ranks)[0], want, rtol=1e-5, atol=1e-5)
+
+
+def test_bad_experts_are_refused(rng):
+    g = build(rng)
+    with pytest.raises(ValueError, match="expected a mesh axis, 'auto'"):
+        pt.compile(g, mesh={"expert": 2}, experts=3)
+    with pytest.raises(CompileError, match="names axis 'nope'"):
+        pt.compile(g, mesh={"expert": 2}, experts="nope")
+
+
 def test_dropless_is_the_same_for_any_groups(rng):
     g1, g4 = (build(np.random.default_rng(3), groups=n, dropless=True) for n in (1, 4))
     x = rng.standard_normal((T, H)).astype(np.float32)
@@ -93,8 +118,10 @@ def aux_graph(rng, groups=1):
     h = pt.ops.relu(pt.ops.moe_expert_matmul(d, w1))
     y = pt.ops.moe_combine(pt.ops.moe_expert_matmul(h, w2), w, idx, groups=groups)
     aux = pt.nn.moe_load_balancing_loss(logits, idx, E)
+    z = pt.nn.moe_router_z_loss(logits)
     g.output(aux, "aux")
-    g.output(pt.ops.mean(y) + aux * 0.01, "loss")
+    g.output(z, "z")
+    g.output(pt.ops.mean(y) + aux * 0.01 + z * 0.001, "loss")
     return g
 
 
@@ -107,16 +134,26 @@ def aux_reference(g, x):
     return E * np.sum(f * p.mean(0))
 
 
-def test_load_balancing_loss_is_global_over_split_tokens(rng):
+def z_reference(g, x):
+    logits = (x @ g.params["router"]).astype(np.float64)
+    m = logits.max(-1, keepdims=True)
+    z = np.log(np.exp(logits - m).sum(-1)) + m[:, 0]
+    return np.mean(z * z)
+
+
+def test_router_losses_are_global_over_split_tokens(rng):
     g = aux_graph(rng)
     x = rng.standard_normal((T, H)).astype(np.float32)
-    want = aux_reference(g, x)
-    np.testing.assert_allclose(pt.compile(g).run(x)[0], want, rtol=1e-5)
-    # Tokens split over 2 ranks: the counts and mean probabilities are
-    # reduced over them, so each rank's value is the global one.
+    want, want_z = aux_reference(g, x), z_reference(g, x)
+    got = pt.compile(g).run(x)
+    np.testing.assert_allclose(got[0], want, rtol=1e-5)
+    np.testing.assert_allclose(got[1], want_z, rtol=1e-5)
+    # Tokens split over 2 ranks: the counts, mean probabilities and the
+    # z-loss's mean are reduced over them, so each rank's value is global.
     pt.annotate(g, {"x": P("data", None)})
-    np.testing.assert_allclose(pt.compile(g, mesh={"data": 2}).run(x, ranks=2)[0], want,
-                               rtol=1e-5)
+    got = pt.compile(g, mesh={"data": 2}).run(x, ranks=2)
+    np.testing.assert_allclose(got[0], want, rtol=1e-5)
+    np.testing.assert_allclose(got[1], want_z, rtol=1e-5)
 
 
 @pytest.mark.parametrize("groups", [1, 2])
