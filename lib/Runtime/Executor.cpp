@@ -1,6 +1,7 @@
 //===- Executor.cpp - run a lowered @main in-process ----------------------===//
 
 #include "partita/Runtime/Executor.h"
+#include "partita/Runtime/HostAllocator.h"
 
 #include "dialects/Graph/IR/ConstantStorage.h"
 #include "partita/Runtime/Contraction.h"
@@ -103,6 +104,13 @@ std::unique_ptr<Executor> Executor::create(ModuleOp llvmModule, ModelSignature s
         llvm::orc::ExecutorAddr::fromPtr(&partita_contract_f64), llvm::JITSymbolFlags::Exported};
     map[interner("partita_parallel_for")] = {
         llvm::orc::ExecutorAddr::fromPtr(&partita_parallel_for), llvm::JITSymbolFlags::Exported};
+    // Temporaries: large blocks reused across steps (HostAllocator.h).
+    map[interner("malloc")] = {llvm::orc::ExecutorAddr::fromPtr(&partita_malloc),
+                               llvm::JITSymbolFlags::Exported};
+    map[interner("aligned_alloc")] = {llvm::orc::ExecutorAddr::fromPtr(&partita_aligned_alloc),
+                                      llvm::JITSymbolFlags::Exported};
+    map[interner("free")] = {llvm::orc::ExecutorAddr::fromPtr(&partita_free),
+                             llvm::JITSymbolFlags::Exported};
     return map;
   });
   // BLAS threads: PARTITA_NUM_THREADS, default 2.
