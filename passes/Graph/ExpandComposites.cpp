@@ -119,27 +119,57 @@ struct ExpandMoeGate : OpRewritePattern<MoeGateOp> {
 /// the row e*G*C + g*C + s of the [E*G*C, H] slot buffer (expert e, its
 /// group g, slot s = the number of earlier assignments of group g to e), or
 /// the extra row E*G*C when s >= C (dropped). The slots come from an
-/// exclusive cumsum over a [T*k, E] one-hot, in f32 (exact to 2^24).
-Value assignmentRows(OpBuilder &b, Location loc, Value indices, int64_t experts,
-                     int64_t capacity, int64_t groups) {
+/// exclusive cumsum over a [T*k, E] one-hot, in f32 (exact to 2^24). With a
+/// `priority`, "earlier" is in descending priority within each group: the
+/// one-hot rows are sorted by it (top-k over the group, stable on ties),
+/// counted, and the counts scattered back to the assignments' positions.
+Value assignmentRows(OpBuilder &b, Location loc, Value indices, Value priority,
+                     int64_t experts, int64_t capacity, int64_t groups) {
   auto idxType = cast<RankedTensorType>(indices.getType());
-  int64_t a = idxType.getNumElements();
+  int64_t a = idxType.getNumElements(), perGroup = a / groups;
   Type f32 = b.getF32Type(), i64 = b.getI64Type();
   Value onehot = make<OneHotOp>(b, loc, {indices, offOn(b, loc, f32)},
                                 {i64Attr(b, "depth", experts), i64Attr(b, "axis", -1)});
   Value flat = make<ReshapeOp>(b, loc, onehot, {i64sAttr(b, "shape", {a, experts})});
+  auto i64Vector = [&](ArrayRef<int64_t> values, ArrayRef<int64_t> shape) {
+    auto type = RankedTensorType::get(shape, i64);
+    return ConstantOp::create(b, loc, type, DenseElementsAttr::get(type, values)).getResult();
+  };
+  // order[i]: the assignment counted i-th (its group's i % perGroup-th).
+  Value order;
+  if (priority) {
+    Value p = make<ReshapeOp>(b, loc, priority, {i64sAttr(b, "shape", {groups, perGroup})});
+    Operation *sorted = createInferred<TopKOp>(
+        b, loc, p,
+        {i64Attr(b, "k", perGroup), i64Attr(b, "axis", -1), boolAttr(b, "largest", true),
+         boolAttr(b, "sorted", true)});
+    SmallVector<int64_t> starts(groups);
+    for (int64_t g = 0; g < groups; ++g)
+      starts[g] = g * perGroup;
+    order = make<ReshapeOp>(
+        b, loc, make<AddOp>(b, loc, {sorted->getResult(1), i64Vector(starts, {groups, 1})}),
+        {i64sAttr(b, "shape", {a})});
+    flat = make<GatherOp>(b, loc, {flat, order}, {i64Attr(b, "axis", 0)});
+  }
   Value earlier;
   if (groups == 1) {
     earlier = make<CumSumOp>(b, loc, flat, {i64Attr(b, "axis", 0), boolAttr(b, "exclusive", true)});
   } else {
     Value grouped =
-        make<ReshapeOp>(b, loc, flat, {i64sAttr(b, "shape", {groups, a / groups, experts})});
+        make<ReshapeOp>(b, loc, flat, {i64sAttr(b, "shape", {groups, perGroup, experts})});
     earlier = make<CumSumOp>(b, loc, grouped,
                              {i64Attr(b, "axis", 1), boolAttr(b, "exclusive", true)});
     earlier = make<ReshapeOp>(b, loc, earlier, {i64sAttr(b, "shape", {a, experts})});
   }
   Value slot = make<ReduceSumOp>(b, loc, make<MulOp>(b, loc, {earlier, flat}),
                                  {i64sAttr(b, "axes", {1}), boolAttr(b, "keepdims", false)});
+  if (order) {
+    // Back from the counting order to the assignments' own.
+    Value zeros = createSplatConstant(b, loc, RankedTensorType::get({a}, f32), 0.0);
+    slot = make<ScatterNDOp>(b, loc,
+                             {zeros, make<ReshapeOp>(b, loc, order, {i64sAttr(b, "shape", {a, 1})}),
+                              slot});
+  }
   slot = make<CastOp>(b, loc, slot, {b.getNamedAttr("to", TypeAttr::get(i64))});
   auto scalar = [&](int64_t v) {
     return createSplatConstant(b, loc, RankedTensorType::get({}, i64), (double)v);
@@ -149,11 +179,8 @@ Value assignmentRows(OpBuilder &b, Location loc, Value indices, int64_t experts,
   if (groups > 1) {
     SmallVector<int64_t> groupStart(a);
     for (int64_t i = 0; i < a; ++i)
-      groupStart[i] = i / (a / groups) * capacity;
-    auto type = RankedTensorType::get({a}, i64);
-    row = make<AddOp>(b, loc, {row, ConstantOp::create(b, loc, type,
-                                                       DenseElementsAttr::get(
-                                                           type, ArrayRef<int64_t>(groupStart)))});
+      groupStart[i] = i / perGroup * capacity;
+    row = make<AddOp>(b, loc, {row, i64Vector(groupStart, {a})});
   }
   Value kept = make<LessOp>(b, loc, {slot, scalar(capacity)});
   return make<WhereOp>(b, loc, {kept, row, scalar(experts * groups * capacity)});
@@ -171,7 +198,8 @@ struct ExpandMoeDispatch : OpRewritePattern<MoeDispatchOp> {
     int64_t t = xType.getDimSize(0), h = xType.getDimSize(1);
     int64_t k = op.getIndices().getType().getDimSize(1);
     int64_t e = op.getNumExperts(), slots = op.getGroups() * op.getCapacity();
-    Value rows = assignmentRows(rw, loc, op.getIndices(), e, op.getCapacity(), op.getGroups());
+    Value rows = assignmentRows(rw, loc, op.getIndices(), op.getPriority(), e, op.getCapacity(),
+                                op.getGroups());
     Value x = make<ReshapeOp>(rw, loc, op.getTokens(), {i64sAttr(rw, "shape", {t, 1, h})});
     x = make<ExpandOp>(rw, loc, x, {i64sAttr(rw, "shape", {t, k, h})});
     x = make<ReshapeOp>(rw, loc, x, {i64sAttr(rw, "shape", {t * k, h})});
@@ -211,7 +239,8 @@ struct ExpandMoeCombine : OpRewritePattern<MoeCombineOp> {
     int64_t t = wType.getDimSize(0), k = wType.getDimSize(1);
     int64_t e = yType.getDimSize(0), slots = yType.getDimSize(1), h = yType.getDimSize(2);
     int64_t groups = op.getGroups();
-    Value rows = assignmentRows(rw, loc, op.getIndices(), e, slots / groups, groups);
+    Value rows =
+        assignmentRows(rw, loc, op.getIndices(), op.getPriority(), e, slots / groups, groups);
     Value flat = make<ReshapeOp>(rw, loc, op.getExpertOut(), {i64sAttr(rw, "shape", {e * slots, h})});
     Value zero = createSplatConstant(rw, loc, RankedTensorType::get({1, h}, yType.getElementType()),
                                      0.0);

@@ -457,11 +457,14 @@ def moe_gate(logits, k: int, normalize: bool = True, *, name=None):
 
 
 def moe_dispatch(tokens, indices, num_experts: int, capacity: int = None, *, groups: int = 1,
-                 dropless: bool = False, name=None):
+                 dropless: bool = False, priority=None, name=None):
     """Tokens [T, H] into per-expert slots [E, groups * capacity, H]: each
     of `groups` consecutive token groups fills its own `capacity` slots per
     expert, later assignments dropped (docs/experts.md). `dropless` sets
-    capacity = T / groups (nothing drops; any groups give the same result)."""
+    capacity = T / groups (nothing drops; any groups give the same result).
+    `priority` ([T, k], e.g. the gate weights) fills the slots by
+    probability instead of position: the least confident assignments drop;
+    give the combine the same priority."""
     attrs = {"num_experts": int(num_experts), "groups": int(groups)}
     if dropless:
         attrs["dropless"] = 1
@@ -469,16 +472,19 @@ def moe_dispatch(tokens, indices, num_experts: int, capacity: int = None, *, gro
         attrs["capacity"] = int(capacity)
     elif not dropless:
         raise ValueError("moe_dispatch needs a capacity, or dropless=True")
-    return _node("MoeDispatch", [tokens, indices], attrs, name=name)
+    inputs = [tokens, indices] + ([priority] if priority is not None else [])
+    return _node("MoeDispatch", inputs, attrs, name=name)
 
 
 def moe_expert_matmul(x, w, *, name=None):
     return _node("MoeExpertMatMul", [x, w], name=name)
 
 
-def moe_combine(expert_out, weights, indices, *, groups: int = 1, name=None):
-    """Expert outputs back to tokens, weighted; `groups` as in the dispatch."""
-    return _node("MoeCombine", [expert_out, weights, indices], {"groups": int(groups)}, name=name)
+def moe_combine(expert_out, weights, indices, *, groups: int = 1, priority=None, name=None):
+    """Expert outputs back to tokens, weighted; `groups` and `priority` as in
+    the dispatch."""
+    inputs = [expert_out, weights, indices] + ([priority] if priority is not None else [])
+    return _node("MoeCombine", inputs, {"groups": int(groups)}, name=name)
 
 
 del builtins

@@ -14,23 +14,26 @@ T, H, F, E, K = 8, 4, 6, 4, 2
 GROUPS, CAPACITY = 2, 1  # 4 tokens per group, 1 slot per expert and group
 
 
-def build(rng, groups=GROUPS, capacity=CAPACITY, dropless=False):
+def build(rng, groups=GROUPS, capacity=CAPACITY, dropless=False, by_probability=False):
     g = pt.Graph("moe")
     x = g.input("x", (T, H))
     wg = g.param("router", rng.standard_normal((H, E)).astype(np.float32))
     w1 = g.param("w1", rng.standard_normal((E, H, F)).astype(np.float32) * 0.5)
     w2 = g.param("w2", rng.standard_normal((E, F, H)).astype(np.float32) * 0.5)
     w, idx = pt.ops.moe_gate(pt.ops.matmul(x, wg), K)
+    priority = w if by_probability else None
     d = pt.ops.moe_dispatch(x, idx, E, None if dropless else capacity, groups=groups,
-                            dropless=dropless)
+                            dropless=dropless, priority=priority)
     h = pt.ops.relu(pt.ops.moe_expert_matmul(d, w1))
-    y = pt.ops.moe_combine(pt.ops.moe_expert_matmul(h, w2), w, idx, groups=groups)
+    y = pt.ops.moe_combine(pt.ops.moe_expert_matmul(h, w2), w, idx, groups=groups,
+                           priority=priority)
     g.output(y, "y")
     return g
 
 
-def reference(g, x, groups=GROUPS, capacity=CAPACITY):
-    """Per group, assignments in (token, choice) order take the next free
+def reference(g, x, groups=GROUPS, capacity=CAPACITY, by_probability=False):
+    """Per group, assignments in (token, choice) order -- or by descending
+    gate weight, ties in that order, `by_probability` -- take the next free
     slot of their expert; past the capacity they are dropped."""
     p = g.params
     logits = x @ p["router"]
@@ -43,12 +46,15 @@ def reference(g, x, groups=GROUPS, capacity=CAPACITY):
     per_group = T // groups
     for grp in range(groups):
         used = np.zeros(E, int)
-        for t in range(grp * per_group, (grp + 1) * per_group):
-            for j in range(K):
-                e = idx[t, j]
-                if used[e] < capacity:
-                    used[e] += 1
-                    out[t] += w[t, j] * (np.maximum(x[t] @ p["w1"][e], 0) @ p["w2"][e])
+        order = [(t, j) for t in range(grp * per_group, (grp + 1) * per_group)
+                 for j in range(K)]
+        if by_probability:
+            order.sort(key=lambda tj: -w[tj])  # stable: ties keep (t, j) order
+        for t, j in order:
+            e = idx[t, j]
+            if used[e] < capacity:
+                used[e] += 1
+                out[t] += w[t, j] * (np.maximum(x[t] @ p["w1"][e], 0) @ p["w2"][e])
     return out
 
 
@@ -86,6 +92,35 @@ def test_bad_experts_are_refused(rng):
         pt.compile(g, mesh={"expert": 2}, experts=3)
     with pytest.raises(CompileError, match="names axis 'nope'"):
         pt.compile(g, mesh={"expert": 2}, experts="nope")
+
+
+def test_dropping_by_probability_matches_numpy(rng):
+    # The most confident assignments keep their slots: not the result of
+    # dropping by position, the same on one device and on 2 ranks (one
+    # group each), and training through it matches one device.
+    g = build(rng, by_probability=True)
+    x = rng.standard_normal((T, H)).astype(np.float32)
+    want = reference(g, x, by_probability=True)
+    assert not np.allclose(want, reference(g, x))
+    np.testing.assert_allclose(pt.compile(g).run(x)[0], want, rtol=1e-5, atol=1e-5)
+    pt.annotate(g, {"x": P("expert", None)})
+    c = pt.compile(g, mesh={"expert": 2})
+    np.testing.assert_allclose(c.run(x, ranks=2)[0], want, rtol=1e-5, atol=1e-5)
+    one = pt.train(g, loss="mean", output="y", optimizer="sgd", lr=0.5).fit({"x": x}, steps=3)
+    assert one[0] != one[-1]
+    got = pt.train(g, loss="mean", output="y", optimizer="sgd", lr=0.5,
+                   mesh=pt.Mesh({"expert": 2}), shardings={"x": P("expert", None)},
+                   check=True).fit({"x": x}, steps=3)
+    assert got == pytest.approx(one, rel=1e-5)
+
+
+def test_a_priority_is_shaped_like_the_indices(rng):
+    g = pt.Graph("bad_priority")
+    x = g.input("x", (T, H))
+    idx = g.input("idx", (T, K), dtype="i64")
+    p = g.input("p", (T, K + 1))
+    with pytest.raises(CompileError, match="priority shaped like the indices"):
+        pt.ops.moe_dispatch(x, idx, E, 2, priority=p)
 
 
 def test_dropless_is_the_same_for_any_groups(rng):

@@ -171,6 +171,18 @@ const std::vector<Case> &cases() {
        {"4x2x3", "6x2",
         "const:dense<[[1, 0], [1, 2], [3, 1], [1, 0], [2, 3], [0, 2]]> : tensor<6x2xi64>"},
        "{groups = 2 : i64}"},
+      // Dropping by probability: the slots follow the (constant) priority.
+      {"graph.moe_dispatch",
+       {"6x3", "const:dense<[[1, 0], [1, 2], [3, 1], [1, 0], [2, 3], [0, 2]]> : tensor<6x2xi64>",
+        "const:dense<[[0.1, 0.9], [0.8, 0.2], [0.3, 0.7], [0.6, 0.4], [0.5, 0.5], [0.95, "
+        "0.05]]> : tensor<6x2xf64>"},
+       "{num_experts = 4 : i64, capacity = 1 : i64, groups = 2 : i64}"},
+      {"graph.moe_combine",
+       {"4x2x3", "6x2",
+        "const:dense<[[1, 0], [1, 2], [3, 1], [1, 0], [2, 3], [0, 2]]> : tensor<6x2xi64>",
+        "const:dense<[[0.1, 0.9], [0.8, 0.2], [0.3, 0.7], [0.6, 0.4], [0.5, 0.5], [0.95, "
+        "0.05]]> : tensor<6x2xf64>"},
+       "{groups = 2 : i64}"},
       {"graph.moe_expert_matmul", {"4x2x3", "4x3x5"}},
       {"graph.moe_combine",
        {"4x2x3", "6x2",

@@ -112,7 +112,10 @@ LogicalResult moeDispatchGrad(GradientBuilder &g, Operation *op, ArrayRef<Value>
   auto dispatch = cast<MoeDispatchOp>(op);
   Value tokens = dispatch.getTokens(), idx = dispatch.getIndices();
   Value ones = g.cast(g.splat(idx, 1), tensorType(tokens).getElementType());
-  dx[0] = g.op<MoeCombineOp>({dy[0], ones, idx}, {g.integer("groups", dispatch.getGroups())});
+  SmallVector<Value> operands{dy[0], ones, idx};
+  if (Value priority = dispatch.getPriority())
+    operands.push_back(priority); // orders the slots; no gradient of its own
+  dx[0] = g.op<MoeCombineOp>(operands, {g.integer("groups", dispatch.getGroups())});
   return success();
 }
 
@@ -127,14 +130,22 @@ LogicalResult moeCombineGrad(GradientBuilder &g, Operation *op, ArrayRef<Value> 
   int64_t t = wt.getDimSize(0), k = wt.getDimSize(1), h = xt.getDimSize(2);
   Value single = singleAssignments(g, idx);
   Value perAssignment = g.mul(g.reshape(dy[0], {t, 1, h}), g.reshape(w, {t, k, 1}));
-  // The T*k single assignments keep the tokens' groups (row-major order).
+  // The T*k single assignments keep the tokens' groups (row-major order),
+  // and with a priority its order (the same values, one per assignment).
   int64_t groups = combine.getGroups();
-  dx[0] = g.op<MoeDispatchOp>({g.reshape(perAssignment, {t * k, h}), single},
+  Value priority = combine.getPriority() ? g.reshape(combine.getPriority(), {t * k, 1}) : Value();
+  SmallVector<Value> dispatchOperands{g.reshape(perAssignment, {t * k, h}), single};
+  if (priority)
+    dispatchOperands.push_back(priority);
+  dx[0] = g.op<MoeDispatchOp>(dispatchOperands,
                               {g.integer("num_experts", xt.getDimSize(0)),
                                g.integer("capacity", xt.getDimSize(1) / groups),
                                g.integer("groups", groups)});
   Value ones = g.cast(g.splat(single, 1), wt.getElementType());
-  Value rows = g.reshape(g.op<MoeCombineOp>({x, ones, single}, {g.integer("groups", groups)}),
+  SmallVector<Value> combineOperands{x, ones, single};
+  if (priority)
+    combineOperands.push_back(priority);
+  Value rows = g.reshape(g.op<MoeCombineOp>(combineOperands, {g.integer("groups", groups)}),
                          {t, k, h});
   dx[1] = g.reduceSum(g.mul(rows, g.reshape(dy[0], {t, 1, h})), {2}, /*keepdims=*/false);
   return success();

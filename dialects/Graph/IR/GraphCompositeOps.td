@@ -55,9 +55,14 @@ def Graph_MoeDispatchOp : Graph_Op<"moe_dispatch",
     of group g to e in (t, j) row-major order; assignments with s >= C are
     dropped. Unused slots are zero. `dropless` marks C = T/G (nothing can
     drop), so that any G gives the same results: partitioning may pick it.
+    With `priority` ([T, k], e.g. the gate weights) the slots are filled by
+    probability instead of position: s counts the assignments of group g
+    to e with a higher priority, or an equal one earlier, so the most
+    confident assignments are kept (the combine takes the same priority).
   }];
   let arguments = (ins Graph_FloatTensor:$tokens,
                        StaticShapeTensorOf<[I64]>:$indices,
+                       Optional<Graph_FloatTensor>:$priority,
                        I64Attr:$num_experts, I64Attr:$capacity,
                        DefaultValuedAttr<I64Attr, "1">:$groups,
                        DefaultValuedAttr<BoolAttr, "false">:$dropless);
@@ -79,11 +84,12 @@ def Graph_MoeCombineOp : Graph_Op<"moe_combine",
   let description = [{
     expert_out: [E, G*C, H], weights: [T, k], indices: [T, k] -> [T, H]:
     out[t] = sum_j weights[t, j] * expert_out[indices[t, j], s(t, j)], with the
-    slot s as in moe_dispatch with the same `groups` and dropped assignments
-    contributing zero.
+    slot s as in moe_dispatch with the same `groups` (and `priority`) and
+    dropped assignments contributing zero.
   }];
   let arguments = (ins Graph_FloatTensor:$expert_out, Graph_FloatTensor:$weights,
                        StaticShapeTensorOf<[I64]>:$indices,
+                       Optional<Graph_FloatTensor>:$priority,
                        DefaultValuedAttr<I64Attr, "1">:$groups);
   let results = (outs Graph_FloatTensor:$output);
   let assemblyFormat = Graph_GenericFormat;

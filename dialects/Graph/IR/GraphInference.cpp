@@ -1039,6 +1039,20 @@ LogicalResult inferMoeGate(OptLoc loc, ValueRange operands, DictionaryAttr attrs
   return success();
 }
 
+/// moe_dispatch/moe_combine's optional priority (operand `at`): a float
+/// tensor shaped like the indices.
+static LogicalResult checkPriority(OptLoc loc, ValueRange operands, unsigned at,
+                                   RankedTensorType indices) {
+  if (operands.size() <= at)
+    return success();
+  auto p = dyn_cast<RankedTensorType>(operands[at].getType());
+  if (!p || !isa<FloatType>(p.getElementType()) || p.getShape() != indices.getShape())
+    return emitOptionalError(loc, "expected a float priority shaped like the indices ",
+                             shapeStr(indices.getShape()), ", got ",
+                             p ? shapeStr(p.getShape()) : std::string("an unranked value"));
+  return success();
+}
+
 LogicalResult inferMoeDispatch(OptLoc loc, ValueRange operands,
                                DictionaryAttr attrs, TypeResults &results) {
   auto x = tensorAt(loc, operands, 0, "tokens");
@@ -1061,6 +1075,8 @@ LogicalResult inferMoeDispatch(OptLoc loc, ValueRange operands,
   if (getBool(attrs, "dropless", false) && *c != x->getDimSize(0) / groups)
     return emitOptionalError(loc, "a dropless dispatch has capacity ",
                              x->getDimSize(0) / groups, " (the tokens per group), not ", *c);
+  if (failed(checkPriority(loc, operands, 2, *idx)))
+    return failure();
   results.push_back(x->clone({*e, groups * *c, x->getDimSize(1)}));
   return success();
 }
@@ -1103,6 +1119,8 @@ LogicalResult inferMoeCombine(OptLoc loc, ValueRange operands, DictionaryAttr at
   if (groups < 1 || w->getDimSize(0) % groups != 0 || y->getDimSize(1) % groups != 0)
     return emitOptionalError(loc, "groups (", groups, ") must divide the ", w->getDimSize(0),
                              " tokens and the ", y->getDimSize(1), " slots");
+  if (failed(checkPriority(loc, operands, 3, *idx)))
+    return failure();
   results.push_back(y->clone({w->getDimSize(0), y->getDimSize(2)}));
   return success();
 }

@@ -595,7 +595,13 @@ ShardingRule moeDispatchRule(Operation *op) {
   mapMoeGroups(b, true, 0, 0, g.group, g.tokens);
   mapMoeGroups(b, true, 1, 0, g.group, g.tokens);
   mapMoeGroups(b, false, 0, 1, g.group, g.slots);
-  b.operand(1, 1, b.addFactor(b.operandDim(1, 1), FactorKind::NeedReplication));
+  int64_t k = b.addFactor(b.operandDim(1, 1), FactorKind::NeedReplication);
+  b.operand(1, 1, k);
+  // The priority orders the assignments like the indices lay them out.
+  if (d.getPriority()) {
+    mapMoeGroups(b, true, 2, 0, g.group, g.tokens);
+    b.operand(2, 1, k);
+  }
   return b.build();
 }
 
@@ -627,6 +633,10 @@ ShardingRule moeCombineRule(Operation *op) {
   mapMoeGroups(b, false, 0, 0, g.group, g.tokens);
   int64_t k = b.addFactor(b.operandDim(1, 1), FactorKind::NeedReplication);
   b.operand(1, 1, k).operand(2, 1, k);
+  if (c.getPriority()) {
+    mapMoeGroups(b, true, 3, 0, g.group, g.tokens);
+    b.operand(3, 1, k);
+  }
   return b.build();
 }
 

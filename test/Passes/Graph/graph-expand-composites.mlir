@@ -165,6 +165,23 @@ func.func @moe_dispatch_groups(%x: tensor<6x8xf32>, %i: tensor<6x2xi64>) -> tens
 
 // -----
 
+// By probability: each group's assignments sorted by descending priority
+// (top-k over the 6 of a group), counted in that order, the counts
+// scattered back to the assignments' own positions.
+// CHECK-LABEL: func.func @moe_dispatch_priority
+// CHECK: %[[P:.*]] = graph.reshape %arg2 {shape = array<i64: 2, 6>}
+// CHECK: %{{.*}}, %[[ORDER:.*]] = graph.topk %[[P]] {k = 6 : i64} : (tensor<2x6xf32>) -> (tensor<2x6xf32>, tensor<2x6xi64>)
+// CHECK: graph.gather %{{.*}}, %{{.*}} : (tensor<12x4xf32>, tensor<12xi64>) -> tensor<12x4xf32>
+// CHECK: graph.cumsum %{{.*}} {axis = 1 : i64, exclusive = true} : (tensor<2x6x4xf32>) -> tensor<2x6x4xf32>
+// CHECK: graph.scatter_nd %{{.*}} : (tensor<12xf32>, tensor<12x1xi64>, tensor<12xf32>) -> tensor<12xf32>
+// CHECK: graph.scatter_nd {{.*}} -> tensor<17x8xf32>
+func.func @moe_dispatch_priority(%x: tensor<6x8xf32>, %i: tensor<6x2xi64>, %p: tensor<6x2xf32>) -> tensor<4x4x8xf32> {
+  %0 = graph.moe_dispatch %x, %i, %p {num_experts = 4 : i64, capacity = 2 : i64, groups = 2 : i64} : (tensor<6x8xf32>, tensor<6x2xi64>, tensor<6x2xf32>) -> tensor<4x4x8xf32>
+  return %0 : tensor<4x4x8xf32>
+}
+
+// -----
+
 // CHECK-LABEL: func.func @moe_expert_matmul
 // CHECK: %[[O:.*]] = graph.matmul %arg0, %arg1 : (tensor<4x3x8xbf16>, tensor<4x8x5xbf16>) -> tensor<4x3x5xbf16>
 // CHECK: return %[[O]]
