@@ -137,16 +137,36 @@ with torch.no_grad():
 TIME_TORCH = MODEL_SRC + textwrap.dedent('''
 import sys, json, time, resource, numpy as np
 cfg = json.loads(sys.argv[1]); out = sys.argv[2]; n = int(sys.argv[3]); th = int(sys.argv[4])
+compiled = len(sys.argv) > 5 and sys.argv[5] == "compile"
 torch.set_num_threads(th)
 m = build(cfg); ids = torch.from_numpy(np.load(out + "/ids.npy"))
 ts = []
+warm = 1
+load = 0.0
 with torch.inference_mode():
-    for i in range(n + 1):
-        t = time.perf_counter(); m(ids); t = time.perf_counter() - t
-        if i: ts.append(t)
+    if compiled:  # inductor; its compile happens in the first calls
+        m = torch.compile(m)
+        t0 = time.perf_counter(); m(ids); load = time.perf_counter() - t0
+        warm = 2
+    for i in range(n + warm):
+        t = time.perf_counter(); r = m(ids); t = time.perf_counter() - t
+        if i >= warm: ts.append(t)
+ref = np.load(out + "/torch_logits.npy")
 ts.sort()
-print(json.dumps(dict(median=ts[len(ts) // 2], min=ts[0], rss_mib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)))
+print(json.dumps(dict(median=ts[len(ts) // 2], min=ts[0], load=load, version=torch.__version__,
+                      maxdiff=float(abs(r.numpy() - ref).max()),
+                      rss_mib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)))
 ''')
+
+
+def pypi_torch(vpy):
+    """The venv's torch when it is a current release (2.x from PyPI, not
+    the system site packages' Debian 1.13): `bench/out/venv/bin/pip install
+    'torch>=2.5'` adds it."""
+    p = subprocess.run([vpy, "-c", "import torch; print(torch.__version__)"],
+                       capture_output=True, text=True)
+    version = p.stdout.strip()
+    return version if p.returncode == 0 and not version.startswith("1.") else None
 
 TIME_ORT = textwrap.dedent('''
 import sys, json, time, resource, numpy as np, onnxruntime as ort
@@ -212,6 +232,7 @@ def main():
     ap.add_argument("--repeat", type=int, default=5)
     args = ap.parse_args()
     vpy = ensure_deps()
+    torch2 = pypi_torch(vpy)
     env = dict(os.environ, OMP_NUM_THREADS=str(args.threads),
                PARTITA_NUM_THREADS=str(args.threads), OPENBLAS_NUM_THREADS=str(args.threads))
     core = host_core_type()
@@ -233,15 +254,25 @@ def main():
         pt = run_json([SYS_PY, "-c", TIME_TORCH, json.dumps(cfg), d, str(args.repeat),
                        str(args.threads)], env)
         ox = run_json([vpy, "-c", TIME_ORT, d, str(args.repeat), str(args.threads)], env)
+        current = {}
+        if torch2:
+            for label, mode in (("torch %s eager" % torch2, "eager"),
+                                ("torch %s compile" % torch2, "compile")):
+                current[label] = run_json([vpy, "-c", TIME_TORCH, json.dumps(cfg), d,
+                                           str(args.repeat), str(args.threads), mode], env)
         pa = run_partita(args.partita, d, args.repeat, env)
         gf = flops(cfg) / 1e9
-        rows.append((name, cfg, gf, pt, ox, pa))
+        rows.append((name, cfg, gf, pt, ox, pa, current))
         print("%s: %d layers d=%d heads=%d seq=%d batch=%d vocab=%d, %.1f GFLOP" % (
             name, cfg["layers"], cfg["d"], cfg["heads"], cfg["seq"], cfg["batch"], cfg["vocab"], gf))
         print("  torch eager   median %8.1f ms  min %8.1f ms  peak RSS %7.0f MiB" % (
             pt["median"] * 1e3, pt["min"] * 1e3, pt["rss_mib"]))
         print("  onnxruntime   median %8.1f ms  min %8.1f ms  peak RSS %7.0f MiB  (max |diff| vs torch %.2g)" % (
             ox["median"] * 1e3, ox["min"] * 1e3, ox["rss_mib"], ox["maxdiff"]))
+        for label, r in current.items():
+            print("  %-26s median %8.1f ms  min %8.1f ms  peak RSS %7.0f MiB  (max |diff| %.2g%s)" % (
+                label, r["median"] * 1e3, r["min"] * 1e3, r["rss_mib"], r["maxdiff"],
+                ", compile %.1f s" % r["load"] if r["load"] else ""))
         print("  partita       median %8.1f ms  min %8.1f ms  peak RSS %7.0f MiB  (max |diff| vs torch %.2g)" % (
             pa["median"] * 1e3, pa["min"] * 1e3, pa["rss_mib"], pa["maxdiff"]))
         print("  partita compile %.1f s; %.1f GFLOP/s (%.0f%% of SGEMM roofline %.1f)" % (
@@ -249,14 +280,22 @@ def main():
         print("  ratios partita/torch: time %.2f, memory %.2f;  partita/onnxruntime: time %.2f, memory %.2f" % (
             pa["median"] / pt["median"], pa["rss_mib"] / pt["rss_mib"],
             pa["median"] / ox["median"], pa["rss_mib"] / ox["rss_mib"]))
+        peers = dict(current, **{"onnxruntime": ox, "torch eager (Debian)": pt})
+        best = min(peers, key=lambda k: peers[k]["median"])
+        print("  fastest peer: %s; partita/it: time %.2f (target <= 0.8), memory %.2f (target <= 1.0)" % (
+            best, pa["median"] / peers[best]["median"], pa["rss_mib"] / peers[best]["rss_mib"]))
         sys.stdout.flush()
-    print("\n| model | GFLOP | torch ms | ORT ms | Partita ms | /torch | /ORT | mem /torch | mem /ORT | Partita GFLOP/s | roofline | compile s |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
-    for name, cfg, gf, pt, ox, pa in rows:
-        print("| %s (%dL d%d) | %.1f | %.0f | %.0f | %.0f | %.2f | %.2f | %.2f | %.2f | %.1f | %.1f | %.1f |" % (
-            name, cfg["layers"], cfg["d"], gf, pt["median"] * 1e3, ox["median"] * 1e3,
+    print("\n| model | GFLOP | torch ms | ORT ms | torch 2 eager / compile ms | Partita ms | /torch | /ORT | /fastest | mem /torch | mem /ORT | mem /fastest | Partita GFLOP/s | roofline | compile s |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for name, cfg, gf, pt, ox, pa, current in rows:
+        peers = dict(current, **{"onnxruntime": ox, "torch eager (Debian)": pt})
+        best = peers[min(peers, key=lambda k: peers[k]["median"])]
+        now = " / ".join("%.0f" % (r["median"] * 1e3) for r in current.values()) or "-"
+        print("| %s (%dL d%d) | %.1f | %.0f | %.0f | %s | %.0f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.1f | %.1f | %.1f |" % (
+            name, cfg["layers"], cfg["d"], gf, pt["median"] * 1e3, ox["median"] * 1e3, now,
             pa["median"] * 1e3, pa["median"] / pt["median"], pa["median"] / ox["median"],
-            pa["rss_mib"] / pt["rss_mib"], pa["rss_mib"] / ox["rss_mib"], gf / pa["median"],
+            pa["median"] / best["median"], pa["rss_mib"] / pt["rss_mib"],
+            pa["rss_mib"] / ox["rss_mib"], pa["rss_mib"] / best["rss_mib"], gf / pa["median"],
             roof, pa["compile"]))
 
 

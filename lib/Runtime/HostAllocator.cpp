@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <list>
 #include <mutex>
+#include <string>
 #include <unordered_map>
 
 namespace partita {
@@ -88,6 +89,15 @@ Cache &cache() {
   return *c;
 }
 
+/// PARTITA_REUSE_BLOCKS=0 turns the reuse off (plain malloc/free).
+bool reuseBlocks() {
+  static bool on = [] {
+    const char *v = std::getenv("PARTITA_REUSE_BLOCKS");
+    return !(v && std::string(v) == "0");
+  }();
+  return on;
+}
+
 } // namespace
 
 HostAllocatorStats hostAllocatorStats() {
@@ -100,13 +110,13 @@ void releaseHostAllocatorCache() { cache().clear(); }
 } // namespace partita
 
 extern "C" void *partita_malloc(size_t bytes) {
-  if (bytes < partita::kCachedBlockBytes)
+  if (bytes < partita::kCachedBlockBytes || !partita::reuseBlocks())
     return std::malloc(bytes);
   return partita::cache().allocate(bytes, alignof(std::max_align_t));
 }
 
 extern "C" void *partita_aligned_alloc(size_t alignment, size_t bytes) {
-  if (bytes < partita::kCachedBlockBytes)
+  if (bytes < partita::kCachedBlockBytes || !partita::reuseBlocks())
     return std::aligned_alloc(alignment, (bytes + alignment - 1) / alignment * alignment);
   return partita::cache().allocate(bytes, alignment);
 }

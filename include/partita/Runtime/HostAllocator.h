@@ -12,6 +12,7 @@
 // plus the bytes in use never exceed the most ever in use at once (a miss
 // releases kept blocks first, oldest first), so the process's peak is what
 // it was without the cache. Smaller blocks go straight to malloc/free.
+// PARTITA_REUSE_BLOCKS=0 sends every block there.
 //
 //===----------------------------------------------------------------------===//
 
