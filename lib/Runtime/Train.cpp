@@ -376,9 +376,13 @@ int runTrainCommand(MLIRContext &ctx, StringRef input, const TrainOptions &opts,
   StageTimer timer{opts.run.compile.verbose};
   if (failed(lowerToLLVM(*module, opts.run.compile, timer, &*sig)))
     return 1;
+  // As `partita run` does: the compiler's pages go before the steps (the
+  // module stays, --save-weights reads it).
+  releaseCompilerMemory(CompilerCode::MLIR);
   auto exec = Executor::create(*module, *sig);
   if (!exec)
     return 1;
+  releaseCompilerMemory(CompilerCode::MLIRAndLLVM);
 
   std::vector<HostTensor> values = train.values, outputs;
   std::vector<double> times;
