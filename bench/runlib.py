@@ -48,3 +48,41 @@ def rank_summary(report_path):
         "kib": r["total_bytes_per_rank"] / 1024,
         "bytes": r["total_bytes_per_rank"],
     }
+
+
+def host_core_type():
+    """The OPENBLAS_CORETYPE Partita's runtime picks from CPUID when none is
+    set (OpenBLAS 0.3.21 names some virtualized cores 'Prescott')."""
+    flags = set()
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("flags"):
+                flags = set(line.split(":", 1)[1].split())
+                break
+    if "amx_tile" in flags and "avx512_bf16" in flags:
+        return "SapphireRapids"
+    if "avx512_bf16" in flags:
+        return "Cooperlake"
+    if "avx512f" in flags:
+        return "SkylakeX"
+    if "avx2" in flags:
+        return "Haswell"
+    return None
+
+
+def set_core_type(env, inherit):
+    """Every engine of a benchmark shares one OpenBLAS core type: the host's
+    (as Partita's runtime would pick it), or with `inherit` the
+    environment's OPENBLAS_CORETYPE when it has one. Returns a line saying
+    which."""
+    inherited = env.get("OPENBLAS_CORETYPE")
+    if inherit and inherited:
+        return "OPENBLAS_CORETYPE=%s (inherited)" % inherited
+    core = host_core_type()
+    if core:
+        env["OPENBLAS_CORETYPE"] = core
+    else:
+        env.pop("OPENBLAS_CORETYPE", None)
+    note = " (the environment's %s overridden; --inherit-coretype keeps it)" % inherited \
+        if inherited and inherited != core else ""
+    return "OPENBLAS_CORETYPE=%s from CPUID%s" % (core or "(OpenBLAS's own)", note)

@@ -21,6 +21,9 @@ import subprocess
 import sys
 import textwrap
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from runlib import set_core_type  # noqa: E402
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 OUT = os.path.join(ROOT, "bench", "out", "cpu_vs_peers")
@@ -32,26 +35,6 @@ MODELS = {
     "small": dict(layers=6, d=512, heads=8, seq=128, batch=4, vocab=2048),
     "large": dict(layers=12, d=768, heads=12, seq=128, batch=4, vocab=2048),
 }
-
-
-def host_core_type():
-    """The OPENBLAS_CORETYPE Partita's runtime picks (OpenBLAS 0.3.21 calls
-    this virtualized Xeon 'Prescott'); every engine gets the same."""
-    flags = set()
-    with open("/proc/cpuinfo") as f:
-        for line in f:
-            if line.startswith("flags"):
-                flags = set(line.split(":", 1)[1].split())
-                break
-    if "amx_tile" in flags and "avx512_bf16" in flags:
-        return "SapphireRapids"
-    if "avx512_bf16" in flags:
-        return "Cooperlake"
-    if "avx512f" in flags:
-        return "SkylakeX"
-    if "avx2" in flags:
-        return "Haswell"
-    return None
 
 
 def ensure_deps():
@@ -230,17 +213,17 @@ def main():
     ap.add_argument("--models", default="small,large")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--inherit-coretype", action="store_true",
+                    help="keep the environment's OPENBLAS_CORETYPE for every engine "
+                         "(default: the host's, from CPUID)")
     args = ap.parse_args()
     vpy = ensure_deps()
     torch2 = pypi_torch(vpy)
     env = dict(os.environ, OMP_NUM_THREADS=str(args.threads),
                PARTITA_NUM_THREADS=str(args.threads), OPENBLAS_NUM_THREADS=str(args.threads))
-    core = host_core_type()
-    if core and "OPENBLAS_CORETYPE" not in env:
-        env["OPENBLAS_CORETYPE"] = core
+    core = set_core_type(env, args.inherit_coretype)
     roof = run_json([SYS_PY, "-c", ROOFLINE, str(args.threads)], env)["gflops"]
-    print("threads %d, OPENBLAS_CORETYPE=%s, SGEMM 2048^3 roofline %.1f GFLOP/s"
-          % (args.threads, env.get("OPENBLAS_CORETYPE", "(auto)"), roof))
+    print("threads %d, %s, SGEMM 2048^3 roofline %.1f GFLOP/s" % (args.threads, core, roof))
     rows = []
     for name in args.models.split(","):
         cfg = MODELS[name]

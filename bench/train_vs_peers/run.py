@@ -16,6 +16,9 @@ import re
 import subprocess
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from runlib import set_core_type  # noqa: E402
+
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 OUT = os.path.join(ROOT, "bench", "out", "train_vs_peers")
 SYS_PY = "/usr/bin/python3"
@@ -112,9 +115,14 @@ def main():
         ap.add_argument("--" + k, type=int, default=v)
     ap.add_argument("--recompute", default="none",
                     help="partita's activation recomputation: none, selective, full")
+    ap.add_argument("--inherit-coretype", action="store_true",
+                    help="keep the environment's OPENBLAS_CORETYPE for every engine "
+                         "(default: the host's, from CPUID)")
     ap.add_argument("--partita-only", action="store_true",
                     help="run partita alone (e.g. to compare --recompute modes)")
     a = ap.parse_args()
+    # Every engine (they inherit os.environ) gets the same OpenBLAS kernels.
+    core = set_core_type(os.environ, a.inherit_coretype)
     cfg = {k: getattr(a, k) for k in ("steps", "threads", "layers", "d", "heads", "seq",
                                       "batch", "vocab")}
     cfg["dir"] = os.path.join(OUT, "gpt_l%d_d%d" % (a.layers, a.d))
@@ -139,7 +147,7 @@ def main():
     ours = results["partita"]
     print(f"model: GPT-style, {a.layers} layers, d {a.d}, {a.heads} heads, seq {a.seq}, "
           f"batch {a.batch}, vocab {a.vocab}; AdamW + cross-entropy; {a.threads} threads; "
-          f"{a.steps} steps")
+          f"{a.steps} steps; {core}")
     for name, r in results.items():
         if isinstance(r, str):
             print(f"{name}: {r}")
