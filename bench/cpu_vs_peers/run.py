@@ -182,6 +182,13 @@ print(json.dumps(dict(gflops=2.0 * n ** 3 / best / 1e9)))
 ''')
 
 
+def fastest_peer(pt, ox, current):
+    """(name, result) of the peer with the lowest median."""
+    peers = dict(current, **{"onnxruntime": ox, "torch eager (Debian)": pt})
+    name = min(peers, key=lambda k: peers[k]["median"])
+    return name, peers[name]
+
+
 def run_json(cmd, env):
     p = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if p.returncode:
@@ -263,16 +270,14 @@ def main():
         print("  ratios partita/torch: time %.2f, memory %.2f;  partita/onnxruntime: time %.2f, memory %.2f" % (
             pa["median"] / pt["median"], pa["rss_mib"] / pt["rss_mib"],
             pa["median"] / ox["median"], pa["rss_mib"] / ox["rss_mib"]))
-        peers = dict(current, **{"onnxruntime": ox, "torch eager (Debian)": pt})
-        best = min(peers, key=lambda k: peers[k]["median"])
+        best, r = fastest_peer(pt, ox, current)
         print("  fastest peer: %s; partita/it: time %.2f (target <= 0.8), memory %.2f (target <= 1.0)" % (
-            best, pa["median"] / peers[best]["median"], pa["rss_mib"] / peers[best]["rss_mib"]))
+            best, pa["median"] / r["median"], pa["rss_mib"] / r["rss_mib"]))
         sys.stdout.flush()
     print("\n| model | GFLOP | torch ms | ORT ms | torch 2 eager / compile ms | Partita ms | /torch | /ORT | /fastest | mem /torch | mem /ORT | mem /fastest | Partita GFLOP/s | roofline | compile s |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for name, cfg, gf, pt, ox, pa, current in rows:
-        peers = dict(current, **{"onnxruntime": ox, "torch eager (Debian)": pt})
-        best = peers[min(peers, key=lambda k: peers[k]["median"])]
+        best = fastest_peer(pt, ox, current)[1]
         now = " / ".join("%.0f" % (r["median"] * 1e3) for r in current.values()) or "-"
         print("| %s (%dL d%d) | %.1f | %.0f | %.0f | %s | %.0f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.1f | %.1f | %.1f |" % (
             name, cfg["layers"], cfg["d"], gf, pt["median"] * 1e3, ox["median"] * 1e3, now,

@@ -7,6 +7,7 @@
 #define JSON_NOEXCEPTION
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <map>
 
 using json = nlohmann::ordered_json;
@@ -28,6 +29,29 @@ std::string formatSeconds(double s) {
   llvm::raw_string_ostream os(out);
   os << llvm::format(v >= 100 ? "%.0f %s" : v >= 10 ? "%.1f %s" : "%.2f %s", v, unit);
   return out;
+}
+
+CostRanking rankByCost(const std::vector<PricedOption> &options, double capacity) {
+  CostRanking r;
+  for (size_t i = 0; i < options.size(); ++i)
+    r.order.push_back(i);
+  std::stable_sort(r.order.begin(), r.order.end(),
+                   [&](size_t a, size_t b) { return options[a].time < options[b].time; });
+  auto fits = [&](size_t i) { return capacity <= 0 || options[i].memory <= capacity; };
+  auto chosen = llvm::find_if(r.order, fits);
+  if (chosen == r.order.end())
+    chosen = std::min_element(r.order.begin(), r.order.end(), [&](size_t a, size_t b) {
+      return options[a].memory < options[b].memory;
+    });
+  bool fastest = chosen == r.order.begin();
+  std::rotate(r.order.begin(), chosen, chosen + 1);
+  for (auto [n, i] : llvm::enumerate(r.order)) {
+    r.why += n == 0 ? "" : (fastest || n > 1) ? (fastest ? " < " : ", ") : "; ";
+    r.why += options[i].name + " " + formatSeconds(options[i].time);
+    if (!fits(i))
+      r.why += " (needs " + formatBytes(options[i].memory) + " of " + formatBytes(capacity) + ")";
+  }
+  return r;
 }
 
 std::string formatBytes(double b) {

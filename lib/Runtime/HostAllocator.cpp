@@ -15,6 +15,11 @@
 namespace partita {
 namespace {
 
+/// aligned_alloc wants a multiple of the alignment.
+void *alignedAlloc(size_t alignment, size_t bytes) {
+  return std::aligned_alloc(alignment, (bytes + alignment - 1) / alignment * alignment);
+}
+
 struct Cache {
   std::mutex mutex;
   /// Large blocks in use: pointer -> size.
@@ -48,9 +53,8 @@ struct Cache {
       }
     if (!ptr) {
       makeRoom(bytes);
-      ptr = alignment > alignof(std::max_align_t)
-                ? std::aligned_alloc(alignment, (bytes + alignment - 1) / alignment * alignment)
-                : std::malloc(bytes);
+      ptr = alignment > alignof(std::max_align_t) ? alignedAlloc(alignment, bytes)
+                                                  : std::malloc(bytes);
       if (!ptr)
         return nullptr;
       ++stats.misses;
@@ -117,7 +121,7 @@ extern "C" void *partita_malloc(size_t bytes) {
 
 extern "C" void *partita_aligned_alloc(size_t alignment, size_t bytes) {
   if (bytes < partita::kCachedBlockBytes || !partita::reuseBlocks())
-    return std::aligned_alloc(alignment, (bytes + alignment - 1) / alignment * alignment);
+    return partita::alignedAlloc(alignment, bytes);
   return partita::cache().allocate(bytes, alignment);
 }
 

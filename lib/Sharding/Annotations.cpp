@@ -483,7 +483,6 @@ LogicalResult chooseExperts(ModuleOp module, MeshAttr mesh, FlatSymbolRefAttr me
   };
   struct Candidate {
     std::optional<std::string> axis, ffn;
-    double time = 0, memory = 0;
     std::string name() const {
       if (!axis)
         return "none";
@@ -509,8 +508,9 @@ LogicalResult chooseExperts(ModuleOp module, MeshAttr mesh, FlatSymbolRefAttr me
     devices *= size;
   planner::shareDevices(*cluster, devices);
   std::vector<Candidate> priced;
+  std::vector<planner::PricedOption> options; // one per priced candidate
   std::string firstFailure;
-  for (Candidate &c : candidates) {
+  for (const Candidate &c : candidates) {
     OwningOpRef<ModuleOp> copy(cast<ModuleOp>(module->clone()));
     std::string message;
     ScopedDiagnosticHandler quiet(module.getContext(), [&](Diagnostic &d) {
@@ -537,38 +537,21 @@ LogicalResult chooseExperts(ModuleOp module, MeshAttr mesh, FlatSymbolRefAttr me
         firstFailure = c.name() + ": " + error;
       continue;
     }
-    c.time = report->stepTime();
-    c.memory = report->peakMemory();
     priced.push_back(c);
+    options.push_back({c.name(), report->stepTime(), report->peakMemory()});
   }
   if (priced.empty())
     return module.emitError() << "\"experts\": \"auto\" (from " << specsSource
                               << "): no assignment partitions (" << firstFailure << ")";
-  std::stable_sort(priced.begin(), priced.end(),
-                   [](const Candidate &a, const Candidate &b) { return a.time < b.time; });
-  double capacity = cluster->device.memoryBytes;
-  auto fits = [&](const Candidate &c) { return capacity <= 0 || c.memory <= capacity; };
-  auto chosen = llvm::find_if(priced, fits);
-  if (chosen == priced.end())
-    chosen = std::min_element(priced.begin(), priced.end(), [](const auto &a, const auto &b) {
-      return a.memory < b.memory;
-    });
-  bool fastest = chosen == priced.begin();
-  std::rotate(priced.begin(), chosen, chosen + 1);
-  std::string why = "auto on '" + cluster->name + "': ";
-  for (auto [i, c] : llvm::enumerate(priced)) {
-    why += i == 0 ? "" : i > 1 ? (fastest ? " < " : ", ") : (fastest ? " < " : "; ");
-    why += c.name() + " " + planner::formatSeconds(c.time);
-    if (!fits(c))
-      why += " (needs " + planner::formatBytes(c.memory) + " of " +
-             planner::formatBytes(capacity) + ")";
-  }
+  planner::CostRanking ranking = planner::rankByCost(options, cluster->device.memoryBytes);
+  const Candidate &best = priced[ranking.order.front()];
+  std::string why = "auto on '" + cluster->name + "': " + ranking.why;
   module->setAttr(kExpertsChoiceAttr, StringAttr::get(module.getContext(), why));
-  if (!priced.front().axis)
+  if (!best.axis)
     return success();
   ShardingSpecs chosenSpecs = specs;
-  chosenSpecs.expertAxis = priced.front().axis;
-  chosenSpecs.expertFfnAxis = priced.front().ffn;
+  chosenSpecs.expertAxis = best.axis;
+  chosenSpecs.expertFfnAxis = best.ffn;
   return annotateExperts(module, mesh, meshRef, chosenSpecs, specsSource);
 }
 

@@ -76,11 +76,13 @@ int64_t splitAxis(int64_t axis, int64_t rank, const Layout &layout) {
 
 class Partitioner {
 public:
-  /// `cluster` prices the attention forms `auto` chooses among (null: the
-  /// rule of docs/sequence.md).
-  Partitioner(MeshOp meshOp, const planner::Cluster *cluster)
+  /// `clusterName` (sharding-partition's option) prices the attention
+  /// forms `auto` chooses among: "none" (the rule of docs/sequence.md),
+  /// "local" (this machine) or a preset/file, loaded at the first such
+  /// attention.
+  Partitioner(MeshOp meshOp, std::string clusterName)
       : mesh(meshOp.getMesh()), meshRef(FlatSymbolRefAttr::get(meshOp.getSymNameAttr())),
-        cluster(cluster) {}
+        clusterName(std::move(clusterName)) {}
 
   LogicalResult partition(func::FuncOp func);
 
@@ -152,9 +154,14 @@ private:
   Operation *distributedLayerNorm(OpBuilder &b, graph::LayerNormOp op, ValueRange operands,
                                   const Layout &layout);
 
+  /// The cluster an `auto` attention is priced on (null: the rule), or
+  /// failure after a diagnostic at `op`.
+  FailureOr<const planner::Cluster *> pricingCluster(Operation *op);
+
   MeshAttr mesh;
   FlatSymbolRefAttr meshRef;
-  const planner::Cluster *cluster;
+  std::string clusterName;
+  std::optional<planner::Cluster> cluster;
   /// global value -> (local value, its layout)
   llvm::DenseMap<Value, std::pair<Value, Layout>> local;
   /// Global types of function arguments (which take local types early).
@@ -587,9 +594,13 @@ LogicalResult Partitioner::partitionOp(OpBuilder &b, Operation *op) {
   std::optional<sequence::AttentionChoice> attention;
   if (auto att = dyn_cast<graph::AttentionOp>(op)) {
     std::string error;
-    auto choice = sequence::chooseAttentionForm(
-        att, globalType(att.getQ()), globalType(att.getK()), factorAxes, mesh,
-        sequence::requestedForm(op), cluster, error);
+    StringRef requested = sequence::requestedForm(op);
+    FailureOr<const planner::Cluster *> pricing =
+        requested == "auto" ? pricingCluster(op) : FailureOr<const planner::Cluster *>(nullptr);
+    if (failed(pricing))
+      return failure();
+    auto choice = sequence::chooseAttentionForm(att, globalType(att.getQ()), globalType(att.getK()),
+                                                factorAxes, mesh, requested, *pricing, error);
     if (failed(choice))
       return op->emitError() << error;
     attention = *choice;
@@ -867,6 +878,20 @@ LogicalResult Partitioner::partition(func::FuncOp func) {
   return success();
 }
 
+FailureOr<const planner::Cluster *> Partitioner::pricingCluster(Operation *op) {
+  if (clusterName == "none")
+    return nullptr;
+  if (!cluster) {
+    std::string error, origin;
+    auto loaded =
+        planner::loadClusterOrLocal(clusterName == "local" ? "" : clusterName, error, origin);
+    if (failed(loaded))
+      return op->emitError() << "sharding-partition: cluster '" << clusterName << "': " << error;
+    cluster = std::move(*loaded);
+  }
+  return &*cluster;
+}
+
 struct ShardingPartitionPass : impl::ShardingPartitionBase<ShardingPartitionPass> {
   using ShardingPartitionBase::ShardingPartitionBase;
   void runOnOperation() override {
@@ -878,20 +903,7 @@ struct ShardingPartitionPass : impl::ShardingPartitionBase<ShardingPartitionPass
     }
     if (!meshOp)
       return; // nothing is sharded: the program is already per-device
-    // The cluster the attention forms are priced on: none, this machine
-    // (its calibrated description when there is one), or a preset/file.
-    std::optional<planner::Cluster> priced;
-    if (clusterName != "none") {
-      std::string error, origin;
-      std::string name = clusterName == "local" ? std::string() : std::string(clusterName);
-      auto loaded = planner::loadClusterOrLocal(name, error, origin);
-      if (failed(loaded)) {
-        module.emitError() << "sharding-partition: cluster '" << clusterName << "': " << error;
-        return signalPassFailure();
-      }
-      priced = std::move(*loaded);
-    }
-    Partitioner p(meshOp, priced ? &*priced : nullptr);
+    Partitioner p(meshOp, clusterName);
     for (auto func : llvm::make_early_inc_range(module.getOps<func::FuncOp>()))
       if (failed(p.partition(func)))
         return signalPassFailure();

@@ -68,6 +68,35 @@ std::string axesText(ArrayRef<StringAttr> axes) {
   return s + "}";
 }
 
+/// `op` as its forms see it per rank (FormCosts.h): the leading elements
+/// after their own splits, the global sequences, the mask's rows.
+AttentionShape attentionShape(graph::AttentionOp op, RankedTensorType query, int64_t sk,
+                              ArrayRef<AxisList> factorAxes, MeshAttr mesh, int64_t parts) {
+  int64_t rank = query.getRank();
+  int64_t sq = query.getDimSize(rank - 2);
+  AttentionShape shape;
+  for (int64_t d = 0; d < rank - 2; ++d)
+    shape.batch *= (double)query.getDimSize(d) / (double)product(factorAxes[d], mesh);
+  shape.sq = sq;
+  shape.sk = sk;
+  shape.d = query.getDimSize(rank - 1);
+  shape.dv = cast<RankedTensorType>(op.getV().getType()).getDimSize(rank - 1);
+  shape.parts = parts;
+  shape.causal = op.getCausal();
+  shape.dtype = planner::dtypeName(query.getElementType());
+  shape.elementBytes = planner::tensorBytes(RankedTensorType::get({}, query.getElementType()));
+  if (Value mask = op.getMask()) {
+    // Its rows split with the queries, each rank's rows over all keys.
+    auto maskType = cast<RankedTensorType>(mask.getType());
+    shape.mask = true;
+    shape.maskRowElements = (double)maskType.getNumElements() /
+                            maskType.getDimSize(maskType.getRank() - 1) * sk;
+    if (maskType.getDimSize(maskType.getRank() - 2) == sq)
+      shape.maskRowElements /= parts;
+  }
+  return shape;
+}
+
 } // namespace
 
 ZigzagTables zigzagTables(int64_t parts) {
@@ -188,26 +217,7 @@ FailureOr<AttentionChoice> chooseAttentionForm(graph::AttentionOp op, RankedTens
     if (ringObstacle.empty())
       candidates.push_back(AttentionForm::Ring);
     candidates.push_back(AttentionForm::Gather);
-    AttentionShape shape;
-    for (int64_t d = 0; d < rank - 2; ++d)
-      shape.batch *= (double)query.getDimSize(d) / (double)product(factorAxes[d], mesh);
-    shape.sq = sq;
-    shape.sk = sk;
-    shape.d = query.getDimSize(rank - 1);
-    shape.dv = cast<RankedTensorType>(op.getV().getType()).getDimSize(rank - 1);
-    shape.parts = parts;
-    shape.causal = op.getCausal();
-    shape.dtype = planner::dtypeName(query.getElementType());
-    shape.elementBytes = planner::tensorBytes(RankedTensorType::get({}, query.getElementType()));
-    if (Value mask = op.getMask()) {
-      // Its rows split with the queries, each rank's rows over all keys.
-      auto maskType = cast<RankedTensorType>(mask.getType());
-      shape.mask = true;
-      shape.maskRowElements = (double)maskType.getNumElements() /
-                              maskType.getDimSize(maskType.getRank() - 1) * sk;
-      if (maskType.getDimSize(maskType.getRank() - 2) == sq)
-        shape.maskRowElements /= parts;
-    }
+    AttentionShape shape = attentionShape(op, query, sk, factorAxes, mesh, parts);
     priced = priceForms(candidates, shape, *cluster, mesh, choice.axes, unpriced);
     if (succeeded(priced))
       choice.estimates = priced->estimates;

@@ -32,21 +32,24 @@ struct Pricer {
   const planner::LinkSpec &link;
   FormEstimate e;
 
-  /// The fused attention op on `batch` leading elements of sq x sk.
-  void attention(double batch, double sq, double sk) {
-    int masks = (s.mask ? 1 : 0) + (s.causal ? 1 : 0);
-    double operands = batch * (sq * s.d + sk * (s.d + s.dv) + sq * s.dv) * s.elementBytes;
-    e.compute += attentionTime(cluster.device, s.dtype,
-                               attentionWork(batch, sq, sk, s.d, s.dv, attentionScorePasses(masks),
-                                             s.elementBytes),
+  /// Scores over `batch` leading elements of sq x sk, `scorePasses` passes
+  /// over them, in elements of `bytes` (`dtype`).
+  void scores(double batch, double sq, double sk, double scorePasses, double bytes,
+              llvm::StringRef dtype) {
+    double operands = batch * (sq * s.d + sk * (s.d + s.dv) + sq * s.dv) * bytes;
+    e.compute += attentionTime(cluster.device, dtype,
+                               attentionWork(batch, sq, sk, s.d, s.dv, scorePasses, bytes),
                                operands);
   }
-  /// One ring block in the accumulation type.
+  /// The fused attention op (graph.attention's expansion).
+  void attention(double batch, double sq, double sk) {
+    int masks = (s.mask ? 1 : 0) + (s.causal ? 1 : 0);
+    scores(batch, sq, sk, attentionScorePasses(masks), s.elementBytes, s.dtype);
+  }
+  /// One ring block over the rank's leading elements, in the accumulation
+  /// type.
   void block(double sq, double sk, bool masked, double acc) {
-    double operands = s.batch * (sq * s.d + sk * (s.d + s.dv) + sq * s.dv) * acc;
-    e.compute += attentionTime(
-        cluster.device, acc > 4 ? "f64" : "f32",
-        attentionWork(s.batch, sq, sk, s.d, s.dv, kBlockPasses + (masked ? 2 : 0), acc), operands);
+    scores(s.batch, sq, sk, kBlockPasses + (masked ? 2 : 0), acc, acc > 4 ? "f64" : "f32");
   }
   /// Elementwise passes over `elements` (merges, selects).
   void passes(double elements, double count, double acc) {
@@ -165,27 +168,17 @@ mlir::FailureOr<AttentionPricing> priceForms(llvm::ArrayRef<AttentionForm> candi
     error = "the sequence axes have no link in cluster '" + cluster.name + "'";
     return mlir::failure();
   }
-  AttentionPricing priced;
-  for (AttentionForm form : candidates)
-    priced.estimates.push_back(estimateForm(form, shape, cluster, *link));
-  std::stable_sort(priced.estimates.begin(), priced.estimates.end(),
-                   [](const FormEstimate &a, const FormEstimate &b) { return a.time() < b.time(); });
-  double capacity = cluster.device.memoryBytes;
-  auto fits = [&](const FormEstimate &e) { return capacity <= 0 || e.memory <= capacity; };
-  auto chosen = llvm::find_if(priced.estimates, fits);
-  if (chosen == priced.estimates.end())
-    chosen = std::min_element(
-        priced.estimates.begin(), priced.estimates.end(),
-        [](const FormEstimate &a, const FormEstimate &b) { return a.memory < b.memory; });
-  bool fastest = chosen == priced.estimates.begin();
-  std::rotate(priced.estimates.begin(), chosen, chosen + 1);
-  for (auto [i, e] : llvm::enumerate(priced.estimates)) {
-    priced.why += i == 0 ? "" : i > 1 ? (fastest ? " < " : ", ") : (fastest ? " < " : "; ");
-    priced.why += formName(e.form).str() + " " + planner::formatSeconds(e.time());
-    if (!fits(e))
-      priced.why += " (needs " + planner::formatBytes(e.memory) + " of " +
-                    planner::formatBytes(capacity) + ")";
+  std::vector<FormEstimate> estimates;
+  std::vector<planner::PricedOption> options;
+  for (AttentionForm form : candidates) {
+    estimates.push_back(estimateForm(form, shape, cluster, *link));
+    options.push_back({formName(form).str(), estimates.back().time(), estimates.back().memory});
   }
+  planner::CostRanking ranking = planner::rankByCost(options, cluster.device.memoryBytes);
+  AttentionPricing priced;
+  priced.why = ranking.why;
+  for (size_t i : ranking.order)
+    priced.estimates.push_back(estimates[i]);
   return priced;
 }
 

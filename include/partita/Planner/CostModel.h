@@ -142,6 +142,24 @@ std::string formatSeconds(double s);
 /// "8192 B", "1.50 MiB", ...
 std::string formatBytes(double b);
 
+/// One alternative a choice priced with the cost model (an attention form,
+/// an assignment of the expert axes).
+struct PricedOption {
+  std::string name;
+  double time = 0;   ///< seconds
+  double memory = 0; ///< bytes per device
+};
+/// The options in the order a choice takes them: the fastest whose memory
+/// fits `capacity` (<= 0: anything fits) first, or the smallest when none
+/// fits, then the others fastest first; and that order in one line
+/// ("a 1.20 ms < b 1.35 ms", "; " after the first when a faster one does
+/// not fit, whose memory is then named).
+struct CostRanking {
+  std::vector<size_t> order;
+  std::string why;
+};
+CostRanking rankByCost(const std::vector<PricedOption> &options, double capacity);
+
 } // namespace partita::planner
 
 #endif // PARTITA_PLANNER_COSTMODEL_H
